@@ -1,0 +1,19 @@
+"""Losses as pure functions on tensors."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def kl_divergence(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """KL(N(mean, exp(log_var)) || N(0, I)) per example, summed over latent dims.
+
+    Kingma & Welling 2013, appendix B: -1/2 * sum(1 + log_var - mean^2 - exp(log_var)).
+    """
+    return -0.5 * tf.reduce_sum(1.0 + log_var - tf.square(mean) - tf.exp(log_var), axis=-1)
+
+
+def gaussian_log_prob(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """log N(z; mean, diag(exp(log_var))) per example, summed over the last axis."""
+    log_2pi = tf.math.log(2.0 * tf.constant(3.141592653589793, z.dtype))
+    return -0.5 * tf.reduce_sum(log_2pi + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)

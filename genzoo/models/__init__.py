@@ -1,0 +1,7 @@
+"""Models: each module registers its classes; `registry.build(name, spec)` makes one."""
+
+from genzoo.models import registry
+from genzoo.models.base import GenerativeModel
+from genzoo.models.vae import VAE, ConditionalVAE
+
+__all__ = ["VAE", "ConditionalVAE", "GenerativeModel", "registry"]

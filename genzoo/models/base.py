@@ -1,0 +1,71 @@
+"""The contract every genzoo model honours, kept in one place.
+
+A model is a Keras subclassed `keras.Model` built from a `DatasetSpec`:
+  * `train_step(data)` / `test_step(data)` hold the algorithm; `data` is a batch
+    `{"image": ..., "label": ...}`. Losses are reduced with `global_mean` so the
+    update does not depend on the number of replicas.
+  * `sample(num, seed, labels=None)` returns encoded images (see `DatasetSpec`);
+    the same seed gives the same images (stateless random ops).
+  * `get_config()` round-trips, so `.keras` files and `config.json` rebuild it.
+  * `metric_names` lists what `train_step` reports; `monitor` is the held-out
+    metric to watch (lower is better).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from genzoo.data.spec import DatasetSpec
+
+
+def seed_pair(seed, step) -> tf.Tensor:
+    """A stateless-RNG seed from a base seed and a step counter."""
+    return tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)])
+
+
+class GenerativeModel(keras.Model):
+    """Base class: holds the spec, the seed and the metric trackers."""
+
+    monitor = "loss"
+
+    def __init__(self, spec: DatasetSpec | dict, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.spec = spec if isinstance(spec, DatasetSpec) else DatasetSpec.from_config(spec)
+        self.seed = int(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+
+    metric_names: tuple[str, ...] = ("loss",)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def track(self, values: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Updates each tracker with per-example values; returns all results."""
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def step_seed(self, salt: int = 0) -> tf.Tensor:
+        """Seed of this training step: reproducible, and restored with the optimizer on resume."""
+        return seed_pair(self.seed * 1000003 + salt, self.optimizer.iterations)
+
+    def compile_for_training(self, learning_rate: float) -> None:
+        """Creates and builds the optimizer(s); call inside the strategy scope."""
+        self.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        self.optimizer.build(self.trainable_variables)
+
+    def checkpoint_objects(self) -> dict:
+        """What a checkpoint holds besides the trainer's own counters."""
+        return {"model": self, "optimizer": self.optimizer}
+
+    def sample(self, num: int, seed: int, labels=None):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"spec": self.spec.to_config(), "seed": self.seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

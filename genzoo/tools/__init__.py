@@ -1,0 +1,1 @@
+"""Command-line tools: `python -m genzoo.tools.train|sample`."""

@@ -1,0 +1,56 @@
+"""What every tool shares: quiet TensorFlow start-up and one-line user errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+
+from absl import app  # noqa: E402
+
+from genzoo.errors import UserError  # noqa: E402
+
+USER_ERROR_EXIT = 2
+
+
+def run(main) -> None:
+    """`app.run(main)`, turning user errors into `genzoo: error: ...` and exit status 2."""
+
+    def guarded(argv):
+        from absl import logging
+
+        logging.set_verbosity(logging.WARNING)
+        try:
+            return main(argv)
+        except UserError as err:
+            print(f"genzoo: error: {err}", file=sys.stderr)
+            sys.exit(USER_ERROR_EXIT)
+
+    try:
+        app.run(guarded)
+    except app.UsageError as err:  # absl's own flag errors
+        print(f"genzoo: error: {err}", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT)
+
+
+def parse_hparams(text: str) -> dict:
+    """`latent_dim=16,beta=0.5` -> {"latent_dim": 16, "beta": 0.5} (ints, floats, bools, strings)."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--hparams item {item!r} is not key=value")
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def _parse_value(value: str):
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value

@@ -1,0 +1,71 @@
+"""Draws samples from a trained run: `python -m genzoo.tools.sample --model_dir=runs/vae`.
+
+Modes: `sample` (a grid of new images), `reconstruct` (held-out images beside
+their reconstructions, for models with an encoder).
+"""
+
+from __future__ import annotations
+
+from genzoo.tools import common
+
+from absl import flags  # noqa: E402
+
+
+def define_flags():
+    flags.DEFINE_string("model_dir", None, "A run folder written by genzoo.tools.train.")
+    flags.DEFINE_integer("num", 64, "Number of images.")
+    flags.DEFINE_integer("seed", 0, "Sampling seed: the same seed gives the same images.")
+    flags.DEFINE_string("out", "grid.png", "Output PNG.")
+    flags.DEFINE_enum("mode", "sample", ["sample", "reconstruct"], "What to draw.")
+    flags.DEFINE_string("labels", "", "Comma-separated class labels for conditional models (cycled).")
+    flags.DEFINE_integer("scale", 0, "Pixel upscale factor (0: automatic).")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    FLAGS = flags.FLAGS
+    if not FLAGS.model_dir:
+        raise common.UserError("--model_dir is required")
+    if FLAGS.num < 1:
+        raise common.UserError(f"--num must be at least 1, got {FLAGS.num}")
+    import numpy as np
+
+    from genzoo import data, images
+    from genzoo.training import runs
+
+    model, config = runs.load_model(FLAGS.model_dir)
+    spec = model.spec
+    labels = None
+    if FLAGS.labels:
+        try:
+            wanted = [int(x) for x in FLAGS.labels.split(",")]
+        except ValueError:
+            raise common.UserError(f"--labels must be integers, got {FLAGS.labels!r}") from None
+        if not getattr(model, "conditional", False):
+            raise common.UserError(f"--labels: model {config['train']['model']!r} is not conditional")
+        if min(wanted) < 0 or max(wanted) >= spec.num_classes:
+            raise common.UserError(f"--labels must lie in 0-{spec.num_classes - 1}")
+        labels = np.resize(np.array(wanted, np.int32), FLAGS.num)
+    if FLAGS.mode == "sample":
+        pictures = data.to_rgb_uint8(model.sample(FLAGS.num, FLAGS.seed, labels=labels), spec).numpy()
+        columns = None
+    else:
+        if not hasattr(model, "reconstruct"):
+            raise common.UserError(f"model {config['train']['model']!r} has no encoder to reconstruct with")
+        train = config["train"]
+        ds, _ = data.load(train["dataset"], "test", encoding=train["encoding"], data_dir=train["data_dir"],
+                          tfds_dir=train["tfds_dir"])
+        batch = next(iter(ds.batch(FLAGS.num)))
+        originals = data.to_rgb_uint8(batch["image"], spec).numpy()
+        rebuilt = data.to_rgb_uint8(model.reconstruct(batch["image"], batch["label"]), spec).numpy()
+        pictures = np.stack([originals, rebuilt], axis=1).reshape(-1, *originals.shape[1:])
+        columns = 2 * max(1, int(np.sqrt(len(originals))))
+    scale = FLAGS.scale or images.auto_scale(spec.height)
+    images.save_png(FLAGS.out, images.grid(pictures, columns=columns, scale=scale))
+    print(f"genzoo: wrote {FLAGS.out} ({len(pictures)} images)")
+
+
+if __name__ == "__main__":
+    define_flags()
+    common.run(main)

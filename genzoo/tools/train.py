@@ -1,0 +1,79 @@
+"""Trains a genzoo model: `python -m genzoo.tools.train --model=vae`.
+
+Rerunning the same command with the same --model_dir resumes from the latest
+checkpoint. See docs/training.md.
+"""
+
+from __future__ import annotations
+
+from genzoo.tools import common
+
+from absl import flags  # noqa: E402
+
+MODEL_HPARAMS = ("latent_dim", "filters", "hidden", "beta", "kl_warmup_steps")
+
+
+def define_flags():
+    flags.DEFINE_string("model", "vae", "Model name (see docs/models.md).")
+    flags.DEFINE_string("dataset", "shapes", "shapes | pokemon | pokemon40 | tfds:NAME | folder:PATH | npz:PATH.")
+    flags.DEFINE_string("data_dir", None, "Local copy of the Pokémon files (no download then).")
+    flags.DEFINE_string("tfds_dir", None, "Where TFDS keeps prepared records (TFDS default if unset).")
+    flags.DEFINE_enum("encoding", None, ["palette", "rgb", "binary"], "Pixel encoding (the dataset's own if unset).")
+    flags.DEFINE_string("model_dir", None, "Run folder: checkpoints, logs, samples (default runs/MODEL).")
+    flags.DEFINE_integer("epochs", 15, "Training epochs.")
+    flags.DEFINE_integer("batch_size", 64, "Global batch size (split over replicas).")
+    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+    flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order and training noise.")
+    flags.DEFINE_string("strategy", "default", "default | one_device | mirrored | multi_worker | tpu.")
+    flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into N logical devices (tests mirrored on CPU).")
+    flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+    flags.DEFINE_integer("checkpoint_every", 200, "Steps between checkpoints (also at every epoch end).")
+    flags.DEFINE_integer("num_samples", 64, "Images in samples.png.")
+    flags.DEFINE_integer("latent_dim", 32, "VAE/GAN code size.")
+    flags.DEFINE_integer("filters", 32, "Channels of the first convolution.")
+    flags.DEFINE_integer("hidden", 256, "Width of dense hidden layers.")
+    flags.DEFINE_float("beta", 1.0, "VAE KL weight (1 is the ELBO).")
+    flags.DEFINE_integer("kl_warmup_steps", 0, "VAE: KL weight rises from 0 over these steps.")
+    flags.DEFINE_string("hparams", "", "Other model hyper-parameters, key=value,...")
+
+
+def config_from_flags():
+    from genzoo.training import TrainConfig
+
+    FLAGS = flags.FLAGS
+    hparams = {name: FLAGS[name].value for name in MODEL_HPARAMS if FLAGS[name].present}
+    hparams.update(common.parse_hparams(FLAGS.hparams))
+    return TrainConfig(
+        model=FLAGS.model, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, tfds_dir=FLAGS.tfds_dir,
+        encoding=FLAGS.encoding, model_dir=FLAGS.model_dir or f"runs/{FLAGS.model}", epochs=FLAGS.epochs,
+        batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
+        strategy=FLAGS.strategy, tpu=FLAGS.tpu, checkpoint_every=FLAGS.checkpoint_every,
+        num_samples=FLAGS.num_samples, hparams=hparams,
+    )
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from genzoo import distribute
+
+    distribute.split_cpu(flags.FLAGS.cpu_devices)
+    from genzoo.models import registry
+    from genzoo.training import loop
+
+    config = config_from_flags()
+    registry.get(config.model)  # fail on an unknown model before loading data
+    try:
+        _, history = loop.train(config)
+    except loop.TrainingError as err:
+        print(f"genzoo: error: {err}")
+        raise SystemExit(1) from None
+    if history:
+        last = history[-1]
+        print(f"genzoo: done: {config.model_dir} (epoch {last['epoch']}, step {last['step']}, "
+              f"held-out loss {last.get('test_loss', float('nan')):.4g})")
+
+
+if __name__ == "__main__":
+    define_flags()
+    common.run(main)

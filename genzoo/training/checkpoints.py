@@ -1,0 +1,54 @@
+"""Checkpoints that survive `kill -9`: TF writes the data files first and then
+replaces the `checkpoint` index file atomically, so the index never names a
+half-written checkpoint. A latest checkpoint that still fails to read (a disk
+fault, a truncated copy) is skipped for the one before it, with a message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+from absl import logging
+
+
+class Checkpoints:
+    """A `tf.train.CheckpointManager` with fall-back restore and chief-only files."""
+
+    def __init__(self, directory: str, keep: int, chief: bool = True, **objects):
+        self.chief = chief
+        # Under multi-worker every worker must take part in a save; non-chiefs write to
+        # a scratch folder that is removed, so only the chief leaves files behind.
+        self.directory = directory if chief else tempfile.mkdtemp(prefix="genzoo-worker-ckpt-")
+        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=keep)
+
+    def restore_latest(self) -> str | None:
+        """Restores the newest readable checkpoint; returns its path (None: fresh start)."""
+        for path in reversed(self.manager.checkpoints):
+            try:
+                self.checkpoint.restore(path).expect_partial()
+                return path
+            except (tf.errors.OpError, ValueError, AssertionError) as err:
+                message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                logging.warning("checkpoint %s is unreadable (%s); falling back to the one before", path, message)
+                print(f"genzoo: checkpoint {path} is unreadable ({message}); falling back to the one before")
+        return None
+
+    def save(self, step: int) -> None:
+        self.manager.save(checkpoint_number=step)
+
+    def close(self) -> None:
+        if not self.chief:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def latest_readable(directory: str) -> str | None:
+    """The newest checkpoint path in `directory` listed by its index file."""
+    state = tf.train.get_checkpoint_state(directory)
+    if not state:
+        return None
+    return state.model_checkpoint_path if os.path.isabs(state.model_checkpoint_path) else os.path.join(
+        directory, state.model_checkpoint_path)

@@ -1,0 +1,59 @@
+"""TrainConfig: every setting of a run, validated, and saved as `config.json`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from genzoo.errors import UserError
+
+# A run's identity: resuming with different values would silently mix two runs.
+IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    model: str = "vae"
+    dataset: str = "shapes"
+    model_dir: str = "runs/vae"
+    data_dir: str | None = None
+    tfds_dir: str | None = None
+    encoding: str | None = None
+    epochs: int = 15
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 0
+    strategy: str = "default"
+    tpu: str = ""
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 3
+    num_samples: int = 64
+    hparams: dict = dataclasses.field(default_factory=dict)
+
+    def validate(self) -> TrainConfig:
+        if self.batch_size < 1:
+            raise UserError(f"--batch_size must be at least 1, got {self.batch_size}")
+        if self.epochs < 0:
+            raise UserError(f"--epochs must be >= 0, got {self.epochs}")
+        if not self.learning_rate > 0:
+            raise UserError(f"--learning_rate must be positive, got {self.learning_rate}")
+        if self.checkpoint_every < 1:
+            raise UserError(f"--checkpoint_every must be at least 1, got {self.checkpoint_every}")
+        if self.keep_checkpoints < 2:
+            raise UserError(f"--keep_checkpoints must be at least 2 (one to fall back to), got {self.keep_checkpoints}")
+        if self.num_samples < 1:
+            raise UserError(f"--num_samples must be at least 1, got {self.num_samples}")
+        if not self.model_dir:
+            raise UserError("--model_dir must not be empty")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def check_resumable(self, saved: dict) -> None:
+        """Raises when `saved` (an earlier run's config.json) is a different run."""
+        for key in IDENTITY:
+            if saved.get(key) != getattr(self, key):
+                raise UserError(
+                    f"{self.model_dir} holds a run with {key}={saved.get(key)!r}, not {getattr(self, key)!r}; "
+                    "use a new --model_dir or the same settings"
+                )

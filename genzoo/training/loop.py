@@ -1,0 +1,249 @@
+"""The training loop: `strategy.run(model.train_step)` inside a `tf.function`.
+
+Keras 3 `fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585),
+so genzoo drives every strategy with this one loop: a distributed dataset, a
+compiled step, a progress bar, TensorBoard summaries, checkpoints and resume.
+
+Resume is exact: the checkpoint holds the global step, each epoch's order is a
+shuffle seeded by (seed, epoch), so epoch = step // steps_per_epoch and the
+position inside the epoch is step % steps_per_epoch; training noise is seeded
+by the optimizer's step counter, which the checkpoint restores too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genzoo import data, distribute, files, images
+from genzoo.errors import UserError
+from genzoo.models import registry
+from genzoo.training.checkpoints import Checkpoints
+from genzoo.training.config import TrainConfig
+
+SUMMARY_EVERY = 10  # steps between TensorBoard scalar points
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a NaN loss); the last good checkpoint is kept."""
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)
+
+
+def _count(ds: tf.data.Dataset) -> int:
+    n = int(ds.cardinality())
+    return n if n >= 0 else int(ds.reduce(0, lambda count, _: count + 1))
+
+
+def build_model(config: TrainConfig, spec: data.DatasetSpec):
+    return registry.build(config.model, spec, seed=config.seed, **config.hparams)
+
+
+def sample_grid(model, num: int, seed: int) -> np.ndarray:
+    pictures = data.to_rgb_uint8(model.sample(num, seed), model.spec).numpy()
+    return images.grid(pictures, scale=images.auto_scale(model.spec.height))
+
+
+class _Run:
+    """State of one training run; `train()` below is the public entry point."""
+
+    def __init__(self, config: TrainConfig, verbose: int):
+        self.config, self.verbose = config.validate(), verbose
+        self.strategy = distribute.get_strategy(config.strategy, config.tpu)
+        self.chief = is_chief(self.strategy)
+        load = dict(encoding=config.encoding, data_dir=config.data_dir, tfds_dir=config.tfds_dir)
+        train_ds, self.spec = data.load(config.dataset, "train", **load)
+        self.test_ds, _ = data.load(config.dataset, "test", **load)
+        self.train_ds = train_ds.cache()
+        self.num_train = _count(self.train_ds)
+        self.steps_per_epoch = self.num_train // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise UserError(f"--batch_size {config.batch_size} is larger than the {self.num_train} training images")
+        replicas = self.strategy.num_replicas_in_sync
+        if config.batch_size % replicas:
+            raise UserError(f"--batch_size {config.batch_size} does not split over {replicas} replicas")
+        with self.strategy.scope():
+            self.model = build_model(config, self.spec)
+            self.model.compile_for_training(config.learning_rate)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.checkpoints = Checkpoints(
+            os.path.join(config.model_dir, "checkpoints"), config.keep_checkpoints, self.chief,
+            step=self.step, **self.model.checkpoint_objects(),
+        )
+        self.writers = {}
+        if self.chief:
+            logs = os.path.join(config.model_dir, "logs")
+            self.writers = {s: tf.summary.create_file_writer(os.path.join(logs, s)) for s in ("train", "test")}
+
+    # === Distributed steps ===
+    def _compile_steps(self):
+        strategy, model = self.strategy, self.model
+
+        @tf.function
+        def train_step(batch):
+            strategy.run(model.train_step, args=(batch,))
+            self.step.assign_add(1)
+
+        @tf.function
+        def test_step(batch):
+            strategy.run(model.test_step, args=(batch,))
+
+        return train_step, test_step
+
+    def _epoch_batches(self, epoch: int, skip: int):
+        seed = self.config.seed * 100003 + epoch
+        ds = (
+            self.train_ds.shuffle(self.num_train, seed=seed, reshuffle_each_iteration=False)
+            .batch(self.config.batch_size, drop_remainder=True)
+            .skip(skip)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        return self.strategy.experimental_distribute_dataset(ds)
+
+    def _results(self) -> dict[str, float]:
+        return {m.name: float(m.result()) for m in self.model.metrics}
+
+    def _reset_metrics(self):
+        for m in self.model.metrics:
+            m.reset_state()
+
+    def evaluate(self, test_step) -> dict[str, float]:
+        self._reset_metrics()
+        ds = self.test_ds.batch(self.config.batch_size).prefetch(tf.data.AUTOTUNE)
+        for batch in self.strategy.experimental_distribute_dataset(ds):
+            test_step(batch)
+        results = self._results()
+        self._reset_metrics()
+        return results
+
+    # === Outputs ===
+    def _write_scalars(self, split: str, values: dict[str, float], step: int):
+        if self.writers:
+            with self.writers[split].as_default(step=step):
+                for name, value in values.items():
+                    tf.summary.scalar(name, value)
+
+    def _write_pictures(self, step: int):
+        if not self.chief:
+            return
+        picture = sample_grid(self.model, self.config.num_samples, self.config.seed)
+        images.save_png(os.path.join(self.config.model_dir, "samples.png"), picture)
+        with self.writers["train"].as_default(step=step):
+            tf.summary.image("samples", picture[None], step=step)
+
+    def _history_path(self):
+        return os.path.join(self.config.model_dir, "history.json")
+
+    def _load_history(self, epoch: int) -> list[dict]:
+        try:
+            with open(self._history_path()) as f:
+                return [row for row in json.load(f) if row["epoch"] <= epoch]
+        except (OSError, ValueError):
+            return []
+
+    def _save_checkpoint(self):
+        self.checkpoints.save(int(self.step))
+
+    def _check_finite(self, values: dict[str, float]):
+        bad = [name for name, value in values.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingError(
+                f"{bad[0]} became {values[bad[0]]} at step {int(self.step)}; training stopped, "
+                f"the last good checkpoint in {self.checkpoints.directory} is kept "
+                "(try a lower --learning_rate)"
+            )
+
+    # === The loop ===
+    def run(self) -> list[dict]:
+        config = self.config
+        restored = self.checkpoints.restore_latest()
+        start = int(self.step)
+        if restored and self.verbose:
+            print(f"genzoo: resuming from {restored} at step {start}")
+        total = config.epochs * self.steps_per_epoch
+        history = self._load_history(start // self.steps_per_epoch) if restored else []
+        train_step, test_step = self._compile_steps()
+        names = [m.name for m in self.model.metrics]
+        while int(self.step) < total:
+            epoch, skip = divmod(int(self.step), self.steps_per_epoch)
+            if self.verbose:
+                print(f"Epoch {epoch + 1}/{config.epochs}")
+            bar = keras.utils.Progbar(self.steps_per_epoch, stateful_metrics=names, verbose=self.verbose)
+            bar.update(skip)
+            self._reset_metrics()
+            for batch in self._epoch_batches(epoch, skip):
+                train_step(batch)
+                values = self._results()
+                self._check_finite(values)
+                step = int(self.step)
+                bar.update(step - epoch * self.steps_per_epoch, list(values.items()))
+                if step % SUMMARY_EVERY == 0:
+                    self._write_scalars("train", values, step)
+                if step % config.checkpoint_every == 0 and step % self.steps_per_epoch:
+                    self._save_checkpoint()
+            train_values = self._results()
+            test_values = self.evaluate(test_step)
+            step = int(self.step)
+            self._write_scalars("test", test_values, step)
+            self._save_checkpoint()
+            history.append({"epoch": epoch + 1, "step": step, **train_values,
+                            **{f"test_{k}": v for k, v in test_values.items()}})
+            if self.chief:
+                files.write_json(self._history_path(), history)
+            self._write_pictures(step)
+            if self.verbose:
+                shown = ", ".join(f"{k} {v:.4g}" for k, v in test_values.items())
+                print(f"  held-out: {shown}", flush=True)
+        if not os.path.exists(os.path.join(config.model_dir, "samples.png")):
+            self._write_pictures(int(self.step))
+        self.checkpoints.close()
+        for writer in self.writers.values():
+            writer.flush()
+        return history
+
+
+def write_config(config: TrainConfig, model) -> None:
+    """Writes config.json, or checks that an existing one is the same run."""
+    path = os.path.join(config.model_dir, "config.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        config.check_resumable(saved["train"])
+    files.write_json(path, {
+        "train": config.to_dict(), "model_class": type(model).__name__,
+        "model_config": model.get_config(), "genzoo_version": _version(),
+        "tensorflow": tf.__version__, "keras": keras.__version__,
+    })
+
+
+def _version():
+    from genzoo import __version__
+
+    return __version__
+
+
+def train(config: TrainConfig, verbose: int = 1) -> tuple[keras.Model, list[dict]]:
+    """Trains (or resumes) a run into `config.model_dir`; returns the model and history.
+
+    Leaves in `model_dir`: `config.json`, `checkpoints/`, `logs/` (TensorBoard scalars
+    and sample grids), `history.json` (metrics per epoch) and `samples.png`.
+    """
+    if verbose and not sys.stdout.isatty():
+        verbose = 2 if verbose == 1 else verbose
+    run = _Run(config, verbose)
+    if run.chief:
+        write_config(config, run.model)
+    return run.model, run.run()

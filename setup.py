@@ -1,0 +1,30 @@
+"""genzoo: deep generative image models for TensorFlow/Keras. See BUILD.md."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+version = re.search(r'__version__ = "([^"]+)"', Path("genzoo/__init__.py").read_text()).group(1)
+
+setup(
+    name="genzoo",
+    version=version,
+    description="A model zoo of deep generative image models (PixelRNN, VAE, GAN) for TensorFlow/Keras",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["genzoo", "genzoo.*"]),
+    package_data={"genzoo.data.pokemon": ["checksums.tsv"]},
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "tensorflow-datasets>=4.9",
+        "importlib_resources",  # TFDS custom builders import it but TFDS 4.9.10 does not install it
+        "tensorboard",  # tf.summary needs it; TF 2.21 no longer installs it
+        "absl-py",
+        "numpy",
+    ],
+    extras_require={"test": ["pytest>=7", "pytest-xdist", "ruff"]},
+)
