@@ -1,0 +1,23 @@
+"""Shared test fixtures: the lecture's data in ../shared, quiet TensorFlow."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_POKEMON = REPO.parent / "shared" / "data" / "pokemon"
+
+
+@pytest.fixture(scope="session")
+def pokemon_dir() -> Path:
+    assert (SHARED_POKEMON / "pixel_color.txt").exists(), f"missing test data in {SHARED_POKEMON}"
+    return SHARED_POKEMON
+
+
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory) -> str:
+    """One prepared-records folder per test session (TFDS caches by content hash)."""
+    return str(tmp_path_factory.mktemp("tfds"))
