@@ -151,6 +151,61 @@ class VAE(GenerativeModel):
         )
         return tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)
 
+    # === Serving ===
+    def serving_functions(self, max_num_samples: int) -> dict:
+        """TF Serving signatures (docs/serving.md); `sample` is the serving_default.
+
+        `sample(num_samples, seed)`, `decode(z)` -> uint8 RGB `images` (+ int32
+        `indices` for palette data); `encode(images)` -> `mean`, `log_var`;
+        `reconstruct(images)` -> `images` (+ `indices`). `images` inputs are encoded
+        as the spec says (palette indices, or pixel values in [0, 1]). The conditional
+        VAE takes int32 `labels`, one per image, in every signature.
+        """
+        from genzoo import export
+
+        spec = self.spec
+        inputs = {
+            "num_samples": tf.TensorSpec([], tf.int32, name="num_samples"),
+            "seed": tf.TensorSpec([], tf.int64, name="seed"),
+            "z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z"),
+            "images": tf.TensorSpec([None, *spec.image_shape], spec.image_dtype, name="images"),
+            "labels": tf.TensorSpec([None], tf.int32, name="labels"),
+        }
+
+        def endpoint(body, *names):
+            # Signature inputs are named by their TensorSpecs; the CVAE adds `labels` to each.
+            names = (*names, "labels") if self.conditional else names
+            return tf.function(lambda *args: body(**dict(zip(names, args))),
+                               input_signature=[inputs[name] for name in names])
+
+        def labels_for(labels, batch):
+            return export.check_labels(labels, spec.num_classes, batch) if self.conditional else None
+
+        def sample(num_samples, seed, labels=None):
+            num_samples = export.check_num_samples(num_samples, max_num_samples)
+            return export.image_outputs(self.sample(num_samples, seed, labels_for(labels, num_samples)), spec)
+
+        def decode(z, labels=None):
+            z = export.check_finite(z, "z")
+            params = self.decode(z, labels_for(labels, tf.shape(z)[0]))
+            return export.image_outputs(self.likelihood.mode(params), spec)
+
+        def encode(images, labels=None):
+            images = export.check_images(images, spec)
+            mean, log_var = self.encode(images, labels_for(labels, tf.shape(images)[0]))
+            return {"mean": mean, "log_var": log_var}
+
+        def reconstruct(images, labels=None):
+            images = export.check_images(images, spec)
+            return export.image_outputs(self.reconstruct(images, labels_for(labels, tf.shape(images)[0])), spec)
+
+        return {
+            "sample": endpoint(sample, "num_samples", "seed"),
+            "decode": endpoint(decode, "z"),
+            "encode": endpoint(encode, "images"),
+            "reconstruct": endpoint(reconstruct, "images"),
+        }
+
     def get_config(self):
         return {
             **super().get_config(), "latent_dim": self.latent_dim, "filters": self.filters,
