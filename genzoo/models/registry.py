@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from genzoo.errors import UserError
 
 _MODELS: dict[str, type] = {}
@@ -30,7 +32,21 @@ def get(name: str) -> type:
 def build(name: str, spec, **hparams):
     """Builds model `name` for `spec`; unknown hyper-parameters are a user error."""
     cls = get(name)
-    try:
-        return cls(spec=spec, **hparams)
-    except TypeError as err:
-        raise UserError(f"model {name!r}: {err}") from None
+    accepted = hyperparameters(cls)
+    unknown = sorted(set(hparams) - set(accepted))
+    if unknown:
+        raise UserError(f"model {name!r} has no hyper-parameter {unknown[0]!r}; it takes {', '.join(accepted)}")
+    return cls(spec=spec, **hparams)
+
+
+def hyperparameters(cls) -> list[str]:
+    """The keyword arguments of a model class's constructor (besides spec), base classes included."""
+    names = []
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("keras"):
+            break
+        for param in inspect.signature(klass.__init__).parameters.values():
+            if param.kind is param.KEYWORD_ONLY or param.kind is param.POSITIONAL_OR_KEYWORD:
+                if param.name not in ("self", "spec") and param.name not in names:
+                    names.append(param.name)
+    return names

@@ -1,0 +1,135 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genzoo import data
+from genzoo.errors import UserError
+from genzoo.losses import kl_divergence
+from genzoo.models import VAE, ConditionalVAE, registry
+
+
+def _numeric_kl(mean, var):
+    """KL(N(mean, var) || N(0, 1)) by integrating on a grid: independent of the closed form."""
+    x = np.linspace(-30, 30, 200001)
+    q = np.exp(-0.5 * (x - mean) ** 2 / var) / np.sqrt(2 * np.pi * var)
+    log_ratio = -0.5 * (x - mean) ** 2 / var - 0.5 * np.log(var) + 0.5 * x**2
+    return np.trapezoid(q * log_ratio, x)
+
+
+def test_kl_matches_numeric_integration():
+    rng = np.random.RandomState(0)
+    mean, log_var = rng.randn(3, 4), rng.uniform(-2, 1.5, (3, 4))
+    got = kl_divergence(tf.constant(mean), tf.constant(log_var)).numpy()
+    expected = [sum(_numeric_kl(m, math.exp(lv)) for m, lv in zip(ms, lvs)) for ms, lvs in zip(mean, log_var)]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    train, spec = data.load("shapes", "train")
+    test, _ = data.load("shapes", "test")
+    return train, test, spec
+
+
+def _small(spec, cls=VAE, **kw):
+    model = cls(spec, latent_dim=8, filters=8, hidden=64, seed=1, **kw)
+    model.compile_for_training(2e-3)
+    return model
+
+
+def test_elbo_is_below_importance_weighted_bound_which_tightens(shapes):
+    train, _, spec = shapes
+    model = _small(spec)
+    model.fit(train.take(512).batch(64), epochs=1, verbose=0)
+    batch = next(iter(train.batch(16)))
+    elbo = tf.reduce_mean([model.importance_weighted_bound(batch["image"], num_samples=1, seed=s) for s in range(20)], 0)
+    iw = [model.importance_weighted_bound(batch["image"], num_samples=k, seed=3).numpy() for k in (1, 8, 64)]
+    # Averaged single-sample bounds are the ELBO; more samples give a larger (tighter) bound.
+    assert np.all(iw[2] >= elbo.numpy() - 0.5)
+    assert np.mean(iw[2]) > np.mean(iw[1]) > np.mean(elbo.numpy()) - 0.5
+
+
+def test_elbo_is_below_exact_log_likelihood_of_tiny_binary_model():
+    # 1x2 binary images: p(x) = E_z p(x|z) is computable by brute force over a z grid.
+    spec = data.DatasetSpec("tiny", 1, 2, "binary")
+    model = VAE(spec, latent_dim=1, filters=2, hidden=4, seed=0)
+    model.compile_for_training(1e-3)
+    images = tf.constant([[[[1.0], [0.0]]], [[[1.0], [1.0]]]])
+    z = np.linspace(-8, 8, 4001, dtype=np.float32)[:, None]
+    params = model.decode(tf.constant(z))
+    for i in range(2):
+        log_px_z = model.likelihood.log_prob(params, tf.repeat(images[i:i + 1], len(z), 0)).numpy()
+        prior = np.exp(-0.5 * z[:, 0] ** 2) / math.sqrt(2 * math.pi)
+        exact = math.log(np.trapezoid(np.exp(log_px_z) * prior, z[:, 0]))
+        elbos = [float(model.importance_weighted_bound(images[i:i + 1], num_samples=1, seed=s)[0]) for s in range(200)]
+        assert np.mean(elbos) <= exact + 1e-3
+        assert float(model.importance_weighted_bound(images[i:i + 1], num_samples=2000, seed=1)[0]) == pytest.approx(exact, abs=0.05)
+
+
+def test_short_training_lowers_held_out_loss(shapes):
+    train, test, spec = shapes
+    model = _small(spec)
+    before = model.evaluate(test.batch(128), verbose=0, return_dict=True)["loss"]
+    model.fit(train.shuffle(4096, seed=0).batch(64), epochs=1, verbose=0)
+    after = model.evaluate(test.batch(128), verbose=0, return_dict=True)
+    assert after["loss"] < 0.5 * before
+    np.testing.assert_allclose(after["bits_per_dim"], -after["elbo"] / (400 * math.log(2)), rtol=1e-4)
+
+
+def test_save_load_round_trip_gives_identical_outputs(shapes, tmp_path):
+    train, _, spec = shapes
+    model = _small(spec, ConditionalVAE)
+    model.fit(train.take(128).batch(64), epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    batch = next(iter(train.batch(8)))
+    np.testing.assert_array_equal(model(batch).numpy(), loaded(batch).numpy())
+    np.testing.assert_array_equal(model.sample(6, seed=4).numpy(), loaded.sample(6, seed=4).numpy())
+    assert loaded.get_config() == model.get_config()
+
+
+def test_sampling_is_seeded(shapes):
+    _, _, spec = shapes
+    model = _small(spec)
+    a, b, c = model.sample(5, 1), model.sample(5, 1), model.sample(5, 2, pixel_noise=True)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert a.shape == (5, 20, 20) and c.shape == (5, 20, 20)
+
+
+def test_rgb_and_binary_encodings_train(shapes):
+    for encoding in ("rgb", "binary"):
+        ds, spec = data.load("shapes", "train", encoding=encoding)
+        model = _small(spec)
+        history = model.fit(ds.take(256).batch(64), epochs=2, verbose=0).history["loss"]
+        assert np.isfinite(history).all() and history[-1] < history[0]
+
+
+def test_conditional_vae_needs_labels_and_bad_hparams_fail():
+    unlabelled = data.DatasetSpec("u", 8, 8, "binary")
+    with pytest.raises(UserError, match="needs a labelled dataset"):
+        ConditionalVAE(unlabelled)
+    with pytest.raises(UserError, match="latent_dim must be positive"):
+        VAE(unlabelled, latent_dim=0)
+    with pytest.raises(UserError, match="model 'vae' has no hyper-parameter 'depth'; it takes latent_dim"):
+        registry.build("vae", unlabelled, depth=3)
+
+
+def test_conditional_samples_show_the_requested_class(shapes):
+    train, _, spec = shapes
+    batches = train.shuffle(4608, seed=0).batch(64)
+    classifier = keras.Sequential([
+        keras.Input((20, 20)), keras.layers.Embedding(spec.num_colors, 8),
+        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(),
+        keras.layers.Flatten(), keras.layers.Dense(spec.num_classes),
+    ])
+    classifier.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    classifier.fit(batches.map(lambda ex: (ex["image"], ex["label"])), epochs=2, verbose=0)
+    model = _small(spec, ConditionalVAE)
+    model.fit(batches, epochs=3, verbose=0)
+    labels = np.arange(200) % spec.num_classes
+    predicted = np.argmax(classifier.predict(model.sample(200, seed=5, labels=labels), verbose=0), -1)
+    accuracy = (predicted == labels).mean()
+    assert accuracy > 0.5, f"conditional samples classified as their label {accuracy:.0%} (chance 25%)"
