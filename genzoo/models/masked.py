@@ -25,7 +25,7 @@ from genzoo.distribute import global_mean
 from genzoo.errors import UserError
 from genzoo.models.base import GenerativeModel, seed_pair
 
-__all__ = ["AutoregressiveModel", "MaskedConv2D", "channel_groups", "conv_mask"]
+__all__ = ["AutoregressiveModel", "MaskedConv2D", "channel_groups", "conv_mask", "masked_output", "value_input"]
 
 
 # === Masks ===
@@ -119,6 +119,27 @@ class MaskedConv2D(keras.layers.Layer):
             "mask_type": self.mask_type, "num_groups": self.num_groups, "out_repeats": self.out_repeats,
             "activation": keras.activations.serialize(self.activation),
         }
+
+
+# === Network pieces ===
+def value_input(height: int, width: int, channels: int, num_values: int, embed_dim: int):
+    """Keras input for values `[H, W, C]` and its float feature map.
+
+    One channel (palette or binary): an embedding of the value (the 1-of-N vector
+    times a matrix). RGB: the three values scaled to [-1, 1], one colour group each.
+    """
+    values = keras.Input((height, width, channels), dtype="int32", name="values")
+    if channels == 1:
+        return values, keras.layers.Embedding(num_values, embed_dim, name="colour_embedding")(values[..., 0])
+    scaled = keras.ops.cast(values, "float32") * (2.0 / (num_values - 1)) - 1.0
+    return values, scaled
+
+
+def masked_output(x, filters: int, channels: int, num_values: int, height: int, width: int):
+    """ReLU, 1x1 mask-B convolution, ReLU, 1x1 mask-B convolution to logits `[H, W, C, V]`."""
+    x = MaskedConv2D(filters, 1, "B", channels, name="output_hidden")(keras.layers.ReLU()(x))
+    x = MaskedConv2D(channels * num_values, 1, "B", channels, name="output_logits")(keras.layers.ReLU()(x))
+    return keras.layers.Reshape((height, width, channels, num_values), name="logits")(x)
 
 
 # === The autoregressive contract ===
