@@ -3,7 +3,7 @@
 from genzoo.models import registry
 from genzoo.models.base import GenerativeModel
 from genzoo.models.pixel_cnn import PixelCNN
-from genzoo.models.pixel_rnn import PixelLSTM
+from genzoo.models.pixel_rnn import DiagonalBiLSTM, PixelLSTM, RowLSTM
 from genzoo.models.vae import VAE, ConditionalVAE
 
 __all__ = ["VAE", "ConditionalVAE", "GenerativeModel", "registry"]

@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from genzoo.errors import UserError
-from genzoo.models.masked import AutoregressiveModel
+from genzoo.models.masked import AutoregressiveModel, MaskedConv2D, masked_output, value_input
 from genzoo.models.registry import register
 
 
@@ -177,3 +177,168 @@ class PixelLSTM(AutoregressiveModel):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "layers": self.num_layers, "embed_dim": self.embed_dim}
+
+
+# === Two-dimensional LSTM layers (van den Oord et al. 2016, section 3) ===
+def _lstm_update(gates, cell):
+    """Gates `[..., 4U]` laid out (i, f, o, g) -> new (h, c)."""
+    i, f, o, g = tf.split(gates, 4, axis=-1)
+    cell = tf.sigmoid(f) * cell + tf.sigmoid(i) * tf.tanh(g)
+    return tf.sigmoid(o) * tf.tanh(cell), cell
+
+
+@keras.saving.register_keras_serializable("genzoo")
+class RowLSTMLayer(keras.layers.Layer):
+    """Row LSTM: the image processed row by row, a whole row at a time (section 3.1).
+
+    The input-to-state part is a 1 x k convolution along the row, masked (mask B)
+    so pixel j sees inputs left of it and its own earlier colours; the
+    state-to-state part is an unmasked 1 x k convolution of the previous row's
+    hidden state. Each pixel's context is the triangle above it plus its row's left.
+    """
+
+    def __init__(self, units: int, kernel_size: int = 3, num_groups: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.kernel_size, self.num_groups = units, kernel_size, num_groups
+        self.input_to_state = MaskedConv2D(4 * units, (1, kernel_size), "B", num_groups, out_repeats=4,
+                                           name="input_to_state")
+
+    def build(self, input_shape):
+        self.input_to_state.build(input_shape)
+        self.state_to_state = self.add_weight(
+            shape=(self.kernel_size, self.units, 4 * self.units), initializer="orthogonal", name="state_to_state")
+
+    def call(self, x):
+        input_gates = self.input_to_state(x)  # [B, H, W, 4U], every row at once
+        height = x.shape[1]
+        h = tf.zeros_like(input_gates[:, 0, :, :self.units])
+        cell, rows = h, []
+        for i in range(height):
+            gates = input_gates[:, i] + tf.nn.conv1d(h, self.state_to_state, 1, "SAME")
+            h, cell = _lstm_update(gates, cell)
+            rows.append(h)
+        return tf.stack(rows, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "kernel_size": self.kernel_size,
+                "num_groups": self.num_groups}
+
+
+def skew(x):
+    """`[B, H, W, C]` -> `[B, H, W + H - 1, C]`: row i shifted right by i, so diagonals become columns."""
+    height = x.shape[1]
+    return tf.stack([tf.pad(x[:, i], [[0, 0], [i, height - 1 - i], [0, 0]]) for i in range(height)], axis=1)
+
+
+def unskew(x, width: int):
+    return tf.stack([x[:, i, i:i + width] for i in range(x.shape[1])], axis=1)
+
+
+@keras.saving.register_keras_serializable("genzoo")
+class DiagonalBiLSTMLayer(keras.layers.Layer):
+    """Diagonal BiLSTM: two LSTMs sweeping the image's diagonals (section 3.2).
+
+    The input map is skewed so each diagonal is a column; a masked 1x1
+    input-to-state convolution and a 2x1 state-to-state convolution over the
+    previous column give each position its left and upper neighbours' states. The
+    right-to-left direction runs on the mirrored map; its output is mirrored back
+    and shifted down one row, so a pixel only sees that direction's rows above.
+    """
+
+    def __init__(self, units: int, num_groups: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.num_groups = units, num_groups
+        self.input_to_state = [MaskedConv2D(4 * units, 1, "B", num_groups, out_repeats=4, name=f"input_to_state_{d}")
+                               for d in ("left_to_right", "right_to_left")]
+
+    def build(self, input_shape):
+        for layer in self.input_to_state:
+            layer.build(input_shape)
+        # [2 taps (upper, same row), U, 4U] per direction
+        self.state_to_state = [self.add_weight(shape=(2, self.units, 4 * self.units), initializer="orthogonal",
+                                               name=f"state_to_state_{d}") for d in ("left_to_right", "right_to_left")]
+
+    def _sweep(self, x, input_to_state, state_to_state):
+        width = x.shape[2]
+        input_gates = skew(input_to_state(x))  # [B, H, W + H - 1, 4U]
+        h = tf.zeros_like(input_gates[:, :, 0, :self.units])
+        cell, columns = h, []
+        for j in range(input_gates.shape[2]):
+            upper = tf.pad(h[:, :-1], [[0, 0], [1, 0], [0, 0]])  # the neighbour above, via the previous diagonal
+            gates = input_gates[:, :, j] + upper @ state_to_state[0] + h @ state_to_state[1]
+            h, cell = _lstm_update(gates, cell)
+            columns.append(h)
+        return unskew(tf.stack(columns, axis=2), width)
+
+    def call(self, x):
+        forward = self._sweep(x, self.input_to_state[0], self.state_to_state[0])
+        backward = tf.reverse(self._sweep(tf.reverse(x, [2]), self.input_to_state[1], self.state_to_state[1]), [2])
+        backward = tf.pad(backward[:, :-1], [[0, 0], [1, 0], [0, 0], [0, 0]])  # down one row: no peeking right
+        return forward + backward
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "num_groups": self.num_groups}
+
+
+class _TwoDimensionalLSTM(AutoregressiveModel):
+    """Mask-A 7x7 convolution, residual 2-D LSTM layers, 1x1 mask-B output layers (sections 3.3-3.4).
+
+    Args:
+      spec: the `DatasetSpec` (palette, rgb or binary).
+      units: LSTM cells per layer (h in the paper); divisible by 3 for RGB.
+      layers: LSTM layers, each with a residual connection.
+      filters: feature maps between layers (2h in the paper); divisible by 3 for RGB.
+      embed_dim: colour embedding size (palette and binary).
+      seed: base seed.
+
+    Sampling re-runs the network for every sub-pixel: H*W*C passes per batch.
+    """
+
+    def __init__(self, spec, units: int = 32, layers: int = 2, filters: int = 64, embed_dim: int = 32,
+                 seed: int = 0, **kwargs):
+        super().__init__(spec, seed, **kwargs)
+        _positive(units=units, layers=layers, filters=filters, embed_dim=embed_dim)
+        groups = self.num_channels
+        if units % groups or filters % groups:
+            raise UserError(f"units and filters must split into {groups} colour groups, got {units}, {filters}")
+        self.units, self.num_layers, self.filters, self.embed_dim = int(units), int(layers), int(filters), int(embed_dim)
+        h, w, c, v = self.spec.height, self.spec.width, self.num_channels, self.num_values
+        # === Functional Model ===
+        values, x = value_input(h, w, c, v, self.embed_dim)
+        x = MaskedConv2D(self.filters, 7, "A", groups, name="mask_a_7x7")(x)
+        for i in range(self.num_layers):
+            y = self._lstm_layer(self.units, groups, f"lstm_{i}")(x)
+            x = keras.layers.Add()([x, MaskedConv2D(self.filters, 1, "B", groups, name=f"residual_{i}")(y)])
+        self.network = keras.Model(values, masked_output(x, self.filters, c, v, h, w), name=self.name)
+        self.built = True
+
+    def value_logits(self, values):
+        return self.network(values)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "layers": self.num_layers, "filters": self.filters,
+                "embed_dim": self.embed_dim}
+
+
+@register("row_lstm")
+@keras.saving.register_keras_serializable("genzoo")
+class RowLSTM(_TwoDimensionalLSTM):
+    __doc__ = "Row LSTM PixelRNN (van den Oord et al. 2016, section 3.1).\n\n" + _TwoDimensionalLSTM.__doc__
+
+    def _lstm_layer(self, units, groups, name):
+        return RowLSTMLayer(units, 3, groups, name=name)
+
+
+@register("diagonal_bilstm")
+@keras.saving.register_keras_serializable("genzoo")
+class DiagonalBiLSTM(_TwoDimensionalLSTM):
+    __doc__ = "Diagonal BiLSTM PixelRNN (van den Oord et al. 2016, section 3.2).\n\n" + _TwoDimensionalLSTM.__doc__
+
+    def _lstm_layer(self, units, groups, name):
+        return DiagonalBiLSTMLayer(units, groups, name=name)
