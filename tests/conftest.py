@@ -5,6 +5,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,3 +22,14 @@ def pokemon_dir() -> Path:
 def tfds_dir(tmp_path_factory) -> str:
     """One prepared-records folder per test session (TFDS caches by content hash)."""
     return str(tmp_path_factory.mktemp("tfds"))
+
+
+@pytest.fixture(scope="session")
+def small_npz_dataset(tmp_path_factory) -> str:
+    """200 `shapes` sprites with labels and palette (180 train): trains in seconds."""
+    from genzoo.data import builtin
+
+    images, labels = builtin.generate(200)
+    path = tmp_path_factory.mktemp("npz") / "small.npz"
+    np.savez(path, images=images, labels=labels, palette=np.array(builtin.PALETTE))
+    return f"npz:{path}"

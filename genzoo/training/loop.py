@@ -48,6 +48,21 @@ def _count(ds: tf.data.Dataset) -> int:
     return n if n >= 0 else int(ds.reduce(0, lambda count, _: count + 1))
 
 
+def distributed_steps(strategy: tf.distribute.Strategy, model, step: tf.Variable):
+    """Compiled train and test steps: each replica runs the model's own step on its share."""
+
+    @tf.function
+    def train_step(batch):
+        strategy.run(model.train_step, args=(batch,))
+        step.assign_add(1)
+
+    @tf.function
+    def test_step(batch):
+        strategy.run(model.test_step, args=(batch,))
+
+    return train_step, test_step
+
+
 def build_model(config: TrainConfig, spec: data.DatasetSpec):
     return registry.build(config.model, spec, seed=config.seed, **config.hparams)
 
@@ -88,20 +103,12 @@ class _Run:
             logs = os.path.join(config.model_dir, "logs")
             self.writers = {s: tf.summary.create_file_writer(os.path.join(logs, s)) for s in ("train", "test")}
 
-    # === Distributed steps ===
+    def _step(self) -> int:
+        # .numpy(): int() does not accept a MirroredVariable under multi-worker.
+        return int(self.step.numpy())
+
     def _compile_steps(self):
-        strategy, model = self.strategy, self.model
-
-        @tf.function
-        def train_step(batch):
-            strategy.run(model.train_step, args=(batch,))
-            self.step.assign_add(1)
-
-        @tf.function
-        def test_step(batch):
-            strategy.run(model.test_step, args=(batch,))
-
-        return train_step, test_step
+        return distributed_steps(self.strategy, self.model, self.step)
 
     def _epoch_batches(self, epoch: int, skip: int):
         seed = self.config.seed * 100003 + epoch
@@ -155,13 +162,13 @@ class _Run:
             return []
 
     def _save_checkpoint(self):
-        self.checkpoints.save(int(self.step))
+        self.checkpoints.save(self._step())
 
     def _check_finite(self, values: dict[str, float]):
         bad = [name for name, value in values.items() if not math.isfinite(value)]
         if bad:
             raise TrainingError(
-                f"{bad[0]} became {values[bad[0]]} at step {int(self.step)}; training stopped, "
+                f"{bad[0]} became {values[bad[0]]} at step {self._step()}; training stopped, "
                 f"the last good checkpoint in {self.checkpoints.directory} is kept "
                 "(try a lower --learning_rate)"
             )
@@ -170,15 +177,15 @@ class _Run:
     def run(self) -> list[dict]:
         config = self.config
         restored = self.checkpoints.restore_latest()
-        start = int(self.step)
+        start = self._step()
         if restored and self.verbose:
             print(f"genzoo: resuming from {restored} at step {start}")
         total = config.epochs * self.steps_per_epoch
         history = self._load_history(start // self.steps_per_epoch) if restored else []
         train_step, test_step = self._compile_steps()
         names = [m.name for m in self.model.metrics]
-        while int(self.step) < total:
-            epoch, skip = divmod(int(self.step), self.steps_per_epoch)
+        while self._step() < total:
+            epoch, skip = divmod(self._step(), self.steps_per_epoch)
             if self.verbose:
                 print(f"Epoch {epoch + 1}/{config.epochs}")
             bar = keras.utils.Progbar(self.steps_per_epoch, stateful_metrics=names, verbose=self.verbose)
@@ -188,7 +195,7 @@ class _Run:
                 train_step(batch)
                 values = self._results()
                 self._check_finite(values)
-                step = int(self.step)
+                step = self._step()
                 bar.update(step - epoch * self.steps_per_epoch, list(values.items()))
                 if step % SUMMARY_EVERY == 0:
                     self._write_scalars("train", values, step)
@@ -196,7 +203,7 @@ class _Run:
                     self._save_checkpoint()
             train_values = self._results()
             test_values = self.evaluate(test_step)
-            step = int(self.step)
+            step = self._step()
             self._write_scalars("test", test_values, step)
             self._save_checkpoint()
             history.append({"epoch": epoch + 1, "step": step, **train_values,
@@ -208,7 +215,7 @@ class _Run:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in test_values.items())
                 print(f"  held-out: {shown}", flush=True)
         if not os.path.exists(os.path.join(config.model_dir, "samples.png")):
-            self._write_pictures(int(self.step))
+            self._write_pictures(self._step())
         self.checkpoints.close()
         for writer in self.writers.values():
             writer.flush()

@@ -3,10 +3,8 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from genzoo.data import builtin
 
 # TensorFlow's native start-up logging (absl/XLA, CUDA probing) ignores TF_CPP_MIN_LOG_LEVEL.
 TF_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} )")
@@ -30,12 +28,8 @@ def start_tool(tool, *args):
 
 
 @pytest.fixture(scope="session")
-def small_npz(tmp_path_factory) -> str:
-    """200 `shapes` sprites with labels and palette: a dataset that trains in seconds."""
-    images, labels = builtin.generate(200)
-    path = tmp_path_factory.mktemp("npz") / "small.npz"
-    np.savez(path, images=images, labels=labels, palette=np.array(builtin.PALETTE))
-    return f"npz:{path}"
+def small_npz(small_npz_dataset) -> str:
+    return small_npz_dataset
 
 
 def error_lines(stderr: str) -> list[str]:

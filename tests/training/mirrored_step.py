@@ -1,0 +1,59 @@
+"""Run as a script: one train step under MirroredStrategy (2 logical CPUs) vs the default.
+
+Prints one JSON line {model: max abs weight difference}. A subprocess, because
+logical CPU devices must be configured before TensorFlow starts.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from genzoo import distribute  # noqa: E402
+
+distribute.split_cpu(2)
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from genzoo import data  # noqa: E402
+from genzoo.models import registry  # noqa: E402
+from genzoo.training.loop import distributed_steps  # noqa: E402
+
+
+def one_step(strategy, name, spec, hparams, weights, batch):
+    with strategy.scope():
+        model = registry.build(name, spec, seed=3, **hparams)
+        model.set_weights(weights)
+        model.compile_for_training(1e-2)
+        step = tf.Variable(0, dtype=tf.int64)
+    train_step, _ = distributed_steps(strategy, model, step)
+    dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))
+    for b in dist:
+        train_step(b)
+    return [v.numpy() for v in model.weights], {m.name: float(m.result()) for m in model.metrics}
+
+
+def main():
+    small = json.loads(sys.argv[1])
+    names = sys.argv[2].split(",") if len(sys.argv) > 2 else registry.names()
+    ds, spec = data.load("shapes", "train")
+    batch = next(iter(ds.batch(16)))
+    mirrored = distribute.get_strategy("mirrored")
+    assert mirrored.num_replicas_in_sync == 2, mirrored.num_replicas_in_sync
+    out = {}
+    for name in names:
+        reference = registry.build(name, spec, seed=3, **small.get(name, {}))
+        weights = reference.get_weights()
+        a, ma = one_step(tf.distribute.get_strategy(), name, spec, small.get(name, {}), weights, batch)
+        b, mb = one_step(mirrored, name, spec, small.get(name, {}), weights, batch)
+        moved = max(float(np.max(np.abs(x - w))) for x, w in zip(a, weights))
+        diff = max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+        metric_diff = max(abs(ma[k] - mb[k]) / max(1.0, abs(ma[k])) for k in ma)
+        out[name] = {"weight_diff": diff, "moved": moved, "metric_diff": metric_diff}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
