@@ -1,7 +1,9 @@
 """Draws samples from a trained run: `python -m genzoo.tools.sample --model_dir=runs/vae`.
 
 Modes: `sample` (a grid of new images), `reconstruct` (held-out images beside
-their reconstructions, for models with an encoder).
+their reconstructions, for models with an encoder), `complete` (held-out images,
+the same with all but the first --known_fraction of pixels hidden, and the
+autoregressive models' completions, side by side).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ def define_flags():
     flags.DEFINE_integer("num", 64, "Number of images.")
     flags.DEFINE_integer("seed", 0, "Sampling seed: the same seed gives the same images.")
     flags.DEFINE_string("out", "grid.png", "Output PNG.")
-    flags.DEFINE_enum("mode", "sample", ["sample", "reconstruct"], "What to draw.")
+    flags.DEFINE_enum("mode", "sample", ["sample", "reconstruct", "complete"], "What to draw.")
+    flags.DEFINE_float("temperature", 1.0, "Autoregressive models: softmax temperature (0 = greedy).")
+    flags.DEFINE_float("known_fraction", 0.5, "--mode=complete: fraction of pixels kept (raster order).")
     flags.DEFINE_string("labels", "", "Comma-separated class labels for conditional models (cycled).")
     flags.DEFINE_integer("scale", 0, "Pixel upscale factor (0: automatic).")
 
@@ -47,9 +51,31 @@ def main(argv):
         if min(wanted) < 0 or max(wanted) >= spec.num_classes:
             raise common.UserError(f"--labels must lie in 0-{spec.num_classes - 1}")
         labels = np.resize(np.array(wanted, np.int32), FLAGS.num)
+    autoregressive = hasattr(model, "complete")
+    if FLAGS["temperature"].present and not autoregressive:
+        raise common.UserError(f"--temperature: model {config['train']['model']!r} is not autoregressive")
+    if FLAGS.temperature < 0:
+        raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
     if FLAGS.mode == "sample":
-        pictures = data.to_rgb_uint8(model.sample(FLAGS.num, FLAGS.seed, labels=labels), spec).numpy()
+        extra = {"temperature": FLAGS.temperature} if autoregressive else {}
+        pictures = data.to_rgb_uint8(model.sample(FLAGS.num, FLAGS.seed, labels=labels, **extra), spec).numpy()
         columns = None
+    elif FLAGS.mode == "complete":
+        if not autoregressive:
+            raise common.UserError(f"model {config['train']['model']!r} cannot complete images")
+        if not 0.0 <= FLAGS.known_fraction <= 1.0:
+            raise common.UserError(f"--known_fraction must lie in [0, 1], got {FLAGS.known_fraction}")
+        train = config["train"]
+        ds, _ = data.load(train["dataset"], "test", encoding=train["encoding"], data_dir=train["data_dir"],
+                          tfds_dir=train["tfds_dir"])
+        batch = next(iter(ds.batch(FLAGS.num)))["image"]
+        known = int(round(FLAGS.known_fraction * spec.height * spec.width))
+        originals = data.to_rgb_uint8(batch, spec).numpy()
+        masked = originals.reshape(len(originals), -1, 3).copy()
+        masked[:, known:] = 128  # hidden pixels shown grey
+        done = data.to_rgb_uint8(model.complete(batch, known, FLAGS.seed, FLAGS.temperature), spec).numpy()
+        pictures = np.stack([originals, masked.reshape(originals.shape), done], axis=1).reshape(-1, *originals.shape[1:])
+        columns = 3 * max(1, int(np.sqrt(len(originals))))
     else:
         if not hasattr(model, "reconstruct"):
             raise common.UserError(f"model {config['train']['model']!r} has no encoder to reconstruct with")
