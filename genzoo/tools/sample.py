@@ -3,7 +3,9 @@
 Modes: `sample` (a grid of new images), `reconstruct` (held-out images beside
 their reconstructions, for models with an encoder), `complete` (held-out images,
 the same with all but the first --known_fraction of pixels hidden, and the
-autoregressive models' completions, side by side).
+autoregressive models' completions, side by side), `interpolate` and `attribute`
+(GAN code space: rows of --steps images walking between two codes, or adding
+-2..2 times an attribute vector; see docs/gan.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ def define_flags():
     flags.DEFINE_integer("num", 64, "Number of images.")
     flags.DEFINE_integer("seed", 0, "Sampling seed: the same seed gives the same images.")
     flags.DEFINE_string("out", "grid.png", "Output PNG.")
-    flags.DEFINE_enum("mode", "sample", ["sample", "reconstruct", "complete"], "What to draw.")
+    flags.DEFINE_enum("mode", "sample", ["sample", "reconstruct", "complete", "interpolate", "attribute"],
+                      "What to draw.")
+    flags.DEFINE_integer("steps", 8, "--mode=interpolate/attribute: images per row (rows = --num // --steps).")
     flags.DEFINE_float("temperature", 1.0, "Autoregressive models: softmax temperature (0 = greedy).")
     flags.DEFINE_float("known_fraction", 0.5, "--mode=complete: fraction of pixels kept (raster order).")
     flags.DEFINE_string("labels", "", "Comma-separated class labels for conditional models (cycled).")
@@ -60,6 +64,15 @@ def main(argv):
         extra = {"temperature": FLAGS.temperature} if autoregressive else {}
         pictures = data.to_rgb_uint8(model.sample(FLAGS.num, FLAGS.seed, labels=labels, **extra), spec).numpy()
         columns = None
+    elif FLAGS.mode in ("interpolate", "attribute"):
+        if not hasattr(model, "interpolation_grid"):
+            raise common.UserError(f"model {config['train']['model']!r} has no code space to {FLAGS.mode} in")
+        if FLAGS.steps < 2:
+            raise common.UserError(f"--steps must be at least 2, got {FLAGS.steps}")
+        make = model.interpolation_grid if FLAGS.mode == "interpolate" else model.attribute_grid
+        rows = max(1, FLAGS.num // FLAGS.steps)
+        pictures = data.to_rgb_uint8(make(rows, FLAGS.steps, FLAGS.seed, labels=labels), spec).numpy()
+        columns = FLAGS.steps
     elif FLAGS.mode == "complete":
         if not autoregressive:
             raise common.UserError(f"model {config['train']['model']!r} cannot complete images")

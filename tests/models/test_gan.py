@@ -1,0 +1,271 @@
+"""GAN, DCGAN and conditional GAN: the alternating game, code space, saving, and two small experiments."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genzoo import data
+from genzoo.data import DatasetSpec
+from genzoo.errors import UserError
+from genzoo.models import registry
+from genzoo.models.gan import DCGAN, GAN, ConditionalGAN
+from genzoo.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    train_ds, spec = data.load("shapes", "train")
+    return train_ds, spec
+
+
+@pytest.fixture(scope="module")
+def shapes_batch(shapes):
+    return next(iter(shapes[0].batch(16)))
+
+
+def _small(cls, spec, **kw):
+    model = cls(spec, latent_dim=8, filters=8, hidden=16, seed=1, **kw)
+    model.compile_for_training(1e-3)
+    return model
+
+
+def _values(variables):
+    return [np.array(v.numpy()) for v in variables]
+
+
+def _changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+# === The game ===
+def test_discriminator_step_leaves_generator_untouched(shapes_batch):
+    model = _small(DCGAN, data.load("shapes", "test")[1])
+    generator_state = model.generator.weights + model.ema_generator.weights + model.g_optimizer.variables
+    before_g, before_d = _values(generator_state), _values(model.discriminator.weights)
+    model.discriminator_step(model.to_model_space(shapes_batch["image"]), None, model.step_seed(0))
+    assert not any(_changed(before_g, generator_state))  # batch-norm moving averages included
+    changed = _changed(before_d, model.discriminator.weights)
+    trainable = [v.trainable for v in model.discriminator.weights]
+    assert all(c for c, t in zip(changed, trainable) if t)
+    assert any(c for c, t in zip(changed, trainable) if not t)  # its own batch-norm statistics moved
+    assert int(model.d_optimizer.iterations) == 1 and int(model.g_optimizer.iterations) == 0
+
+
+def test_generator_step_leaves_discriminator_untouched(shapes):
+    model = _small(DCGAN, shapes[1])
+    discriminator_state = model.discriminator.weights + model.d_optimizer.variables + model.ema_generator.weights
+    before_d, before_g = _values(discriminator_state), _values(model.generator.trainable_weights)
+    model.generator_step(16, None, model.step_seed(0))
+    assert not any(_changed(before_d, discriminator_state))
+    assert all(_changed(before_g, model.generator.trainable_weights))
+    assert int(model.g_optimizer.iterations) == 1 and int(model.d_optimizer.iterations) == 0
+
+
+def test_train_step_takes_k_discriminator_steps_then_one_generator_step(shapes_batch, shapes):
+    model = _small(DCGAN, shapes[1], d_steps=3)
+    results = model.train_step(shapes_batch)
+    assert int(model.d_optimizer.iterations) == 3 and int(model.g_optimizer.iterations) == 1
+    assert set(results) == set(model.metric_names)
+    assert all(np.isfinite(float(v)) for v in results.values())
+
+
+def test_moving_average_follows_its_ramped_decay(shapes_batch, shapes):
+    model = _small(GAN, shapes[1], ema_decay=0.999)
+    start = _values(model.ema_generator.weights)
+    assert not any(_changed(start, model.generator.weights))  # starts as a copy
+    model.train_step(shapes_batch)
+    decay = min(0.999, 2.0 / 11.0)  # (1 + t) / (10 + t) after the first generator step
+    for average, old, new in zip(model.ema_generator.weights, start, model.generator.weights):
+        np.testing.assert_allclose(average.numpy(), decay * old + (1 - decay) * new.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_ema_decay_zero_samples_with_the_current_generator(shapes_batch, shapes):
+    model = _small(DCGAN, shapes[1], ema_decay=0.0)
+    model.train_step(shapes_batch)
+    z = tf.random.stateless_normal([4, 8], [0, 1])
+    np.testing.assert_array_equal(model.generate(z).numpy(), model.generate(z, ema=False).numpy())
+
+
+def test_nan_images_give_nan_losses_for_the_trainer_to_catch():
+    spec = DatasetSpec("rgb", 8, 8, "rgb", channels=3)
+    model = _small(GAN, spec)
+    images = np.full([4, 8, 8, 3], np.nan, np.float32)
+    results = model.train_step({"image": tf.constant(images), "label": -tf.ones([4], tf.int32)})
+    assert not math.isfinite(float(results["d_loss"]))
+
+
+@pytest.mark.parametrize("loss", ["minimax", "non_saturating", "wgan_gp", "hinge", "least_squares"])
+def test_every_loss_trains_a_step(loss, shapes_batch, shapes):
+    model = _small(GAN, shapes[1], loss=loss)
+    results = model.train_step(shapes_batch)
+    assert all(np.isfinite(float(v)) for v in results.values())
+
+
+def test_test_step_reports_losses_on_held_out_data(shapes_batch, shapes):
+    model = _small(DCGAN, shapes[1])
+    results = model.test_step(shapes_batch)
+    assert float(results["d_loss"]) > 0 and np.isfinite(float(results["g_loss"]))
+
+
+# === Shapes, encodings and code space ===
+@pytest.mark.parametrize("spec, shape, dtype", [
+    (DatasetSpec("palette", 20, 20, "palette", palette=((255, 255, 255), (0, 0, 0), (200, 30, 30))), (20, 20), tf.int32),
+    (DatasetSpec("pokemon40", 40, 40, "rgb", channels=3, num_classes=18), (40, 40, 3), tf.float32),
+    (DatasetSpec("mnist", 28, 28, "binary"), (28, 28, 1), tf.float32),
+    (DatasetSpec("cifar", 32, 32, "rgb", channels=3), (32, 32, 3), tf.float32),
+])
+def test_dcgan_samples_come_back_in_the_spec_encoding(spec, shape, dtype):
+    model = DCGAN(spec, latent_dim=8, filters=4)
+    images = model.sample(3, seed=5)
+    assert images.shape == (3, *shape) and images.dtype == dtype
+    np.testing.assert_array_equal(images.numpy(), model.sample(3, seed=5).numpy())
+    if spec.encoding != "palette":  # an untrained generator's colours all round to one palette entry
+        assert not np.array_equal(images.numpy(), model.sample(3, seed=6).numpy())
+    values = images.numpy()
+    if spec.encoding == "palette":
+        assert values.min() >= 0 and values.max() < spec.num_colors
+    elif spec.encoding == "binary":
+        assert set(np.unique(values)) <= {0.0, 1.0}
+    else:
+        assert values.min() >= 0 and values.max() <= 1
+
+
+def test_palette_round_trips_through_model_space(shapes_batch, shapes):
+    model = _small(DCGAN, shapes[1])
+    images = shapes_batch["image"]
+    np.testing.assert_array_equal(model.from_model_space(model.to_model_space(images)).numpy(), images.numpy())
+
+
+def test_interpolation_ends_at_both_codes_and_keeps_norms_spherically():
+    z0, z1 = tf.constant([3.0, 0.0]), tf.constant([0.0, 3.0])
+    path = GAN.interpolate(z0, z1, 5).numpy()
+    np.testing.assert_allclose(path[0], z0, atol=1e-5)
+    np.testing.assert_allclose(path[-1], z1, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), 3.0, rtol=1e-5)
+    np.testing.assert_allclose(GAN.interpolate(z0, z1, 3, spherical=False).numpy()[1], [1.5, 1.5])
+    with pytest.raises(UserError):
+        GAN.interpolate(z0, z1, 1)
+
+
+def test_attribute_vector_is_difference_of_group_means():
+    a, b = tf.constant([[1.0, 2.0], [3.0, 4.0]]), tf.constant([[0.0, 0.0], [0.0, 2.0], [0.0, 1.0]])
+    np.testing.assert_allclose(GAN.attribute_vector(a, b).numpy(), [2.0, 2.0])
+
+
+def test_code_space_grids_have_rows_times_steps_images(shapes):
+    model = DCGAN(shapes[1], latent_dim=8, filters=4)
+    assert model.interpolation_grid(2, 5, seed=0).shape == (10, 20, 20)
+    assert model.attribute_grid(3, 4, seed=0, pool=16).shape == (12, 20, 20)
+
+
+def test_conditional_generation_depends_on_the_label(shapes):
+    model = ConditionalGAN(shapes[1], latent_dim=8, filters=4)
+    z = tf.random.stateless_normal([2, 8], [0, 0])
+    x0 = model(z, labels=tf.constant([0, 0])).numpy()
+    x1 = model(z, labels=tf.constant([3, 3])).numpy()
+    assert not np.allclose(x0, x1)
+    assert model.sample(6, seed=0).shape == (6, 20, 20)
+
+
+def test_user_errors_name_the_culprit(shapes):
+    with pytest.raises(UserError, match="hinges"):
+        DCGAN(shapes[1], loss="hinges")
+    with pytest.raises(UserError, match="labelled"):
+        ConditionalGAN(DatasetSpec("x", 8, 8, "rgb", channels=3))
+    with pytest.raises(UserError, match="ema_decay"):
+        GAN(shapes[1], ema_decay=1.0)
+    with pytest.raises(UserError, match="d_steps"):
+        registry.build("gan", shapes[1], d_steps=0)
+
+
+def test_wgan_gp_critic_uses_layer_norm(shapes):
+    kinds = {type(layer).__name__ for layer in DCGAN(shapes[1], filters=4, loss="wgan_gp").discriminator.layers}
+    assert "LayerNormalization" in kinds and "BatchNormalization" not in kinds
+
+
+# === Serving ===
+def test_serving_functions_sample_generate_and_check_inputs(shapes):
+    model = ConditionalGAN(shapes[1], latent_dim=8, filters=4)
+    functions = model.serving_functions(max_num_samples=8)
+    assert list(functions) == ["sample", "generate"]
+    out = functions["sample"](tf.constant(3), tf.constant(7, tf.int64), tf.constant([0, 1, 2]))
+    assert out["images"].shape == (3, 20, 20, 3) and out["images"].dtype == tf.uint8
+    np.testing.assert_array_equal(out["indices"].numpy(), model.sample(3, 7, labels=[0, 1, 2]).numpy())
+    z = model.sample_codes(2, 1)
+    assert functions["generate"](z, tf.constant([1, 1]))["indices"].shape == (2, 20, 20)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="cap of 8"):
+        functions["sample"](tf.constant(9), tf.constant(7, tf.int64), tf.zeros([9], tf.int32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="labels must be below"):
+        functions["generate"](z, tf.constant([1, 4]))
+
+
+# === Saving and resuming ===
+@pytest.mark.parametrize("cls", [GAN, DCGAN, ConditionalGAN])
+def test_config_and_keras_file_round_trip(cls, shapes, tmp_path):
+    model = cls(shapes[1], latent_dim=8, filters=4, hidden=16, loss="hinge", d_steps=2, ema_decay=0.9, seed=3)
+    config = model.get_config()
+    assert cls.from_config(config).get_config() == config
+    path = str(tmp_path / "gan.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is cls and loaded.get_config() == config
+    np.testing.assert_array_equal(loaded.sample(4, seed=2).numpy(), model.sample(4, seed=2).numpy())
+
+
+def _train(model_dir, epochs):
+    keras.utils.set_random_seed(0)  # the same initial weights for each run
+    config = TrainConfig(model="gan", dataset="shapes", model_dir=str(model_dir), epochs=epochs, batch_size=512,
+                         learning_rate=1e-3, checkpoint_every=5, num_samples=4,
+                         hparams={"latent_dim": 8, "hidden": 16, "ema_decay": 0.9})
+    return train(config, verbose=0)
+
+
+def test_training_resumes_exactly_with_both_optimizers(tmp_path):
+    straight, _ = _train(tmp_path / "straight", 2)
+    _train(tmp_path / "resumed", 1)
+    resumed, history = _train(tmp_path / "resumed", 2)
+    assert [row["epoch"] for row in history] == [1, 2]
+    steps = history[-1]["step"]
+    assert int(resumed.g_optimizer.iterations) == steps == int(resumed.d_optimizer.iterations)
+    for a, b in zip(straight.weights, resumed.weights):  # both networks and the moving average
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    for key in ("d_loss", "g_loss", "d_real_accuracy", "test_d_loss", "test_g_loss"):
+        assert key in history[-1]
+    from genzoo.training import runs
+
+    restored, _ = runs.load_model(str(tmp_path / "resumed"))
+    np.testing.assert_array_equal(restored.sample(4, seed=0).numpy(), resumed.sample(4, seed=0).numpy())
+
+
+# === Experiments ===
+RADIUS, SIGMA = 0.75, 0.03  # 8 Gaussians on a circle, in the generator's [-1, 1] space
+CENTRES = np.array([[RADIUS * math.cos(math.pi * k / 4), RADIUS * math.sin(math.pi * k / 4)] for k in range(8)])
+
+
+def _train_ring(loss: str, steps: int, learning_rate: float, **hparams) -> np.ndarray:
+    """A small MLP GAN on 2-D points (a 1 x 2 one-channel "image"); returns 2000 samples."""
+    spec = DatasetSpec("ring", 1, 2, "rgb", channels=1)
+    model = GAN(spec, latent_dim=8, hidden=128, loss=loss, ema_decay=0.99, seed=0, **hparams)
+    model.compile_for_training(learning_rate)
+    centres = tf.constant(CENTRES, tf.float32)
+
+    @tf.function
+    def step(i):
+        mode = tf.random.stateless_uniform([256], [1, i], 0, 8, tf.int32)
+        points = tf.gather(centres, mode) + SIGMA * tf.random.stateless_normal([256, 2], [2, i])
+        model.train_step({"image": tf.reshape((points + 1.0) / 2.0, [256, 1, 2, 1]), "label": tf.fill([256], -1)})
+
+    for i in range(steps):
+        step(tf.constant(i, tf.int64))
+    return model.sample(2000, seed=7).numpy().reshape(-1, 2) * 2.0 - 1.0
+
+
+def _coverage(points):
+    """(modes with at least 2% of the samples within 3 sigma, fraction of samples within 3 sigma of a mode)."""
+    distance = np.linalg.norm(points[:, None] - CENTRES[None], axis=-1)
+    near = distance.min(axis=1) < 3 * SIGMA
+    counts = np.bincount(distance.argmin(axis=1)[near], minlength=8)
+    return int((counts >= 0.02 * len(points)).sum()), float(near.mean())
