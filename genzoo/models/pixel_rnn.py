@@ -209,12 +209,12 @@ class RowLSTMLayer(keras.layers.Layer):
             shape=(self.kernel_size, self.units, 4 * self.units), initializer="orthogonal", name="state_to_state")
 
     def call(self, x):
-        input_gates = self.input_to_state(x)  # [B, H, W, 4U], every row at once
-        height = x.shape[1]
-        h = tf.zeros_like(input_gates[:, 0, :, :self.units])
+        # [B, H, W, 4U], every row at once; unstacked once, since each slice's gradient is a full-size tensor
+        input_gates = tf.unstack(self.input_to_state(x), axis=1)
+        h = tf.zeros_like(input_gates[0][..., :self.units])
         cell, rows = h, []
-        for i in range(height):
-            gates = input_gates[:, i] + tf.nn.conv1d(h, self.state_to_state, 1, "SAME")
+        for row_gates in input_gates:
+            gates = row_gates + tf.nn.conv1d(h, self.state_to_state, 1, "SAME")
             h, cell = _lstm_update(gates, cell)
             rows.append(h)
         return tf.stack(rows, axis=1)
@@ -234,7 +234,7 @@ def skew(x):
 
 
 def unskew(x, width: int):
-    return tf.stack([x[:, i, i:i + width] for i in range(x.shape[1])], axis=1)
+    return tf.stack([row[:, i:i + width] for i, row in enumerate(tf.unstack(x, axis=1))], axis=1)
 
 
 @keras.saving.register_keras_serializable("genzoo")
@@ -263,12 +263,14 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
 
     def _sweep(self, x, input_to_state, state_to_state):
         width = x.shape[2]
-        input_gates = skew(input_to_state(x))  # [B, H, W + H - 1, 4U]
-        h = tf.zeros_like(input_gates[:, :, 0, :self.units])
+        input_gates = tf.unstack(skew(input_to_state(x)), axis=2)  # W + H - 1 diagonals of [B, H, 4U]
+        h = tf.zeros_like(input_gates[0][..., :self.units])
         cell, columns = h, []
-        for j in range(input_gates.shape[2]):
+        for column_gates in input_gates:
             upper = tf.pad(h[:, :-1], [[0, 0], [1, 0], [0, 0]])  # the neighbour above, via the previous diagonal
-            gates = input_gates[:, :, j] + upper @ state_to_state[0] + h @ state_to_state[1]
+            neighbours = tf.reshape(tf.concat([upper, h], axis=-1), [-1, 2 * self.units])  # one 2-D matmul
+            gates = column_gates + tf.reshape(neighbours @ tf.reshape(state_to_state, [2 * self.units, -1]),
+                                              tf.shape(column_gates))
             h, cell = _lstm_update(gates, cell)
             columns.append(h)
         return unskew(tf.stack(columns, axis=2), width)
