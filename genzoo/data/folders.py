@@ -79,7 +79,7 @@ def load_npz(path: str) -> tuple[np.ndarray, np.ndarray, DatasetSpec]:
     if images.ndim not in (3, 4) or len(images) == 0:
         raise UserError(f"{path}: 'images' must be [N, H, W] or [N, H, W, C], got shape {images.shape}")
     if images.dtype.kind == "f":
-        if images.min() < 0 or images.max() > 1:
+        if not np.isfinite(images).all() or images.min() < 0 or images.max() > 1:
             raise UserError(f"{path}: float 'images' must lie in [0, 1]")
         images = np.round(images * 255)
     elif images.dtype.kind not in "ui":

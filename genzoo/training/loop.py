@@ -90,6 +90,7 @@ class _Run:
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
             raise UserError(f"--batch_size {config.batch_size} does not split over {replicas} replicas")
+        keras.utils.set_random_seed(config.seed)  # the same seed gives the same initial weights
         with self.strategy.scope():
             self.model = build_model(config, self.spec)
             self.model.compile_for_training(config.learning_rate)
@@ -177,6 +178,11 @@ class _Run:
     def run(self) -> list[dict]:
         config = self.config
         restored = self.checkpoints.restore_latest()
+        if restored:
+            # The checkpoint holds the old learning rate; a rerun's --learning_rate wins.
+            for obj in self.model.checkpoint_objects().values():
+                if isinstance(obj, keras.optimizers.Optimizer):
+                    obj.learning_rate = config.learning_rate
         start = self._step()
         if restored and self.verbose:
             print(f"genzoo: resuming from {restored} at step {start}")

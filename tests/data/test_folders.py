@@ -70,6 +70,7 @@ def test_npz_rgb_float_images(tmp_path):
     (dict(images=np.full((2, 3, 3), 5), palette=np.zeros((3, 3))), "palette index 5 out of range 0-2"),
     (dict(images=np.zeros((2, 3, 3)), labels=np.array([0, -1])), "'labels' must be 2 non-negative integers"),
     (dict(images=np.array([None, None], dtype=object)), "not a readable .npz"),
+    (dict(images=np.full((2, 3, 3), np.nan)), "float 'images' must lie in"),
 ])
 def test_bad_npz_is_user_error(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"
