@@ -22,6 +22,7 @@ fail a request with the documented message before anything is allocated.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -70,28 +71,52 @@ def check_labels(labels, num_classes: int, batch) -> tf.Tensor:
     ], labels)
 
 
-def check_images(images, spec) -> tf.Tensor:
-    """Encoded images as the model's `spec` defines them (palette indices or pixel values)."""
+def serving_image_spec(spec) -> tf.TensorSpec:
+    """How `images` inputs arrive in every family: int32 palette indices `[N, H, W]`
+    for palette data, else uint8 `[N, H, W, C]` (rgb: 0-255; binary: 0 or 1)."""
+    if spec.encoding == "palette":
+        return tf.TensorSpec([None, spec.height, spec.width], tf.int32, name="images")
+    return tf.TensorSpec([None, *spec.image_shape], tf.uint8, name="images")
+
+
+def encoded_from_serving(images, spec) -> tf.Tensor:
+    """Checked `images` as `serving_image_spec` defines them -> encoded images (see `DatasetSpec`)."""
     if spec.encoding == "palette":
         message = f"palette indices must lie in [0, {spec.num_colors})"
-        checks = [
+        return _after([
             tf.debugging.assert_non_negative(images, message=message),
             tf.debugging.assert_less(images, tf.constant(spec.num_colors, images.dtype), message=message),
-        ]
-    else:
-        message = "pixel values must lie in [0, 1]"
-        checks = [  # NaN fails both comparisons, so it is refused too
-            tf.debugging.assert_greater_equal(images, tf.constant(0.0, images.dtype), message=message),
-            tf.debugging.assert_less_equal(images, tf.constant(1.0, images.dtype), message=message),
-        ]
-    return _after(checks, images)
+        ], images)
+    if spec.encoding == "binary":
+        images = _after([tf.debugging.assert_less_equal(
+            images, tf.constant(1, images.dtype), message="binary pixels must be 0 or 1")], images)
+        return tf.cast(images, tf.float32)
+    return tf.cast(images, tf.float32) / 255.0  # the rgb encoding: uint8 / 255
 
 
 def check_finite(values, name: str) -> tf.Tensor:
     return _after([tf.debugging.assert_all_finite(values, message=f"{name} must be finite")], values)
 
 
-def with_shape_checks(fn):
+def signature_function(body, specs) -> tf.function:
+    """A `tf.function` with input signature `specs` whose parameters are the specs' names.
+
+    `body` is called with keyword arguments, so one body can serve signatures that
+    differ by an input (the conditional models' `labels`); callers may pass inputs
+    by name or position.
+    """
+    specs = list(specs)
+    names = [spec.name for spec in specs]
+
+    def call(*args):
+        return body(**dict(zip(names, args)))
+
+    call.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
+    return tf.function(call, input_signature=specs)
+
+
+def with_shape_checks(fn) -> tf.function:
     """`fn` behind a run-time shape check of every input, with the same named input signature.
 
     A loaded SavedModel's signatures check dtypes but not shapes (nor does the
@@ -103,11 +128,8 @@ def with_shape_checks(fn):
         tf.TensorSpec(spec.shape, spec.dtype, name=spec.name)
         for spec in tf.nest.flatten(fn.get_concrete_function().structured_input_signature)
     ]
-
-    def checked(*args):
-        return fn(*(tf.ensure_shape(arg, spec.shape) for arg, spec in zip(args, specs)))
-
-    return tf.function(checked, input_signature=specs)
+    return signature_function(
+        lambda **inputs: fn(*(tf.ensure_shape(inputs[spec.name], spec.shape) for spec in specs)), specs)
 
 
 def image_outputs(encoded, spec) -> dict[str, tf.Tensor]:
@@ -151,8 +173,21 @@ def _describe(fn) -> dict:
 
 
 # === Export ===
+def signatures(model, max_num_samples: int = DEFAULT_MAX_NUM_SAMPLES) -> dict:
+    """The functions `export` writes: `model.serving_functions(max_num_samples)` behind shape checks."""
+    if max_num_samples < 1:
+        raise UserError(f"max_num_samples must be at least 1, got {max_num_samples}")
+    if not hasattr(model, "serving_functions"):
+        raise UserError(f"{type(model).__name__} has no serving_functions(); it cannot be exported")
+    functions = model.serving_functions(max_num_samples)
+    if not functions:
+        raise UserError(f"{type(model).__name__}.serving_functions() returned no signatures")
+    return {name: with_shape_checks(fn) for name, fn in functions.items()}
+
+
 def export(model, export_base: str, version: int | None = None,
-           max_num_samples: int = DEFAULT_MAX_NUM_SAMPLES, metadata: dict | None = None) -> str:
+           max_num_samples: int = DEFAULT_MAX_NUM_SAMPLES, metadata: dict | None = None,
+           functions: dict | None = None) -> str:
     """Writes `model`'s serving functions as SavedModel `export_base/<version>/`; returns its path.
 
     Args:
@@ -162,13 +197,13 @@ def export(model, export_base: str, version: int | None = None,
       max_num_samples: the largest `num_samples` a sampling request may ask for.
       metadata: extra JSON-able facts (e.g. the training run's config) for
         `assets.extra/genzoo.json`.
+      functions: `signatures(model, max_num_samples)` when the caller has them
+        already (saves tracing them again); made here otherwise.
     """
     import keras
 
-    if max_num_samples < 1:
-        raise UserError(f"max_num_samples must be at least 1, got {max_num_samples}")
-    if not hasattr(model, "serving_functions"):
-        raise UserError(f"{type(model).__name__} has no serving_functions(); it cannot be exported")
+    if functions is None:
+        functions = signatures(model, max_num_samples)
     present = versions(export_base)
     if version is None:
         version = (present[-1] if present else 0) + 1
@@ -178,10 +213,6 @@ def export(model, export_base: str, version: int | None = None,
     if os.path.exists(final):
         raise UserError(f"{final} exists already; pick another --version or leave it unset for the next one")
 
-    functions = model.serving_functions(max_num_samples)
-    if not functions:
-        raise UserError(f"{type(model).__name__}.serving_functions() returned no signatures")
-    functions = {name: with_shape_checks(fn) for name, fn in functions.items()}
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, fn in functions.items():

@@ -1,0 +1,46 @@
+"""Exports a trained run for TF Serving: `python -m genzoo.tools.export --model_dir=runs/vae --export_base=serving/vae`.
+
+Writes `EXPORT_BASE/<version>/` (default: one more than the highest version there)
+atomically; serve it with `tensorflow_model_server --model_base_path=EXPORT_BASE`.
+See docs/serving.md.
+"""
+
+from __future__ import annotations
+
+from genzoo.tools import common
+
+from absl import flags  # noqa: E402
+
+
+def define_flags():
+    flags.DEFINE_string("model_dir", None, "A run folder written by genzoo.tools.train.")
+    flags.DEFINE_string("export_base", None, "Folder of numeric versions that TF Serving watches.")
+    flags.DEFINE_integer("version", None, "Version number (default: one more than the highest present).")
+    flags.DEFINE_integer("max_num_samples", 1024, "Largest num_samples a sampling request may ask for.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    FLAGS = flags.FLAGS
+    for name in ("model_dir", "export_base"):
+        if not FLAGS[name].value:
+            raise common.UserError(f"--{name} is required")
+    if FLAGS.version is not None and FLAGS.version < 1:
+        raise common.UserError(f"--version must be a positive integer, got {FLAGS.version}")
+    if FLAGS.max_num_samples < 1:
+        raise common.UserError(f"--max_num_samples must be at least 1, got {FLAGS.max_num_samples}")
+    from genzoo import export
+    from genzoo.training import runs
+
+    model, config = runs.load_model(FLAGS.model_dir)
+    path = export.export(
+        model, FLAGS.export_base, version=FLAGS.version, max_num_samples=FLAGS.max_num_samples,
+        metadata={"run": {"model_dir": FLAGS.model_dir, "train": config.get("train")}},
+    )
+    print(f"genzoo: exported {config['train']['model']} to {path}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    common.run(main)

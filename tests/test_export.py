@@ -1,0 +1,456 @@
+"""Exports for TF Serving: every registered model, read back the ways TF Serving and clients do.
+
+One fresh Python process (that cannot import genzoo) reads every export twice: with
+`tf.saved_model.load` (TF2 clients) and with the session-based loader that TF Serving
+and `saved_model_cli run` use (the one that fails on plain `tf.saved_model.save`
+exports, docs/TOOLCHAIN.md). The VAE's export also goes through the real
+`saved_model_cli show` / `run` commands and `python -m genzoo.tools.export`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.framework.types_pb2 import DataType
+
+from genzoo import data, export
+from genzoo.errors import UserError
+from genzoo.models import registry
+
+REPO = Path(__file__).resolve().parents[1]
+CAP = 16  # max_num_samples of the test exports
+BATCH = 3
+SEED = 7
+# Tiny networks so that every model builds and exports in seconds; models not listed
+# here are built with their defaults.
+SMALL_HPARAMS = {
+    "vae": dict(latent_dim=4, filters=4, hidden=8),
+    "cvae": dict(latent_dim=4, filters=4, hidden=8),
+    "gan": dict(latent_dim=4, filters=4, hidden=8),
+    "dcgan": dict(latent_dim=4, filters=4, hidden=8),
+    "cgan": dict(latent_dim=4, filters=4, hidden=8),
+    "pixel_lstm": dict(units=8, layers=1, embed_dim=4),
+    "row_lstm": dict(units=8, layers=1),
+    "diagonal_bilstm": dict(units=8, layers=1),
+}
+
+
+def _env():
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
+
+
+# === Requests built from a signature ===
+def _specs(fn) -> list[tf.TensorSpec]:
+    return tf.nest.flatten(fn.get_concrete_function().structured_input_signature)
+
+
+def _request(specs, spec, images) -> dict[str, np.ndarray]:
+    """Valid inputs for a signature, by input name: BATCH images, labels or codes."""
+    rng = np.random.RandomState(0)
+    values = {}
+    for s in specs:
+        shape = [BATCH if d is None else d for d in s.shape.as_list()]
+        dtype = s.dtype.as_numpy_dtype
+        if s.name == "num_samples":
+            value = BATCH
+        elif s.name == "seed":
+            value = SEED
+        elif s.name == "labels":
+            value = np.arange(BATCH) % spec.num_classes
+        elif s.name == "images":
+            value = images[:BATCH]
+        elif s.name == "temperature":
+            value = np.ones(shape)
+        elif s.name == "num_known_pixels":
+            value = spec.height * spec.width // 2
+        elif s.dtype.is_floating:
+            value = rng.standard_normal(shape)
+        else:
+            value = np.zeros(shape)
+        values[s.name] = np.asarray(value, dtype)
+    return values
+
+
+def _bad_requests(specs, good, spec) -> dict[str, tuple[dict, list[str]]]:
+    """Invalid variants of `good`: name -> (inputs, substrings the error message must hold)."""
+    bad = {}
+    names = [s.name for s in specs]
+    if "num_samples" in names:
+        for case, num, needle in (("over_cap", CAP + 1, f"num_samples exceeds the cap of {CAP}"),
+                                  ("zero_samples", 0, "num_samples must be positive")):
+            inputs = {**good, "num_samples": np.int32(num)}
+            if "labels" in names:  # keep one label per image, so that only num_samples is wrong
+                inputs["labels"] = np.arange(num, dtype=np.int32) % spec.num_classes
+            bad[case] = (inputs, [needle])
+    if "labels" in names:
+        bad["label_range"] = ({**good, "labels": np.full(BATCH, spec.num_classes, np.int32)},
+                              ["assertion failed", "labels"])
+    if "images" in names and good["images"].dtype == np.int32:
+        bad["index_range"] = ({**good, "images": np.full_like(good["images"], spec.num_colors)},
+                              ["assertion failed", str(spec.num_colors)])
+    first = specs[0]
+    if first.shape.rank:
+        wrong = np.concatenate([good[first.name], good[first.name][..., :1]], axis=-1)  # one more column
+        bad["shape"] = ({**good, first.name: wrong}, [f"Shape of tensor {first.name}", "is not compatible"])
+    wrong_dtype = np.float64 if first.dtype.is_integer else np.int64
+    c_name = DataType.Name(first.dtype.as_datatype_enum)[3:].lower()  # TF's messages say float, not float32
+    bad["dtype"] = ({**good, first.name: good[first.name].astype(wrong_dtype)},
+                    [f"was expected to be a {c_name} tensor"])
+    return bad
+
+
+# Bad requests that pass a TF Serving client's own conversion (to the signature's dtype
+# and shape) and so must be refused inside the graph.
+IN_GRAPH_CASES = ("over_cap", "zero_samples", "label_range", "index_range")
+
+
+# Runs in a fresh interpreter where importing genzoo fails: only TensorFlow reads the exports.
+READER = textwrap.dedent('''
+    import contextlib, io, pickle, sys
+    sys.modules["genzoo"] = None  # any import of genzoo now raises
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.tools import saved_model_cli
+
+    job = pickle.load(open(sys.argv[1], "rb"))
+    out = {"calls": {}, "session": {}, "errors": {}, "session_errors": {}, "signatures": {}, "show": {}}
+    loaded = {}
+    for key, (path, name, inputs) in job["calls"].items():
+        if path not in loaded:
+            loaded[path] = tf.saved_model.load(path)
+            out["signatures"][path] = {
+                n: sorted(f.structured_input_signature[1]) for n, f in loaded[path].signatures.items()}
+        result = loaded[path].signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+        out["calls"][key] = {k: v.numpy() for k, v in result.items()}
+    for key, (path, name, inputs) in job["bad"].items():
+        try:
+            loaded[path].signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+            out["errors"][key] = None
+        except Exception as err:
+            out["errors"][key] = f"{type(err).__name__}: {err}"
+    # The session-based loader, as TF Serving and `saved_model_cli run` use it.
+    def session_run(sess, meta, name, inputs):
+        sig = meta.signature_def[name]
+        feed = {sig.inputs[k].name: v for k, v in inputs.items()}
+        return sess.run({k: t.name for k, t in sig.outputs.items()}, feed)
+
+    for path in loaded:
+        with tf.compat.v1.Session(graph=tf.Graph()) as sess:
+            meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], path)
+            for key, (p, name, inputs) in job["calls"].items():
+                if p == path:
+                    out["session"][key] = session_run(sess, meta, name, inputs)
+            for key, (p, name, inputs) in job["bad"].items():
+                if p == path and key.rsplit("/", 1)[1] in job["in_graph_cases"]:
+                    try:
+                        session_run(sess, meta, name, inputs)
+                        out["session_errors"][key] = None
+                    except Exception as err:
+                        out["session_errors"][key] = f"{type(err).__name__}: {err}"
+        shown = io.StringIO()  # what `saved_model_cli show --dir PATH --all` prints
+        with contextlib.redirect_stdout(shown):
+            saved_model_cli._show_all(path)
+        out["show"][path] = shown.getvalue()
+    out["genzoo_imported"] = any(m == "genzoo" or m.startswith("genzoo.") for m in sys.modules
+                                 if sys.modules[m] is not None)
+    pickle.dump(out, open(sys.argv[2], "wb"))
+''')
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    ds, spec = data.load("shapes", "test")
+    images = next(iter(ds.batch(BATCH)))["image"].numpy()
+    return spec, images
+
+
+@pytest.fixture(scope="module")
+def exported(shapes, tmp_path_factory):
+    """Every servable registered model exported, plus what a fresh process read back."""
+    spec, images = shapes
+    root = tmp_path_factory.mktemp("exports")
+    models, expected, calls, bad = {}, {}, {}, {}
+    for name in registry.names():
+        model = registry.build(name, spec, **SMALL_HPARAMS.get(name, {}))
+        if not hasattr(model, "serving_functions"):
+            continue  # test_every_registered_model_is_servable names it
+        functions = export.signatures(model, CAP)  # exactly what gets exported
+        path = export.export(model, str(root / name), max_num_samples=CAP, functions=functions)
+        models[name] = (model, path, functions)
+        for sig, fn in functions.items():
+            specs = _specs(fn)
+            request = _request(specs, spec, images)
+            key = f"{name}/{sig}"
+            calls[key] = (path, sig, request)
+            expected[key] = {k: v.numpy() for k, v in fn(**request).items()}
+            for case, (inputs, _) in _bad_requests(specs, request, spec).items():
+                bad[f"{key}/{case}"] = (path, sig, inputs)
+    job, result = root / "job.pkl", root / "result.pkl"
+    job.write_bytes(pickle.dumps({"calls": calls, "bad": bad, "in_graph_cases": IN_GRAPH_CASES}))
+    script = root / "reader.py"
+    script.write_text(READER)
+    run = subprocess.run([sys.executable, str(script), str(job), str(result)], cwd=root,
+                         env={**_env(), "PYTHONPATH": ""}, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return {"models": models, "expected": expected, "read": pickle.loads(result.read_bytes()),
+            "spec": spec}
+
+
+def _assert_outputs_equal(got, want, where):
+    assert sorted(got) == sorted(want), where
+    for key in want:
+        if np.issubdtype(want[key].dtype, np.floating):
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-5, err_msg=f"{where}:{key}")
+        else:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{where}:{key}")
+
+
+# === Every registered model ===
+@pytest.mark.parametrize("name", registry.names())
+def test_every_registered_model_is_servable(name, exported):
+    assert name in exported["models"], f"model {name!r} has no serving_functions(); every model must be servable"
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_fresh_process_outputs_equal_in_process_outputs(name, exported):
+    assert name in exported["models"], f"model {name!r} was not exported"
+    read = exported["read"]
+    assert not read["genzoo_imported"]
+    _, path, functions = exported["models"][name]
+    signatures = read["signatures"][path]
+    assert set(signatures) == set(functions) | {"serving_default"}
+    first = next(iter(functions))
+    assert signatures["serving_default"] == signatures[first]
+    for sig in functions:
+        key = f"{name}/{sig}"
+        _assert_outputs_equal(read["calls"][key], exported["expected"][key], key)
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_session_loader_outputs_equal_in_process_outputs(name, exported):
+    """The loader TF Serving uses: the plain `tf.saved_model.save` failure mode."""
+    assert name in exported["models"], f"model {name!r} was not exported"
+    for sig in exported["models"][name][2]:
+        key = f"{name}/{sig}"
+        _assert_outputs_equal(exported["read"]["session"][key], exported["expected"][key], key)
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_image_outputs_are_uint8_rgb_with_palette_indices(name, exported):
+    assert name in exported["models"], f"model {name!r} was not exported"
+    spec = exported["spec"]
+    for sig in exported["models"][name][2]:
+        outputs = exported["read"]["calls"][f"{name}/{sig}"]
+        if "images" in outputs:
+            assert outputs["images"].dtype == np.uint8 and outputs["images"].shape == (BATCH, 20, 20, 3)
+            assert outputs["indices"].dtype == np.int32  # shapes is a palette dataset
+            palette = np.asarray(spec.palette, np.uint8)
+            np.testing.assert_array_equal(outputs["images"], palette[outputs["indices"]])
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_bad_requests_fail_with_their_message(name, exported, shapes):
+    assert name in exported["models"], f"model {name!r} was not exported"
+    spec = shapes[0]
+    errors = exported["read"]["errors"]
+    for sig, fn in exported["models"][name][2].items():
+        specs = _specs(fn)
+        for case, (_, needles) in _bad_requests(specs, _request(specs, spec, shapes[1]), spec).items():
+            key = f"{name}/{sig}/{case}"
+            messages = [errors[key]]
+            if case in IN_GRAPH_CASES:  # refused by the session-based loader too
+                messages.append(exported["read"]["session_errors"][key])
+            for message in messages:
+                assert message is not None, f"{key}: bad request was accepted"
+                for needle in needles:
+                    assert needle in message, f"{key}: {needle!r} not in {message[:500]}"
+
+
+# === The VAE in detail ===
+def test_vae_messages_are_the_documented_ones(exported):
+    errors = exported["read"]["errors"]
+    assert "labels must lie in [0, 4)" in errors["cvae/sample/label_range"]
+    assert "palette indices must lie in [0, 10)" in errors["vae/encode/index_range"]
+    assert "palette indices must lie in [0, 10)" in errors["cvae/reconstruct/index_range"]
+    assert "Shape of tensor images [3,20,21] is not compatible with expected shape [?,20,20]" in \
+        errors["vae/encode/shape"]
+    assert "was expected to be a int32 tensor but is a double tensor" in errors["vae/sample/dtype"]
+    assert "num_samples exceeds the cap of 16" in exported["read"]["session_errors"]["cvae/sample/over_cap"]
+
+
+def test_vae_signatures_compute_the_model_methods(exported, shapes):
+    spec, images = shapes
+    for name in ("vae", "cvae"):
+        model, _, _ = exported["models"][name]
+        read = exported["read"]["calls"]
+        labels = np.arange(BATCH) % spec.num_classes if model.conditional else None
+        sample = model.sample(BATCH, SEED, labels=labels)
+        np.testing.assert_array_equal(read[f"{name}/sample"]["indices"], sample)
+        np.testing.assert_array_equal(read[f"{name}/sample"]["images"], data.to_rgb_uint8(sample, spec))
+        mean, log_var = model.encode(tf.constant(images[:BATCH]), labels)
+        np.testing.assert_allclose(read[f"{name}/encode"]["mean"], mean, atol=1e-5)
+        np.testing.assert_allclose(read[f"{name}/encode"]["log_var"], log_var, atol=1e-5)
+        np.testing.assert_array_equal(read[f"{name}/reconstruct"]["indices"],
+                                      model.reconstruct(tf.constant(images[:BATCH]), labels))
+
+
+def test_cvae_labels_must_match_the_number_of_samples(exported):
+    _, _, functions = exported["models"]["cvae"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="labels must have one entry per image"):
+        functions["sample"](num_samples=tf.constant(3), seed=tf.constant(1, tf.int64), labels=tf.constant([0, 1]))
+
+
+@pytest.mark.parametrize("encoding", ["rgb", "binary"])
+def test_vae_takes_uint8_pixels_for_rgb_and_binary_data(encoding, shapes):
+    spec = shapes[0].replace(encoding=encoding, channels=3 if encoding == "rgb" else 1)
+    model = registry.build("vae", spec, **SMALL_HPARAMS["vae"])
+    functions = model.serving_functions(CAP)
+    assert _specs(functions["encode"])[0] == export.serving_image_spec(spec)
+    pixels = np.random.RandomState(0).randint(0, 256 if encoding == "rgb" else 2, (2, 20, 20, spec.channels))
+    got = functions["encode"](images=tf.constant(pixels, tf.uint8))
+    mean, _ = model.encode(pixels.astype(np.float32) / (255.0 if encoding == "rgb" else 1.0))
+    np.testing.assert_allclose(got["mean"], mean, atol=1e-5)
+    if encoding == "binary":
+        with pytest.raises(tf.errors.InvalidArgumentError, match="binary pixels must be 0 or 1"):
+            functions["encode"](images=tf.constant(pixels * 2, tf.uint8))
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_saved_model_cli_show_lists_every_signature(name, exported):
+    """`saved_model_cli show --all`, run inside the reader process for every export."""
+    assert name in exported["models"], f"model {name!r} was not exported"
+    _, path, functions = exported["models"][name]
+    shown = exported["read"]["show"][path]
+    for sig in [*functions, "serving_default"]:
+        fn = functions[next(iter(functions)) if sig == "serving_default" else sig]
+        block = shown.split(f"signature_def['{sig}']:")[1].split("signature_def[")[0]
+        assert "Method name is: tensorflow/serving/predict" in block
+        for s in _specs(fn):
+            assert f"inputs['{s.name}']" in block, (sig, s.name)
+        for key in fn.get_concrete_function().structured_outputs:
+            assert f"outputs['{key}']" in block, (sig, key)
+
+
+def test_saved_model_cli_commands_show_and_run_the_vae_export(exported, tmp_path):
+    _, path, functions = exported["models"]["vae"]
+    # The two real commands, run side by side: each starts its own TensorFlow.
+    show = subprocess.Popen(["saved_model_cli", "show", "--dir", path, "--all"], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(["saved_model_cli", "run", "--dir", path, "--tag_set", "serve", "--signature_def", "sample",
+                            "--input_exprs", f"num_samples=4;seed={SEED}", "--outdir", str(tmp_path)],
+                           env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    shown, show_err = show.communicate(timeout=300)
+    _, run_err = run.communicate(timeout=300)
+    assert show.returncode == 0, show_err[-2000:]
+    signature_defs = lambda text: text.split("The MetaGraph with tag set")[0]  # before the set of ops
+    assert signature_defs(shown) == signature_defs(exported["read"]["show"][path])
+    assert run.returncode == 0, run_err[-2000:]
+    want = functions["sample"](num_samples=tf.constant(4), seed=tf.constant(SEED, tf.int64))
+    np.testing.assert_array_equal(np.load(tmp_path / "images.npy"), want["images"])
+    np.testing.assert_array_equal(np.load(tmp_path / "indices.npy"), want["indices"])
+
+
+# === Versions and atomic writes ===
+@pytest.fixture(scope="module")
+def tiny_vae(shapes):
+    return registry.build("vae", shapes[0], **SMALL_HPARAMS["vae"])
+
+
+def test_exporting_twice_gives_versions_1_and_2_and_records_the_model(exported):
+    model, first, _ = exported["models"]["vae"]  # the first export, done by the fixture
+    base = Path(first).parent
+    (base / "notes").mkdir()  # non-numeric folders are not versions,
+    (base / ".tmp-export-2-killed").mkdir()  # nor are the leftovers of a killed export
+    second = export.export(model, str(base))
+    assert (first, second) == (str(base / "1"), str(base / "2"))
+    assert export.versions(str(base)) == [1, 2]
+    assert sorted(os.listdir(base)) == [".tmp-export-2-killed", "1", "2", "notes"]
+    info = json.loads((base / "1" / export.METADATA_FILE).read_text())
+    assert info["model"] == "vae" and info["max_num_samples"] == CAP and info["serving_default"] == "sample"
+    assert json.loads((base / "2" / export.METADATA_FILE).read_text())["max_num_samples"] == 1024  # the default
+    assert info["model_config"]["spec"]["name"] == "shapes"
+    assert info["signatures"]["encode"]["inputs"]["images"] == {"dtype": "int32", "shape": [None, 20, 20]}
+
+
+def test_an_existing_version_is_an_error(tiny_vae, tmp_path):
+    (tmp_path / "3").mkdir()
+    with pytest.raises(UserError, match="exists already"):
+        export.export(tiny_vae, str(tmp_path), version=3)
+    with pytest.raises(UserError, match="version must be a positive integer"):
+        export.export(tiny_vae, str(tmp_path), version=0)
+    assert os.listdir(tmp_path) == ["3"]
+
+
+def test_an_exception_before_the_rename_leaves_no_version(tiny_vae, tmp_path, monkeypatch):
+    def fail(*args):
+        raise OSError("injected failure")
+
+    monkeypatch.setattr(os, "rename", fail)
+    with pytest.raises(OSError, match="injected"):
+        export.export(tiny_vae, str(tmp_path), version=7)
+    assert os.listdir(tmp_path) == []  # the temporary folder is removed too
+
+
+def test_an_export_killed_before_the_rename_leaves_no_version(tiny_vae, tmp_path):
+    """SIGKILL with the SavedModel fully written but not yet renamed: the worst moment."""
+    base = tmp_path / "base"
+    script = textwrap.dedent(f'''
+        import os, signal
+        from genzoo import export
+        from genzoo.data import builtin
+        from genzoo.models import registry
+        model = registry.build("vae", builtin.SPEC, **{SMALL_HPARAMS["vae"]!r})
+        os.rename = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+        export.export(model, {str(base)!r})
+    ''')
+    run = subprocess.run([sys.executable, "-c", script], env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == -signal.SIGKILL, run.stderr[-2000:]
+    (leftover,) = os.listdir(base)
+    assert leftover.startswith(".tmp-export-1-")
+    assert (base / leftover / "saved_model.pb").exists()  # killed after the write, before the rename
+    assert export.versions(str(base)) == []
+
+
+# === The command-line tool ===
+def test_export_tool_exports_a_trained_run(shapes, tmp_path):
+    from genzoo.training import TrainConfig
+    from genzoo.training.loop import write_config
+
+    spec = shapes[0]
+    run_dir, base = tmp_path / "run", tmp_path / "serving"
+    model = registry.build("vae", spec, **SMALL_HPARAMS["vae"])
+    write_config(TrainConfig(model="vae", model_dir=str(run_dir), hparams=SMALL_HPARAMS["vae"]), model)
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=model), str(run_dir / "checkpoints"), 2).save()
+    tool = [sys.executable, "-m", "genzoo.tools.export", f"--model_dir={run_dir}", f"--export_base={base}",
+            "--max_num_samples=8"]
+    done = subprocess.run(tool, env=_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"exported vae to {base / '1'}" in done.stdout
+    loaded = tf.saved_model.load(str(base / "1"))
+    got = loaded.signatures["sample"](num_samples=tf.constant(5), seed=tf.constant(SEED, tf.int64))
+    np.testing.assert_array_equal(got["indices"], model.sample(5, SEED))  # the checkpoint's weights
+    info = json.loads((base / "1" / export.METADATA_FILE).read_text())
+    assert info["run"]["train"]["hparams"] == SMALL_HPARAMS["vae"] and info["max_num_samples"] == 8
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--export_base=serving"], "--model_dir is required"),
+    (["--model_dir=run"], "--export_base is required"),
+    (["--model_dir=run", "--export_base=serving", "--version=0"], "--version must be a positive integer, got 0"),
+    (["--model_dir=run", "--export_base=serving", "--max_num_samples=0"], "--max_num_samples must be at least 1, got 0"),
+])
+def test_export_tool_flag_errors_are_one_line(flags, message, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "genzoo.tools.export", *flags], cwd=tmp_path,
+                          env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"genzoo: error: {message}"]
