@@ -157,9 +157,9 @@ class VAE(GenerativeModel):
 
         `sample(num_samples, seed)`, `decode(z)` -> uint8 RGB `images` (+ int32
         `indices` for palette data); `encode(images)` -> `mean`, `log_var`;
-        `reconstruct(images)` -> `images` (+ `indices`). `images` inputs are encoded
-        as the spec says (palette indices, or pixel values in [0, 1]). The conditional
-        VAE takes int32 `labels`, one per image, in every signature.
+        `reconstruct(images)` -> `images` (+ `indices`). `images` inputs are int32
+        palette indices, or uint8 pixels for rgb/binary data (`export.serving_image_spec`).
+        The conditional VAE takes int32 `labels`, one per image, in every signature.
         """
         from genzoo import export
 
@@ -168,15 +168,13 @@ class VAE(GenerativeModel):
             "num_samples": tf.TensorSpec([], tf.int32, name="num_samples"),
             "seed": tf.TensorSpec([], tf.int64, name="seed"),
             "z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z"),
-            "images": tf.TensorSpec([None, *spec.image_shape], spec.image_dtype, name="images"),
+            "images": export.serving_image_spec(spec),
             "labels": tf.TensorSpec([None], tf.int32, name="labels"),
         }
 
         def endpoint(body, *names):
-            # Signature inputs are named by their TensorSpecs; the CVAE adds `labels` to each.
-            names = (*names, "labels") if self.conditional else names
-            return tf.function(lambda *args: body(**dict(zip(names, args))),
-                               input_signature=[inputs[name] for name in names])
+            names = (*names, "labels") if self.conditional else names  # the CVAE adds `labels` to each
+            return export.signature_function(body, [inputs[name] for name in names])
 
         def labels_for(labels, batch):
             return export.check_labels(labels, spec.num_classes, batch) if self.conditional else None
@@ -191,12 +189,12 @@ class VAE(GenerativeModel):
             return export.image_outputs(self.likelihood.mode(params), spec)
 
         def encode(images, labels=None):
-            images = export.check_images(images, spec)
+            images = export.encoded_from_serving(images, spec)
             mean, log_var = self.encode(images, labels_for(labels, tf.shape(images)[0]))
             return {"mean": mean, "log_var": log_var}
 
         def reconstruct(images, labels=None):
-            images = export.check_images(images, spec)
+            images = export.encoded_from_serving(images, spec)
             return export.image_outputs(self.reconstruct(images, labels_for(labels, tf.shape(images)[0])), spec)
 
         return {
