@@ -24,6 +24,18 @@ def seed_pair(seed, step) -> tf.Tensor:
     return tf.stack([tf.cast(seed, tf.int64), tf.cast(step, tf.int64)])
 
 
+def make_optimizer(learning_rate: float, **adam_kwargs) -> keras.optimizers.Optimizer:
+    """Adam, wrapped in dynamic loss scaling when the global policy computes in float16.
+
+    float16 gradients underflow without loss scaling; bfloat16 has float32's range
+    and needs none (Micikevicius et al. 2018, *Mixed Precision Training*).
+    """
+    optimizer = keras.optimizers.Adam(learning_rate, **adam_kwargs)
+    if keras.config.dtype_policy().compute_dtype == "float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 class GenerativeModel(keras.Model):
     """Base class: holds the spec, the seed and the metric trackers."""
 
@@ -53,7 +65,7 @@ class GenerativeModel(keras.Model):
 
     def compile_for_training(self, learning_rate: float) -> None:
         """Creates and builds the optimizer(s); call inside the strategy scope."""
-        self.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        self.compile(optimizer=make_optimizer(learning_rate))
         self.optimizer.build(self.trainable_variables)
 
     def checkpoint_objects(self) -> dict:

@@ -69,12 +69,14 @@ class VAE(GenerativeModel):
 
     def encode(self, images, labels=None):
         """q(z | x): returns (mean, log_var)."""
-        mean, log_var = tf.split(self.encoder(self._with_label(images, labels)), 2, axis=-1)
+        # Likelihoods and the KL are computed in float32 under mixed precision.
+        stats = tf.cast(self.encoder(self._with_label(images, labels)), tf.float32)
+        mean, log_var = tf.split(stats, 2, axis=-1)
         return mean, log_var
 
     def decode(self, z, labels=None):
         """p(x | z): per-pixel likelihood parameters."""
-        return self.decoder(self._with_label(z, labels))
+        return tf.cast(self.decoder(self._with_label(z, labels)), tf.float32)
 
     def call(self, data):
         """Reconstruction parameters at the posterior mean (deterministic)."""

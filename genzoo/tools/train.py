@@ -27,6 +27,8 @@ def define_flags():
     flags.DEFINE_string("strategy", "default", "default | one_device | mirrored | multi_worker | tpu.")
     flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into N logical devices (tests mirrored on CPU).")
     flags.DEFINE_string("tpu", "", "TPU address for --strategy=tpu.")
+    flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+                      "Mixed precision for GPU (float16, with loss scaling) or TPU (bfloat16).")
     flags.DEFINE_integer("checkpoint_every", 200, "Steps between checkpoints (also at every epoch end).")
     flags.DEFINE_integer("num_samples", 64, "Images in samples.png.")
     flags.DEFINE_integer("latent_dim", 32, "VAE/GAN code size.")
@@ -47,7 +49,7 @@ def config_from_flags():
         model=FLAGS.model, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, tfds_dir=FLAGS.tfds_dir,
         encoding=FLAGS.encoding, model_dir=FLAGS.model_dir or f"runs/{FLAGS.model}", epochs=FLAGS.epochs,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
-        strategy=FLAGS.strategy, tpu=FLAGS.tpu, checkpoint_every=FLAGS.checkpoint_every,
+        strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
         num_samples=FLAGS.num_samples, hparams=hparams,
     )
 

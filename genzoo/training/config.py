@@ -7,7 +7,8 @@ import dataclasses
 from genzoo.errors import UserError
 
 # A run's identity: resuming with different values would silently mix two runs.
-IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size", "precision")
 
 
 @dataclasses.dataclass
@@ -24,6 +25,7 @@ class TrainConfig:
     seed: int = 0
     strategy: str = "default"
     tpu: str = ""
+    precision: str = "float32"
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
     num_samples: int = 64
@@ -42,6 +44,8 @@ class TrainConfig:
             raise UserError(f"--keep_checkpoints must be at least 2 (one to fall back to), got {self.keep_checkpoints}")
         if self.num_samples < 1:
             raise UserError(f"--num_samples must be at least 1, got {self.num_samples}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not self.model_dir:
             raise UserError("--model_dir must not be empty")
         return self

@@ -91,10 +91,15 @@ class _Run:
         if config.batch_size % replicas:
             raise UserError(f"--batch_size {config.batch_size} does not split over {replicas} replicas")
         keras.utils.set_random_seed(config.seed)  # the same seed gives the same initial weights
-        with self.strategy.scope():
-            self.model = build_model(config, self.spec)
-            self.model.compile_for_training(config.learning_rate)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        previous_policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(config.precision)  # read when layers and optimizers are made
+        try:
+            with self.strategy.scope():
+                self.model = build_model(config, self.spec)
+                self.model.compile_for_training(config.learning_rate)
+                self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
         self.checkpoints = Checkpoints(
             os.path.join(config.model_dir, "checkpoints"), config.keep_checkpoints, self.chief,
             step=self.step, **self.model.checkpoint_objects(),
