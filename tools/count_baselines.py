@@ -20,7 +20,7 @@ from collections import defaultdict
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a checkout
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 BORDER = -1  # the context outside the image
 

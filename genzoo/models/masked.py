@@ -20,7 +20,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genzoo.data.encodings import to_rgb_uint8
 from genzoo.distribute import global_mean
 from genzoo.errors import UserError
 from genzoo.models.base import GenerativeModel, seed_pair
@@ -305,66 +304,57 @@ class AutoregressiveModel(GenerativeModel):
         return self.from_values(values)
 
     # === Serving ===
-    def _serving_image_spec(self):
-        h, w = self.spec.height, self.spec.width
-        if self.spec.encoding == "palette":
-            return tf.TensorSpec([None, h, w], tf.int32, name="images")
-        return tf.TensorSpec([None, h, w, self.num_channels], tf.uint8, name="images")
-
-    def _serving_to_values(self, images):
-        """Serving images (palette indices, or uint8 pixels; binary 0/1) -> checked values."""
-        values = tf.cast(images, tf.int32)
-        if self.spec.encoding == "palette":
-            values = values[..., None]
-        tf.debugging.assert_non_negative(values, message="pixel values must be >= 0")
-        tf.debugging.assert_less(values, self.num_values,
-                                 message=f"pixel values must be below {self.num_values}")
-        return values
-
-    def _serving_outputs(self, values):
-        encoded = self.from_values(values)
-        outputs = {"images": to_rgb_uint8(encoded, self.spec)}
-        if self.spec.encoding == "palette":
-            outputs["indices"] = encoded
-        return outputs
-
     def serving_functions(self, max_num_samples: int) -> dict:
-        """`sample` (serving_default), `complete` and `log_prob` as signed tf.functions."""
-        cap, shape = int(max_num_samples), (self.spec.height, self.spec.width, self.num_channels)
-        image_spec = self._serving_image_spec()
+        """`sample` (serving_default), `complete` and `log_prob` as signed tf.functions.
 
-        def check_count(n, what):
-            tf.debugging.assert_positive(n, message=f"{what} must be positive")
-            tf.debugging.assert_less_equal(n, cap, message=f"{what} exceeds the cap of {cap}")
+        `images` inputs are int32 palette indices `[N, H, W]`, or uint8 pixels
+        `[N, H, W, C]` (`export.serving_image_spec`); `nats` is log p(x) per image and
+        `bits_per_dim` is -log2 p(x) per dimension.
+        """
+        from genzoo import export
 
-        def check_temperature(temperature):
-            tf.debugging.assert_non_negative(temperature, message="temperature must be >= 0")
+        spec, cap = self.spec, int(max_num_samples)
+        image_spec = export.serving_image_spec(spec)
+        scalar = lambda name, dtype: tf.TensorSpec([], dtype, name=name)
 
-        @tf.function(input_signature=[
-            tf.TensorSpec([], tf.int32, name="num_samples"), tf.TensorSpec([], tf.int64, name="seed"),
-            tf.TensorSpec([], tf.float32, name="temperature")])
+        def checked_temperature(temperature):
+            with tf.control_dependencies([tf.debugging.assert_non_negative(
+                    temperature, message="temperature must be >= 0")]):
+                return tf.identity(temperature)
+
+        def checked_batch(images):
+            images = export.encoded_from_serving(images, spec)
+            count = tf.shape(images)[0]
+            with tf.control_dependencies([
+                tf.debugging.assert_positive(count, message="images must hold at least one image"),
+                tf.debugging.assert_less_equal(count, cap, message=f"the number of images exceeds the cap of {cap}"),
+            ]):
+                return tf.identity(images)
+
+        @tf.function(input_signature=[scalar("num_samples", tf.int32), scalar("seed", tf.int64),
+                                      scalar("temperature", tf.float32)])
         def sample(num_samples, seed, temperature):
-            check_count(num_samples, "num_samples")
-            check_temperature(temperature)
-            known = tf.zeros(tf.concat([[num_samples], shape], 0), tf.int32)
-            return self._serving_outputs(self._generate(known, tf.constant(0), seed, temperature))
+            num_samples = export.check_num_samples(num_samples, cap)
+            known = tf.zeros([num_samples, spec.height, spec.width, self.num_channels], tf.int32)
+            values = self._generate(known, tf.constant(0), seed, checked_temperature(temperature))
+            return export.image_outputs(self.from_values(values), spec)
 
-        @tf.function(input_signature=[
-            image_spec, tf.TensorSpec([], tf.int32, name="num_known_pixels"),
-            tf.TensorSpec([], tf.int64, name="seed"), tf.TensorSpec([], tf.float32, name="temperature")])
+        @tf.function(input_signature=[image_spec, scalar("num_known_pixels", tf.int32), scalar("seed", tf.int64),
+                                      scalar("temperature", tf.float32)])
         def complete(images, num_known_pixels, seed, temperature):
-            check_count(tf.shape(images)[0], "the number of images")
-            check_temperature(temperature)
-            tf.debugging.assert_non_negative(num_known_pixels, message="num_known_pixels must be >= 0")
-            tf.debugging.assert_less_equal(num_known_pixels, self.num_pixels,
-                                           message=f"num_known_pixels must be at most {self.num_pixels}")
-            values = self._serving_to_values(images)
-            return self._serving_outputs(self._generate(values, num_known_pixels, seed, temperature))
+            images = checked_batch(images)
+            with tf.control_dependencies([
+                tf.debugging.assert_non_negative(num_known_pixels, message="num_known_pixels must be >= 0"),
+                tf.debugging.assert_less_equal(num_known_pixels, self.num_pixels,
+                                               message=f"num_known_pixels must be at most {self.num_pixels}"),
+            ]):
+                num_known_pixels = tf.identity(num_known_pixels)
+            values = self._generate(self.to_values(images), num_known_pixels, seed, checked_temperature(temperature))
+            return export.image_outputs(self.from_values(values), spec)
 
         @tf.function(input_signature=[image_spec])
         def log_prob(images):
-            check_count(tf.shape(images)[0], "the number of images")
-            nats = self.log_prob(self.from_values(self._serving_to_values(images)))
-            return {"nats": nats, "bits_per_dim": self.bits_per_dim(-nats)}  # log p in nats; -log2 p per dim
+            nats = self.log_prob(checked_batch(images))
+            return {"nats": nats, "bits_per_dim": self.bits_per_dim(-nats)}
 
         return {"sample": sample, "complete": complete, "log_prob": log_prob}

@@ -16,7 +16,12 @@ import keras
 from keras import layers
 
 from genzoo.errors import UserError
-from genzoo.models.masked import AutoregressiveModel, MaskedConv2D, masked_output, value_input
+from genzoo.models.masked import (
+    AutoregressiveModel,
+    MaskedConv2D,
+    masked_output,
+    value_input,
+)
 from genzoo.models.registry import register
 
 

@@ -15,7 +15,12 @@ import tensorflow as tf
 from keras import layers
 
 from genzoo.errors import UserError
-from genzoo.models.masked import AutoregressiveModel, MaskedConv2D, masked_output, value_input
+from genzoo.models.masked import (
+    AutoregressiveModel,
+    MaskedConv2D,
+    masked_output,
+    value_input,
+)
 from genzoo.models.registry import register
 
 

@@ -10,7 +10,12 @@ from genzoo.errors import UserError
 from genzoo.models.masked import MaskedConv2D, channel_groups, conv_mask
 from genzoo.models.pixel_cnn import PixelCNN
 from tests.models.test_pixel_rnn import (
-    PALETTE, SPECS, assert_causal, marginal_baseline_bits, pokemon_arrays, random_values,
+    PALETTE,
+    SPECS,
+    assert_causal,
+    marginal_baseline_bits,
+    pokemon_arrays,
+    random_values,
 )
 
 

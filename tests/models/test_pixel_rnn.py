@@ -191,7 +191,7 @@ def test_serving_functions_check_requests_and_match_the_model():
                                   model.complete(images, 6, seed=0, temperature=0.0).numpy())
     with pytest.raises(tf.errors.InvalidArgumentError, match="exceeds the cap of 4"):
         functions["sample"](tf.constant(5), tf.constant(0, tf.int64), tf.constant(1.0))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="below 5"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must lie in \[0, 5\)"):
         functions["log_prob"](tf.fill([1, 3, 4], 5))
     with pytest.raises(tf.errors.InvalidArgumentError, match="num_known_pixels"):
         functions["complete"](images, tf.constant(13), tf.constant(0, tf.int64), tf.constant(1.0))
