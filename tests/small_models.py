@@ -3,7 +3,18 @@
 A model missing here is built with its defaults (slow but still covered).
 """
 
+_GAN = {"latent_dim": 8, "filters": 8, "hidden": 32}
+_VAE = {"latent_dim": 4, "filters": 4, "hidden": 16}
+_RNN2D = {"units": 8, "layers": 1, "filters": 8, "embed_dim": 8}
+
 SMALL_HPARAMS = {
-    "vae": {"latent_dim": 4, "filters": 4, "hidden": 16},
-    "cvae": {"latent_dim": 4, "filters": 4, "hidden": 16},
+    "vae": _VAE,
+    "cvae": _VAE,
+    "gan": _GAN,
+    "dcgan": _GAN,
+    "cgan": _GAN,
+    "pixel_lstm": {"units": 16, "embed_dim": 8},
+    "row_lstm": _RNN2D,
+    "diagonal_bilstm": _RNN2D,
+    "pixel_cnn": {"filters": 8, "blocks": 1, "embed_dim": 8},
 }
