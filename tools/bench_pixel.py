@@ -1,0 +1,177 @@
+"""Benchmarks of the PixelRNN family on `pokemon` (palette, 167 colours). See docs/pixel_rnn.md.
+
+  python tools/bench_pixel.py --data_dir=../shared/data/pokemon                # everything
+  python tools/bench_pixel.py --parts=sampling --naive_full                     # one part
+
+Parts:
+  * baselines:  the two count models of tools/count_baselines.py on the test split.
+  * quality:    each model trained for a stated budget (steps x batch, Adam), then
+                held-out bits per pixel on the test split, against the baselines.
+  * sampling:   64 images from a 512-cell pixel_lstm: the carried-state sampler
+                versus naive re-computation of the whole prefix for every pixel.
+                The naive run takes tens of minutes here, so by default its time is
+                the sum over all 400 pixels of a linear fit (a + b * prefix length)
+                to naive steps timed at 9 prefix lengths; --naive_full runs it all.
+  * throughput: training images per second at batch 64, default hyper-parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path[:0] = [ROOT, os.path.dirname(os.path.abspath(__file__))]  # genzoo and count_baselines from a checkout
+
+import count_baselines
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genzoo import data
+from genzoo.models import registry
+from genzoo.models.pixel_rnn import PixelLSTM
+
+# Quality budget per model: hyper-parameters, batch, learning rate, steps.
+QUALITY = {
+    "pixel_lstm": ({"units": 128}, 32, 5e-3, 250),
+    "pixel_cnn": ({"filters": 64, "blocks": 4}, 32, 3e-3, 300),
+    "row_lstm": ({"units": 32, "filters": 64, "layers": 2}, 32, 3e-3, 200),
+    "diagonal_bilstm": ({"units": 32, "filters": 64, "layers": 2}, 32, 3e-3, 100),
+}
+
+
+def arrays(split, args):
+    ds, spec = data.load("pokemon", split, data_dir=args.data_dir, tfds_dir=args.tfds_dir)
+    images = np.stack([e["image"] for e in ds.as_numpy_iterator()])
+    return images, spec
+
+
+def batches(images, batch_size, seed=0):
+    labels = np.zeros(len(images), np.int32)
+    ds = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
+    return iter(ds.shuffle(len(images), seed=seed).repeat().batch(batch_size, drop_remainder=True))
+
+
+def held_out_bits(model, test_images) -> float:
+    log_prob = tf.function(model.log_prob)
+    nats = np.concatenate([log_prob(tf.constant(test_images[i:i + 40])).numpy()
+                           for i in range(0, len(test_images), 40)])
+    return float(np.mean(model.bits_per_dim(-nats)))
+
+
+def bench_baselines(train, test, spec, results):
+    results["baselines"] = {
+        "marginal": count_baselines.marginal_bits(train, test, spec.num_colors),
+        "left_up_context": count_baselines.context_bits(train, test, spec.num_colors),
+    }
+    print(f"baselines: {json.dumps({k: round(v, 3) for k, v in results['baselines'].items()})}", flush=True)
+
+
+def bench_quality(train, test, spec, results, names):
+    results["quality"] = {}
+    for name in names:
+        hparams, batch_size, lr, steps = QUALITY[name]
+        keras.utils.set_random_seed(0)
+        model = registry.build(name, spec, **hparams)
+        model.compile_for_training(lr)
+        step = tf.function(model.train_step)
+        it = batches(train, batch_size)
+        start = time.time()
+        for _ in range(steps):
+            step(next(it))
+        seconds = time.time() - start
+        bits = held_out_bits(model, test)
+        results["quality"][name] = {"hparams": hparams, "batch": batch_size, "learning_rate": lr, "steps": steps,
+                                    "train_seconds": round(seconds, 1), "test_bits_per_pixel": round(bits, 3)}
+        print(f"quality {name}: {json.dumps(results['quality'][name])}", flush=True)
+
+
+def bench_sampling(spec, results, naive_full: bool, num=64):
+    keras.utils.set_random_seed(0)
+    model = PixelLSTM(spec, units=512)  # untrained: the cost does not depend on the weights
+    model.sample(num, seed=1)  # trace
+    start = time.time()
+    model.sample(num, seed=1).numpy()
+    cached = time.time() - start
+    out = {"images": num, "units": 512, "cached_seconds": round(cached, 2)}
+    if naive_full:
+        start = time.time()
+        model.naive_sample(num, seed=1).numpy()
+        out["naive_seconds"] = round(time.time() - start, 1)
+        out["naive_method"] = "full run"
+    else:
+        # One naive step: the LSTM over the whole prefix, then a draw for its last pixel.
+        @tf.function(input_signature=[tf.TensorSpec([None, None, 1], tf.int32)] * 2)
+        def naive_step(previous, current):
+            logits = model.network([previous, current])[:, -1, 0]
+            return model.draw(logits, tf.constant(1, tf.int64), tf.shape(previous)[1], 1.0)
+
+        values = tf.zeros([num, model.num_pixels, 1], tf.int32)
+        lengths, seconds = [1, 50, 100, 150, 200, 250, 300, 350, 400], []
+        for length in lengths:
+            naive_step(values[:, :length], values[:, :length]).numpy()  # warm
+            start = time.time()
+            naive_step(values[:, :length], values[:, :length]).numpy()
+            seconds.append(time.time() - start)
+        slope, intercept = np.polyfit(lengths, seconds, 1)
+        total = float(sum(intercept + slope * t for t in range(1, model.num_pixels + 1)))
+        out["naive_seconds"] = round(total, 1)
+        out["naive_method"] = "linear fit of naive step time vs prefix length, summed over 400 pixels"
+        out["naive_step_seconds"] = {str(k): round(v, 3) for k, v in zip(lengths, seconds)}
+    out["ratio"] = round(out["naive_seconds"] / cached, 1)
+    results["sampling"] = out
+    print(f"sampling: {json.dumps(out)}", flush=True)
+
+
+def bench_throughput(train, spec, results, names, steps=3):
+    results["throughput"] = {}
+    for name in names:
+        keras.utils.set_random_seed(0)
+        model = registry.build(name, spec)
+        model.compile_for_training(1e-3)
+        step = tf.function(model.train_step)
+        it = batches(train, 64)
+        step(next(it))  # trace
+        start = time.time()
+        for _ in range(steps):
+            logs = step(next(it))
+        float(logs["loss"])
+        per_step = (time.time() - start) / steps
+        results["throughput"][name] = {"seconds_per_step": round(per_step, 2), "images_per_second": round(64 / per_step, 1)}
+        print(f"throughput {name} (defaults, batch 64): {json.dumps(results['throughput'][name])}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", default="../shared/data/pokemon")
+    parser.add_argument("--tfds_dir", default=None)
+    parser.add_argument("--parts", default="baselines,quality,sampling,throughput")
+    parser.add_argument("--models", default=",".join(QUALITY))
+    parser.add_argument("--naive_full", action="store_true", help="run the naive sampler over all pixels")
+    parser.add_argument("--out", default="", help="also write the results as JSON here")
+    args = parser.parse_args()
+    parts, names = args.parts.split(","), args.models.split(",")
+    train, spec = arrays("train", args)
+    test, _ = arrays("test", args)
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
+    results = {}
+    if "baselines" in parts:
+        bench_baselines(train, test, spec, results)
+    if "quality" in parts:
+        bench_quality(train, test, spec, results, names)
+    if "sampling" in parts:
+        bench_sampling(spec, results, args.naive_full)
+    if "throughput" in parts:
+        bench_throughput(train, spec, results, names)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
