@@ -231,9 +231,11 @@ class GAN(GenerativeModel):
         fake = tf.stop_gradient(self._frozen_call(self.generator, self._inputs(self.noise(batch, seed), labels)))
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            # One call on both halves: batch norm sees the same mixed statistics as in DCGAN code.
-            scores = self.discriminator(self._inputs(tf.concat([real, fake], 0), _twice(labels)), training=True)
-            real_scores, fake_scores = scores[:batch], scores[batch:]
+            # Separate calls: batch norm must normalise generated images by statistics of a
+            # generated batch, as in the generator step, or the generator learns to exploit
+            # the difference between a mixed batch and a purely generated one.
+            real_scores = self.discriminator(self._inputs(real, labels), training=True)
+            fake_scores = self.discriminator(self._inputs(fake, labels), training=True)
             per_example = self.gan_loss.discriminator(real_scores, fake_scores)
             if self.gan_loss.gradient_penalty:
                 mix_seed = tf.random.experimental.stateless_fold_in(seed, 1)
@@ -455,10 +457,6 @@ class GAN(GenerativeModel):
             "loss": self.loss_name, "d_steps": self.d_steps, "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2,
         }
-
-
-def _twice(labels):
-    return None if labels is None else tf.concat([labels, labels], 0)
 
 
 @register("dcgan")
