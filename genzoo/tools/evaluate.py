@@ -1,0 +1,258 @@
+"""Evaluates a trained run: `python -m genzoo.tools.evaluate --model_dir=runs/vae --out=eval/vae`.
+
+Writes into --out: `metrics.json` (likelihood or its bounds, sample-quality scores
+with their spread over seeds, the memorisation audit, the feature extractor used,
+the command), the PNG figures, and the same scalars to TensorBoard under `logs/`.
+Everything is a function of the command and --seed. See docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import flags
+
+from genzoo.tools import common
+
+DEFAULT_FEATURES_DIR = os.path.join(os.path.expanduser("~"), ".cache", "genzoo", "features")
+
+
+def define_flags():
+    flags.DEFINE_string("model_dir", None, "A run folder written by genzoo.tools.train.")
+    flags.DEFINE_string("dataset", None, "Held-out data (default: the run's training dataset).")
+    flags.DEFINE_string("data_dir", None, "Local copy of the Pokémon files (default: the run's).")
+    flags.DEFINE_string("tfds_dir", None, "Prepared TFDS records (default: the run's).")
+    flags.DEFINE_enum("split", "test", ["train", "test", "all"], "Held-out split to compare with.")
+    flags.DEFINE_string("out", None, "Output folder (default: MODEL_DIR/eval).")
+    flags.DEFINE_integer("seed", 0, "Base seed: sampling seeds are seed, seed+1, ... (one per --num_seeds).")
+    flags.DEFINE_integer("num_samples", 1000, "Generated images per seed for the sample-quality scores.")
+    flags.DEFINE_integer("num_seeds", 3, "Sampling seeds; scores are reported as mean and spread over them.")
+    flags.DEFINE_string("iw_samples", "1,8,64", "VAE: importance samples k of each bound (1 is the ELBO).")
+    flags.DEFINE_string("features", None, "A .keras feature model (e.g. InceptionV3); default: genzoo's classifier.")
+    flags.DEFINE_string("features_dir", DEFAULT_FEATURES_DIR, "Where genzoo's versioned classifiers are kept.")
+    flags.DEFINE_integer("classifier_epochs", 15, "Epochs when genzoo's classifier must be trained first.")
+    flags.DEFINE_integer("pr_k", 3, "k of the k-nearest-neighbour manifolds of precision/recall.")
+    flags.DEFINE_float("temperature", 1.0, "Autoregressive models: sampling temperature.")
+    flags.DEFINE_integer("scale", 0, "Pixel upscale factor of the figures (0: automatic).")
+
+
+def _parse_ks(text: str) -> list[int]:
+    try:
+        ks = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise common.UserError(f"--iw_samples must be comma-separated integers, got {text!r}") from None
+    if not ks or min(ks) < 1:
+        raise common.UserError(f"--iw_samples must be positive integers, got {text!r}")
+    return sorted(set(ks))
+
+
+def _arrays(ds):
+    import numpy as np
+
+    batches = list(ds.batch(1024).as_numpy_iterator())
+    if not batches:
+        return None, None
+    return np.concatenate([b["image"] for b in batches]), np.concatenate([b["label"] for b in batches])
+
+
+def _spread(values) -> dict:
+    import numpy as np
+
+    values = [float(v) for v in values]
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "per_seed": values}
+
+
+def _samples(model, num, seed, temperature, chunk=256):
+    """`num` encoded samples in chunks (sub-seeds seed*1000+i keep chunks independent)."""
+    import numpy as np
+
+    extra = {"temperature": temperature} if hasattr(model, "complete") else {}
+    if num <= chunk:
+        return np.asarray(model.sample(num, seed, **extra))
+    parts = [np.asarray(model.sample(min(chunk, num - start), seed * 1000 + i, **extra))
+             for i, start in enumerate(range(0, num, chunk))]
+    return np.concatenate(parts)
+
+
+def quality_scores(extractor, real_rgb, generate_rgb, seeds, k) -> dict:
+    """FD, KID, precision, recall of generated vs real, one value per seed and their spread."""
+    from genzoo.evaluation import distances
+
+    real = extractor(real_rgb)
+    rows = {"frechet_distance": [], "kid": [], "kid_subset_std": [], "precision": [], "recall": []}
+    for seed in seeds:
+        fake = extractor(generate_rgb(seed))
+        kid, kid_std = distances.kernel_inception_distance(real, fake, seed=seed)
+        precision, recall = distances.precision_recall(real, fake, min(k, len(real) - 1, len(fake) - 1))
+        for name, value in zip(rows, (distances.frechet_distance(real, fake), kid, kid_std, precision, recall)):
+            rows[name].append(value)
+    return {name: _spread(values) for name, values in rows.items()}
+
+
+def _flat_scalars(metrics: dict, prefix="") -> dict:
+    out = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat_scalars(value, name + "/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not key.endswith("seed"):
+            out[name] = float(value)
+    return out
+
+
+def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="test", seed=0, num_samples=1000,
+             num_seeds=3, iw_samples=(1, 8, 64), features=None, features_dir=DEFAULT_FEATURES_DIR,
+             classifier_epochs=15, pr_k=3, temperature=1.0, scale=0, command=None, verbose=1) -> dict:
+    """Everything the tool does, importable without flags; returns the metrics dict."""
+    import json
+
+    import numpy as np
+    import tensorflow as tf
+
+    from genzoo import data, files, images
+    from genzoo.evaluation import features as feats
+    from genzoo.evaluation import figures, likelihood, memorisation
+    from genzoo.training import runs
+
+    model, config = runs.load_model(model_dir)
+    train_cfg = config["train"]
+    dataset = dataset or train_cfg["dataset"]
+    load = {"encoding": train_cfg["encoding"], "data_dir": data_dir or train_cfg["data_dir"],
+            "tfds_dir": tfds_dir or train_cfg["tfds_dir"]}
+    heldout_ds, spec = data.load(dataset, split, **load)
+    train_ds, _ = data.load(dataset, "train", **load)
+    if (spec.image_shape, spec.encoding, spec.palette) != (model.spec.image_shape, model.spec.encoding,
+                                                           model.spec.palette):
+        raise common.UserError(f"--dataset={dataset}: its images ({spec.encoding} {spec.image_shape}) are not the "
+                               f"model's ({model.spec.encoding} {model.spec.image_shape})")
+    heldout, heldout_labels = _arrays(heldout_ds)
+    train_images, train_labels = _arrays(train_ds)
+    if heldout is None or len(heldout) < 2 or train_images is None:
+        raise common.UserError(f"--dataset={dataset} --split={split}: fewer than 2 images to compare with")
+    to_rgb = lambda x: data.to_rgb_uint8(x, spec).numpy()
+    heldout_rgb, train_rgb = to_rgb(heldout), to_rgb(train_images)
+    scale = scale or images.auto_scale(spec.height)
+    name = train_cfg["model"]
+    seeds = list(range(seed, seed + num_seeds))
+    metrics = {"model": name, "model_dir": os.path.abspath(model_dir), "dataset": dataset, "split": split,
+               "seed": seed, "num_heldout_images": len(heldout), "command": command}
+    history_path = os.path.join(model_dir, "history.json")
+    step = 0
+    if os.path.exists(history_path):
+        with open(history_path) as f:
+            history = json.load(f)
+        step = int(history[-1]["step"]) if history else 0
+    metrics["train_step"] = step
+
+    # The feature extractor first: a bad --features fails before the slow parts.
+    if features:
+        extractor = feats.user_extractor(features)
+    else:
+        def load_split(which):
+            imgs, labels = (train_images, train_labels) if which == "train" else _arrays(
+                data.load(dataset, "test", **load)[0])
+            return to_rgb(imgs), labels
+        extractor = feats.genzoo_extractor(features_dir, dataset, load_split, spec.num_classes, classifier_epochs,
+                                           verbose=verbose)
+
+    # === Likelihood ===
+    if likelihood.has_exact_likelihood(model):
+        metrics["likelihood"] = {"kind": "exact", **likelihood.summarise(
+            likelihood.exact_log_probs(model, heldout_ds), spec.num_dims)}
+    elif likelihood.has_bound(model):
+        bounds = likelihood.vae_bounds(model, heldout_ds, iw_samples, seed)
+        metrics["likelihood"] = {"kind": "importance_weighted_bound", "note": "k=1 is the ELBO; NLL upper bounds",
+                                 "bounds": bounds}
+    else:
+        metrics["likelihood"] = {"kind": "none", "note": f"{name} defines no likelihood"}
+    if verbose:
+        print(f"genzoo: likelihood done ({metrics['likelihood']['kind']})")
+
+    # === Sample quality ===
+    generated = {}
+
+    def generate_rgb(s):
+        generated[s] = to_rgb(_samples(model, num_samples, s, temperature))
+        return generated[s]
+
+    quality = quality_scores(extractor, heldout_rgb, generate_rgb, seeds, pr_k)
+    # The same scores for training images in place of samples: what a model that draws
+    # new images from the data distribution would score at this sample size.
+    reference = quality_scores(
+        extractor, heldout_rgb,
+        lambda s: train_rgb[np.random.default_rng(s).choice(len(train_rgb), min(num_samples, len(train_rgb)), False)],
+        seeds, pr_k)
+    metrics["sample_quality"] = {"features": extractor.record, "num_samples": num_samples, "seeds": seeds,
+                                 "scores": quality, "training_images_reference": reference}
+    if verbose:
+        print(f"genzoo: Fréchet distance {quality['frechet_distance']['mean']:.3f} "
+              f"+- {quality['frechet_distance']['std']:.3f}")
+
+    # === Memorisation ===
+    samples_rgb = generated[seeds[0]]
+    audit = memorisation.audit(samples_rgb, train_rgb, heldout_rgb)
+    metrics["memorisation"] = memorisation.summary(audit)
+    written = {}
+
+    def save(filename, picture):
+        images.save_png(os.path.join(out, filename), picture)
+        written[filename] = list(picture.shape[:2])
+
+    save("memorisation_pairs.png", memorisation.pairs_picture(samples_rgb, train_rgb, audit, scale=scale))
+
+    # === Figures ===
+    ar = hasattr(model, "complete")
+    save("samples.png", figures.sample_grid(model, 64, seed, scale, temperature if ar else None))
+    few = heldout[:16]
+    few_labels = heldout_labels[:16] if getattr(model, "conditional", False) else None
+    if hasattr(model, "encode") and hasattr(model, "decode"):
+        save("latent_traversal.png", figures.latent_traversal(model, few, few_labels, scale=scale))
+        save("interpolation.png", figures.vae_interpolation(model, heldout[:8],
+                                                            None if few_labels is None else few_labels[:8], scale=scale))
+    if hasattr(model, "interpolation_grid"):
+        save("interpolation.png", figures.gan_interpolation(model, 4, 9, seed, scale=scale))
+    if ar:
+        save("completions.png", figures.completions(model, heldout[:8], seed, scale=scale, temperature=temperature))
+    metrics["figures"] = written
+
+    files.write_json(os.path.join(out, "metrics.json"), metrics)
+    writer = tf.summary.create_file_writer(os.path.join(out, "logs"))
+    with writer.as_default(step=step):
+        for tag, value in _flat_scalars({k: metrics[k] for k in ("likelihood", "sample_quality", "memorisation")}).items():
+            tf.summary.scalar(tag, value)
+    writer.close()
+    return metrics
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    FLAGS = flags.FLAGS
+    if not FLAGS.model_dir:
+        raise common.UserError("--model_dir is required")
+    if not os.path.isdir(FLAGS.model_dir):
+        raise common.UserError(f"--model_dir={FLAGS.model_dir}: no such folder")
+    if FLAGS.num_samples < 2:
+        raise common.UserError(f"--num_samples must be at least 2, got {FLAGS.num_samples}")
+    if FLAGS.num_seeds < 1:
+        raise common.UserError(f"--num_seeds must be at least 1, got {FLAGS.num_seeds}")
+    if FLAGS.pr_k < 1:
+        raise common.UserError(f"--pr_k must be at least 1, got {FLAGS.pr_k}")
+    if FLAGS.temperature < 0:
+        raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
+    ks = _parse_ks(FLAGS.iw_samples)
+    out = FLAGS.out or os.path.join(FLAGS.model_dir, "eval")
+    metrics = evaluate(
+        FLAGS.model_dir, out, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, tfds_dir=FLAGS.tfds_dir,
+        split=FLAGS.split, seed=FLAGS.seed, num_samples=FLAGS.num_samples, num_seeds=FLAGS.num_seeds,
+        iw_samples=ks, features=FLAGS.features, features_dir=FLAGS.features_dir,
+        classifier_epochs=FLAGS.classifier_epochs, pr_k=FLAGS.pr_k, temperature=FLAGS.temperature,
+        scale=FLAGS.scale, command=" ".join(["python -m genzoo.tools.evaluate", *sys.argv[1:]]),
+    )
+    print(f"genzoo: wrote {os.path.join(out, 'metrics.json')} and {len(metrics['figures'])} figures")
+
+
+if __name__ == "__main__":
+    define_flags()
+    common.run(main)
