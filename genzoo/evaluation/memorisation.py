@@ -30,7 +30,7 @@ def _flat(images) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"the audit needs uint8 RGB [N, H, W, 3], got shape {images.shape}")
-    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+    return images.reshape(len(images), -1).astype(np.float64) / 255.0  # float32 cancels badly in |q|^2 + |r|^2 - 2 q.r
 
 
 def nearest(queries, reference, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +39,7 @@ def nearest(queries, reference, chunk: int = 512) -> tuple[np.ndarray, np.ndarra
     if q.shape[1] != r.shape[1]:
         raise ValueError(f"image sizes differ: {queries.shape[1:]} vs {reference.shape[1:]}")
     r_norms = (r * r).sum(1)
-    distances, indices = np.empty(len(q), np.float32), np.empty(len(q), np.int64)
+    distances, indices = np.empty(len(q)), np.empty(len(q), np.int64)
     for start in range(0, len(q), chunk):
         block = q[start:start + chunk]
         d = (block * block).sum(1)[:, None] + r_norms[None] - 2 * block @ r.T
