@@ -40,6 +40,7 @@ class GenerativeModel(keras.Model):
     """Base class: holds the spec, the seed and the metric trackers."""
 
     monitor = "loss"
+    default_learning_rate = 1e-3  # what `--learning_rate` means when not given
 
     def __init__(self, spec: DatasetSpec | dict, seed: int = 0, **kwargs):
         super().__init__(**kwargs)

@@ -35,15 +35,18 @@ class VAE(GenerativeModel):
       filters: channels of the first convolution (doubling at each halving).
       hidden: width of the dense layer between convolutions and z.
       beta: weight of the KL term (1 is the ELBO; beta-VAE otherwise).
-      kl_warmup_steps: the KL weight rises linearly from 0 to `beta` over these steps.
+      kl_warmup_steps: the KL weight rises linearly from 0 to `beta` over these steps
+        (Bowman et al. 2016): early on, the decoder would otherwise learn to ignore z.
+        `elbo` and `bits_per_dim` always report the true bound.
       seed: base seed of the training noise.
     """
 
     conditional = False
     metric_names = ("loss", "reconstruction", "kl", "elbo", "bits_per_dim")
+    default_learning_rate = 2e-3
 
     def __init__(self, spec, latent_dim: int = 32, filters: int = 32, hidden: int = 256,
-                 beta: float = 1.0, kl_warmup_steps: int = 0, seed: int = 0, **kwargs):
+                 beta: float = 1.0, kl_warmup_steps: int = 400, seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         for name, value in (("latent_dim", latent_dim), ("filters", filters), ("hidden", hidden)):
             if value < 1:

@@ -22,7 +22,7 @@ def define_flags():
     flags.DEFINE_string("model_dir", None, "Run folder: checkpoints, logs, samples (default runs/MODEL).")
     flags.DEFINE_integer("epochs", 15, "Training epochs.")
     flags.DEFINE_integer("batch_size", 64, "Global batch size (split over replicas).")
-    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+    flags.DEFINE_float("learning_rate", None, "Adam learning rate (default: the model's own, see docs/models).")
     flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order and training noise.")
     flags.DEFINE_string("strategy", "default", "default | one_device | mirrored | multi_worker | tpu.")
     flags.DEFINE_integer("cpu_devices", 1, "Split the CPU into N logical devices (tests mirrored on CPU).")
@@ -35,7 +35,7 @@ def define_flags():
     flags.DEFINE_integer("filters", 32, "Channels of the first convolution.")
     flags.DEFINE_integer("hidden", 256, "Width of dense hidden layers.")
     flags.DEFINE_float("beta", 1.0, "VAE KL weight (1 is the ELBO).")
-    flags.DEFINE_integer("kl_warmup_steps", 0, "VAE: KL weight rises from 0 over these steps.")
+    flags.DEFINE_integer("kl_warmup_steps", 400, "VAE: KL weight rises from 0 over these steps.")
     flags.DEFINE_string("hparams", "", "Other model hyper-parameters, key=value,...")
 
 

@@ -21,7 +21,7 @@ class TrainConfig:
     encoding: str | None = None
     epochs: int = 15
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float | None = None  # None: the model's default_learning_rate
     seed: int = 0
     strategy: str = "default"
     tpu: str = ""
@@ -36,7 +36,7 @@ class TrainConfig:
             raise UserError(f"--batch_size must be at least 1, got {self.batch_size}")
         if self.epochs < 0:
             raise UserError(f"--epochs must be >= 0, got {self.epochs}")
-        if not self.learning_rate > 0:
+        if self.learning_rate is not None and not self.learning_rate > 0:
             raise UserError(f"--learning_rate must be positive, got {self.learning_rate}")
         if self.checkpoint_every < 1:
             raise UserError(f"--checkpoint_every must be at least 1, got {self.checkpoint_every}")

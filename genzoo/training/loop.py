@@ -261,6 +261,8 @@ def train(config: TrainConfig, verbose: int = 1) -> tuple[keras.Model, list[dict
     """
     if verbose and not sys.stdout.isatty():
         verbose = 2 if verbose == 1 else verbose
+    if config.learning_rate is None:
+        config.learning_rate = registry.get(config.model).default_learning_rate
     run = _Run(config, verbose)
     if run.chief:
         write_config(config, run.model)
