@@ -9,7 +9,7 @@ import numpy as np
 
 from tests.small_models import SMALL_HPARAMS
 
-HERE = Path(__file__).parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _env(**extra):
@@ -18,8 +18,8 @@ def _env(**extra):
 
 def test_mirrored_step_matches_single_device_for_every_model():
     result = subprocess.run(
-        [sys.executable, str(HERE / "mirrored_step.py"), json.dumps(SMALL_HPARAMS)],
-        capture_output=True, text=True, env=_env(), timeout=600,
+        [sys.executable, "-m", "tests.training.mirrored_step", json.dumps(SMALL_HPARAMS)],
+        capture_output=True, text=True, env=_env(), timeout=600, cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -48,9 +48,9 @@ def test_two_workers_end_identical_and_only_chief_writes(tmp_path, small_npz_dat
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         procs.append(subprocess.Popen(
-            [sys.executable, str(HERE / "multi_worker.py"), small_npz_dataset, str(tmp_path / f"run{index}"),
+            [sys.executable, "-m", "tests.training.multi_worker", small_npz_dataset, str(tmp_path / f"run{index}"),
              str(tmp_path / f"weights{index}.npz")],
-            env=_env(TF_CONFIG=tf_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_env(TF_CONFIG=tf_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
         ))
     try:
         outputs = [p.communicate(timeout=400) for p in procs]
