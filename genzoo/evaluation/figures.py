@@ -45,7 +45,7 @@ def sample_grid(model, num: int, seed: int, scale: int, temperature: float | Non
 
 def latent_order(model, images, labels=None) -> np.ndarray:
     """Latent dimensions sorted by their mean KL on `images` (unused dimensions last)."""
-    mean, log_var = model.encode(images, labels)
+    mean, log_var = model.encode(tf.convert_to_tensor(images), labels)
     per_dim = 0.5 * (tf.square(mean) + tf.exp(log_var) - 1.0 - log_var)  # the KL term, dimension by dimension
     return np.argsort(-tf.reduce_mean(per_dim, axis=0).numpy(), kind="stable")
 
@@ -57,7 +57,7 @@ def latent_traversal(model, images, labels=None, steps: int = 9, max_dims: int =
     The first of `images` (and `labels`) is the one traversed; all of them rank the dimensions.
     """
     order = latent_order(model, images, labels)[:max_dims]
-    mean, _ = model.encode(images[:1], None if labels is None else labels[:1])
+    mean, _ = model.encode(tf.convert_to_tensor(images[:1]), None if labels is None else labels[:1])
     values = np.linspace(-span, span, steps, dtype=np.float32)
     z = np.repeat(mean.numpy(), len(order) * steps, axis=0)
     for row, dim in enumerate(order):
@@ -72,7 +72,7 @@ def vae_interpolation(model, images, labels=None, steps: int = 9, scale: int = 1
     pairs = len(images) // 2
     if pairs < 1:
         raise ValueError("interpolation needs at least two images")
-    mean, _ = model.encode(images[:2 * pairs], None if labels is None else labels[:2 * pairs])
+    mean, _ = model.encode(tf.convert_to_tensor(images[:2 * pairs]), None if labels is None else labels[:2 * pairs])
     mean = mean.numpy()
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     z = np.concatenate([(1 - t) * mean[2 * r] + t * mean[2 * r + 1] for r in range(pairs)])

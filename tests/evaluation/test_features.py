@@ -1,0 +1,71 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from genzoo.errors import UserError
+from genzoo.evaluation import features
+
+
+@pytest.fixture(scope="module")
+def sprites():
+    from genzoo.data import builtin, palette_to_rgb
+
+    images, labels = builtin.generate(60)
+    rgb = palette_to_rgb(images, builtin.PALETTE).numpy()
+    return (rgb[:48], labels[:48]), (rgb[48:], labels[48:])
+
+
+def test_rotation_task_for_unlabelled_square_images_and_flips_otherwise():
+    square = np.arange(2 * 3 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3, 3)
+    x, y = features.transformed(square)
+    assert x.shape == (8, 3, 3, 3) and y.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert np.array_equal(x[2], np.rot90(square[0])) and np.array_equal(x[4], square[0][::-1, ::-1])
+    wide = np.zeros((2, 3, 5, 3), np.uint8)
+    assert features.transformed(wide)[0].shape == (8, 3, 5, 3)
+    _, _, task = features.task_arrays(square, np.array([-1, -1]), 0)
+    assert task == "rotation"
+    _, _, task = features.task_arrays(wide, np.array([-1, -1]), 0)
+    assert task == "flip"
+    _, labels, task = features.task_arrays(square, np.array([1, 0]), 2)
+    assert task == "labels" and labels.tolist() == [1, 0]
+
+
+def test_classifier_is_a_versioned_artefact_that_is_reused(tmp_path, sprites):
+    calls = []
+
+    def load_split(split):
+        calls.append(split)
+        return sprites[0] if split == "train" else sprites[1]
+
+    extractor = features.genzoo_extractor(str(tmp_path), "npz:/data/x.npz", load_split, 4, epochs=1)
+    folder = features.artefact_dir(str(tmp_path), "npz:/data/x.npz")
+    record = json.loads(open(os.path.join(folder, "classifier.json")).read())
+    assert record["dataset"] == "npz:/data/x.npz" and record["version"] == features.VERSION
+    assert record["task"] == "labels" and 0.0 <= record["test_accuracy"] <= 1.0
+    assert extractor.record["sha256"] and extractor.record["test_accuracy"] == record["test_accuracy"]
+    out = extractor(sprites[1][0])
+    assert out.shape == (12, 128) and np.isfinite(out).all()
+    assert sorted(calls) == ["test", "train"]
+    again = features.genzoo_extractor(str(tmp_path), "npz:/data/x.npz", load_split, 4, epochs=1)
+    assert len(calls) == 2  # loaded, not trained again
+    assert np.allclose(again(sprites[1][0]), out, atol=1e-5)
+    assert folder.endswith(f"-v{features.VERSION}") and "data_x_npz" in folder
+
+
+def test_user_model_features_are_resized_and_averaged_over_space(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.Conv2D(5, 3, padding="same")(inputs)  # a feature map, not a vector
+    path = str(tmp_path / "user.keras")
+    keras.Model(inputs, outputs).save(path)
+    extractor = features.user_extractor(path)
+    out = extractor(np.zeros((3, 20, 20, 3), np.uint8) + 7)
+    assert out.shape == (3, 5) and extractor.record["kind"] == "user_model"
+
+
+@pytest.mark.parametrize("name", ["missing.keras", "model.h5"])
+def test_bad_user_model_path_is_a_user_error(tmp_path, name):
+    with pytest.raises(UserError, match="--features"):
+        features.user_extractor(str(tmp_path / name))
