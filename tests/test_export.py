@@ -40,8 +40,9 @@ SMALL_HPARAMS = {
     "dcgan": dict(latent_dim=4, filters=4, hidden=8),
     "cgan": dict(latent_dim=4, filters=4, hidden=8),
     "pixel_lstm": dict(units=8, layers=1, embed_dim=4),
-    "row_lstm": dict(units=8, layers=1),
-    "diagonal_bilstm": dict(units=8, layers=1),
+    "row_lstm": dict(units=8, layers=1, filters=4, embed_dim=4),
+    "diagonal_bilstm": dict(units=8, layers=1, filters=4, embed_dim=4),
+    "pixel_cnn": dict(filters=4, blocks=1, embed_dim=4),
 }
 
 
@@ -454,3 +455,46 @@ def test_export_tool_flag_errors_are_one_line(flags, message, tmp_path):
                           env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"genzoo: error: {message}"]
+
+
+# === Drawing from an export: genzoo.tools.sample --saved_model ===
+def _sample_flags(path, signature, **overrides):
+    from types import SimpleNamespace
+
+    values = dict(saved_model=path, signature=signature, num=BATCH, seed=SEED, labels="", temperature=1.0,
+                  known_fraction=0.5, scale=1, out="grid.png")
+    return SimpleNamespace(**{**values, **overrides})
+
+
+def test_sample_tool_draws_a_signature_beside_its_input_images(exported, shapes, tmp_path):
+    from genzoo.tools import sample
+
+    spec, images = shapes
+    _, path, functions = exported["models"]["cvae"]
+    out = tmp_path / "grid.png"
+    sample.draw_saved_model(_sample_flags(path, "reconstruct", out=str(out)))
+    grid = tf.io.decode_png(out.read_bytes()).numpy()
+    ds, _ = data.load("shapes", "test")
+    labels = next(iter(ds.batch(BATCH)))["label"]
+    want = functions["reconstruct"](images=images[:BATCH], labels=labels)["images"].numpy()
+    # Tiles of 20x20 with 1-pixel gaps: original, reconstruction, original, ...
+    np.testing.assert_array_equal(grid[1:21, 1:21], data.to_rgb_uint8(images[:1], spec)[0])
+    np.testing.assert_array_equal(grid[1:21, 22:42], want[0])
+
+    sample.draw_saved_model(_sample_flags(path, "serving_default", out=str(out), labels="2"))
+    grid = tf.io.decode_png(out.read_bytes()).numpy()
+    want = functions["sample"](num_samples=BATCH, seed=SEED, labels=[2] * BATCH)["images"].numpy()
+    np.testing.assert_array_equal(grid[1:21, 1:21], want[0])
+
+
+@pytest.mark.parametrize("signature, overrides, message", [
+    ("sample", {"num": CAP + 1}, f"num_samples exceeds the cap of {CAP}"),
+    ("encode", {}, "signature 'encode' returns no images (it returns log_var, mean)"),
+    ("generate", {}, "--signature 'generate': .* has decode, encode, reconstruct, sample, serving_default"),
+])
+def test_sample_tool_errors_name_the_problem(signature, overrides, message, exported, tmp_path):
+    from genzoo.tools import sample
+
+    path = exported["models"]["vae"][1]
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        sample.draw_saved_model(_sample_flags(path, signature, out=str(tmp_path / "x.png"), **overrides))

@@ -6,6 +6,10 @@ the same with all but the first --known_fraction of pixels hidden, and the
 autoregressive models' completions, side by side), `interpolate` and `attribute`
 (GAN code space: rows of --steps images walking between two codes, or adding
 -2..2 times an attribute vector; see docs/gan.md).
+
+`--saved_model=BASE/N --signature=NAME` instead calls one signature of an exported
+version as a serving client would (docs/serving.md) and draws its `images` output
+(beside the input images for signatures that take images).
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ def define_flags():
     flags.DEFINE_float("known_fraction", 0.5, "--mode=complete: fraction of pixels kept (raster order).")
     flags.DEFINE_string("labels", "", "Comma-separated class labels for conditional models (cycled).")
     flags.DEFINE_integer("scale", 0, "Pixel upscale factor (0: automatic).")
+    flags.DEFINE_string("saved_model", None, "An exported version, BASE/N (genzoo.tools.export), instead of --model_dir.")
+    flags.DEFINE_string("signature", "serving_default", "--saved_model: the signature to call.")
 
 
 def main(argv):
     if len(argv) > 1:
         raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
+    if FLAGS.saved_model:
+        return draw_saved_model(FLAGS)
     if not FLAGS.model_dir:
         raise common.UserError("--model_dir is required")
     if FLAGS.num < 1:
@@ -103,6 +111,72 @@ def main(argv):
     scale = FLAGS.scale or images.auto_scale(spec.height)
     images.save_png(FLAGS.out, images.grid(pictures, columns=columns, scale=scale))
     print(f"genzoo: wrote {FLAGS.out} ({len(pictures)} images)")
+
+
+def draw_saved_model(FLAGS):
+    """Fills a signature's inputs by name from the flags, calls it, and draws its `images`."""
+    import json
+    import os
+    import re
+
+    import numpy as np
+    import tensorflow as tf
+
+    from genzoo import data, export, images
+
+    path = FLAGS.saved_model
+    try:
+        with open(os.path.join(path, export.METADATA_FILE)) as f:
+            info = json.load(f)
+    except FileNotFoundError:
+        raise common.UserError(f"--saved_model {path}: not a genzoo export (no {export.METADATA_FILE})") from None
+    if FLAGS.num < 1:
+        raise common.UserError(f"--num must be at least 1, got {FLAGS.num}")
+    signatures = tf.saved_model.load(path).signatures
+    if FLAGS.signature not in signatures:
+        raise common.UserError(f"--signature {FLAGS.signature!r}: {path} has {', '.join(sorted(signatures))}")
+    fn = signatures[FLAGS.signature]
+    spec = data.DatasetSpec.from_config(info["model_config"]["spec"])
+    inputs = fn.structured_input_signature[1]
+    num, originals, request = FLAGS.num, None, {}
+    labels = np.resize(np.array([int(x) for x in FLAGS.labels.split(",")] if FLAGS.labels else
+                                np.arange(max(spec.num_classes, 1)), np.int32), num)
+    if "images" in inputs:  # held-out images of the run's dataset, in the serving format
+        train = info.get("run", {}).get("train") or {"dataset": spec.name, "encoding": spec.encoding}
+        ds, _ = data.load(train["dataset"], "test", encoding=train.get("encoding"), data_dir=train.get("data_dir"),
+                          tfds_dir=train.get("tfds_dir"))
+        batch = next(iter(ds.batch(num)))
+        num, originals = len(batch["image"]), data.to_rgb_uint8(batch["image"], spec).numpy()
+        pixels = batch["image"] if spec.encoding != "rgb" else tf.round(batch["image"] * 255.0)
+        request["images"] = pixels
+        labels = labels[:num] if FLAGS.labels else batch["label"]
+    for key, tensor_spec in inputs.items():
+        if key == "images":
+            continue
+        values = {
+            "num_samples": lambda: num, "seed": lambda: FLAGS.seed, "labels": lambda: labels,
+            "temperature": lambda: FLAGS.temperature,
+            "num_known_pixels": lambda: int(round(FLAGS.known_fraction * spec.height * spec.width)),
+            "z": lambda: tf.random.stateless_normal([num, tensor_spec.shape[1]], [FLAGS.seed, 0]),
+        }
+        if key not in values:
+            raise common.UserError(f"signature {FLAGS.signature!r} takes {key!r}, which this tool cannot fill")
+        request[key] = values[key]()
+    request = {key: tf.cast(value, inputs[key].dtype) for key, value in request.items()}
+    try:
+        outputs = fn(**request)
+    except tf.errors.InvalidArgumentError as err:  # the export's own request checks
+        found = re.search(r"assertion failed: \[([^\]]*)\]|(Shape of tensor [^\n]*)", str(err))
+        raise common.UserError(found.group(1) or found.group(2) if found else str(err).splitlines()[0]) from None
+    if "images" not in outputs:
+        raise common.UserError(f"signature {FLAGS.signature!r} returns no images (it returns {', '.join(sorted(outputs))})")
+    pictures, columns = outputs["images"].numpy(), None
+    if originals is not None:
+        pictures = np.stack([originals, pictures], axis=1).reshape(-1, *originals.shape[1:])
+        columns = 2 * max(1, int(np.sqrt(len(originals))))
+    scale = FLAGS.scale or images.auto_scale(spec.height)
+    images.save_png(FLAGS.out, images.grid(pictures, columns=columns, scale=scale))
+    print(f"genzoo: wrote {FLAGS.out} ({len(pictures)} images from {path}, signature {FLAGS.signature})")
 
 
 if __name__ == "__main__":
