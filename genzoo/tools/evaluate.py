@@ -23,7 +23,8 @@ def define_flags():
     flags.DEFINE_string("dataset", None, "Held-out data (default: the run's training dataset).")
     flags.DEFINE_string("data_dir", None, "Local copy of the Pokémon files (default: the run's).")
     flags.DEFINE_string("tfds_dir", None, "Prepared TFDS records (default: the run's).")
-    flags.DEFINE_enum("split", "test", ["train", "test", "all"], "Held-out split to compare with.")
+    # Strings, not enums, for one-line errors: absl's own enum check prints two lines and exits 1.
+    flags.DEFINE_string("split", "test", "Held-out split to compare with: test | train | all.")
     flags.DEFINE_string("out", None, "Output folder (default: MODEL_DIR/eval).")
     flags.DEFINE_integer("seed", 0, "Base seed: sampling seeds are seed, seed+1, ... (one per --num_seeds).")
     flags.DEFINE_integer("num_samples", 1000, "Generated images per seed for the sample-quality scores.")
@@ -231,8 +232,17 @@ def main(argv):
     FLAGS = flags.FLAGS
     if not FLAGS.model_dir:
         raise common.UserError("--model_dir is required")
+    # Checks that need no TensorFlow come first, so a typo fails in a fraction of a second.
     if not os.path.isdir(FLAGS.model_dir):
         raise common.UserError(f"--model_dir={FLAGS.model_dir}: no such folder")
+    if not os.path.isfile(os.path.join(FLAGS.model_dir, "config.json")):
+        raise common.UserError(f"{FLAGS.model_dir}: not a genzoo run (no config.json)")
+    if FLAGS.features and not FLAGS.features.endswith(".keras"):
+        raise common.UserError(f"--features={FLAGS.features}: expected a .keras file")
+    if FLAGS.features and not os.path.isfile(FLAGS.features):
+        raise common.UserError(f"--features={FLAGS.features}: file not found")
+    if FLAGS.split not in ("train", "test", "all"):
+        raise common.UserError(f"--split must be one of train, test, all; got {FLAGS.split!r}")
     if FLAGS.num_samples < 2:
         raise common.UserError(f"--num_samples must be at least 2, got {FLAGS.num_samples}")
     if FLAGS.num_seeds < 1:
@@ -242,6 +252,10 @@ def main(argv):
     if FLAGS.temperature < 0:
         raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
     ks = _parse_ks(FLAGS.iw_samples)
+    import warnings
+
+    # Keras warns when a functional sub-model gets a bare tensor for its one named input; harmless here.
+    warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
     out = FLAGS.out or os.path.join(FLAGS.model_dir, "eval")
     metrics = evaluate(
         FLAGS.model_dir, out, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, tfds_dir=FLAGS.tfds_dir,

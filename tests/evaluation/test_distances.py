@@ -54,7 +54,7 @@ def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
 def test_mmd2_unbiased_matches_a_direct_double_sum():
     rng = np.random.default_rng(4)
     x, y = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
-    k = lambda a, b: (a @ b / 3 + 1) ** 3  # noqa: E731
+    k = lambda a, b: (a @ b / 3 + 1) ** 3
     xx = sum(k(x[i], x[j]) for i in range(5) for j in range(5) if i != j) / 20
     yy = sum(k(y[i], y[j]) for i in range(4) for j in range(4) if i != j) / 12
     xy = sum(k(x[i], y[j]) for i in range(5) for j in range(4)) / 20

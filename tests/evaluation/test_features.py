@@ -42,7 +42,8 @@ def test_classifier_is_a_versioned_artefact_that_is_reused(tmp_path, sprites):
 
     extractor = features.genzoo_extractor(str(tmp_path), "npz:/data/x.npz", load_split, 4, epochs=1)
     folder = features.artefact_dir(str(tmp_path), "npz:/data/x.npz")
-    record = json.loads(open(os.path.join(folder, "classifier.json")).read())
+    with open(os.path.join(folder, "classifier.json")) as f:
+        record = json.load(f)
     assert record["dataset"] == "npz:/data/x.npz" and record["version"] == features.VERSION
     assert record["task"] == "labels" and 0.0 <= record["test_accuracy"] <= 1.0
     assert extractor.record["sha256"] and extractor.record["test_accuracy"] == record["test_accuracy"]

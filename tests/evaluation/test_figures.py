@@ -28,7 +28,7 @@ def check_written(tmp_path, picture, rows, columns, tile=TILE):
     """Saved as PNG with the expected pixel size, and not blank: more colours than grey padding and one fill."""
     path = str(tmp_path / "figure.png")
     pictures.save_png(path, picture)
-    png = tf.io.decode_png(open(path, "rb").read()).numpy()
+    png = tf.io.decode_png(tf.io.read_file(path)).numpy()
     assert png.shape == (rows * tile + 1, columns * tile + 1, 3)
     assert len(np.unique(png.reshape(-1, 3), axis=0)) > 2
 

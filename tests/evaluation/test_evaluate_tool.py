@@ -1,0 +1,66 @@
+"""End to end: `python -m genzoo.tools.evaluate` on a tiny trained VAE run (genzoo/tools/evaluate.py)."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.tools.conftest import error_lines, run_tool, start_tool
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory, small_npz_dataset):
+    from genzoo.training import TrainConfig, train
+
+    run = tmp_path_factory.mktemp("vae_run")
+    train(TrainConfig(model="vae", dataset=small_npz_dataset, model_dir=str(run), epochs=1, batch_size=30,
+                      num_samples=4, hparams={"latent_dim": 4, "filters": 4, "hidden": 16}), verbose=0)
+    return run
+
+
+def test_evaluate_writes_metrics_figures_and_tensorboard_scalars(tmp_path, vae_run, small_npz_dataset):
+    out = tmp_path / "eval"
+    result = run_tool("evaluate", f"--model_dir={vae_run}", f"--dataset={small_npz_dataset}", "--split=test",
+                      f"--out={out}", "--seed=0", "--num_samples=40", "--num_seeds=2", "--iw_samples=1,8",
+                      f"--features_dir={tmp_path / 'features'}", "--classifier_epochs=1")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "vae" and metrics["num_heldout_images"] == 20
+    bounds = metrics["likelihood"]["bounds"]
+    assert set(bounds) == {"1", "8"} and bounds["1"]["bits_per_dim"] > 0
+    quality = metrics["sample_quality"]
+    assert quality["features"]["kind"] == "genzoo_classifier" and quality["features"]["dataset"] == small_npz_dataset
+    assert "test_accuracy" in quality["features"] and quality["seeds"] == [0, 1]
+    for name in ("frechet_distance", "kid", "precision", "recall"):
+        assert len(quality["scores"][name]["per_seed"]) == 2
+        assert quality["scores"][name]["std"] == pytest.approx(np.std(quality["scores"][name]["per_seed"]))
+    assert metrics["memorisation"]["threshold"] == 0.05 and metrics["memorisation"]["num_samples"] == 40
+    assert set(metrics["figures"]) == {"samples.png", "latent_traversal.png", "interpolation.png",
+                                       "memorisation_pairs.png"}
+    for name, size in metrics["figures"].items():
+        png = tf.io.decode_png(tf.io.read_file(str(out / name))).numpy()
+        assert list(png.shape[:2]) == size and png.std() > 0, name
+    assert metrics["figures"]["latent_traversal.png"] == [4 * 81 + 1, 9 * 81 + 1]  # 4 latent dims x 9 steps
+    events = list((out / "logs").glob("events.*"))
+    tags = {v.tag for e in events for record in tf.compat.v1.train.summary_iterator(str(e)) for v in record.summary.value}
+    assert {"likelihood/bounds/8/bits_per_dim", "sample_quality/scores/frechet_distance/mean",
+            "memorisation/near_copy_share"} <= tags
+
+
+def test_bad_input_gives_a_one_line_error_and_exit_2(tmp_path, vae_run):
+    cases = {
+        "missing run": ([f"--model_dir={tmp_path / 'nope'}"], "--model_dir="),
+        "not a run": ([f"--model_dir={tmp_path}"], "not a genzoo run (no config.json)"),
+        "bad k": ([f"--model_dir={vae_run}", "--iw_samples=0,8"], "--iw_samples must be positive"),
+        "bad split": ([f"--model_dir={vae_run}", "--split=valid"], "--split"),
+        "bad features": ([f"--model_dir={vae_run}", f"--features={tmp_path / 'x.keras'}"], "file not found"),
+    }
+    procs = {name: start_tool("evaluate", *flags, f"--out={tmp_path / 'out'}") for name, (flags, _) in cases.items()}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=300)
+        lines = error_lines(err)
+        assert proc.returncode == 2, (name, err)
+        assert len(lines) == 1 and lines[0].startswith("genzoo: error:"), (name, err)
+        assert cases[name][1] in lines[0], (name, lines[0])
+    assert not (tmp_path / "out").exists()
