@@ -202,6 +202,10 @@ def export(model, export_base: str, version: int | None = None,
     """
     import keras
 
+    from genzoo import __version__
+
+    if os.path.exists(export_base) and not os.path.isdir(export_base):
+        raise UserError(f"export base {export_base} is a file, not a folder")
     if functions is None:
         functions = signatures(model, max_num_samples)
     present = versions(export_base)
@@ -228,7 +232,8 @@ def export(model, export_base: str, version: int | None = None,
             "model_config": model.get_config(), "version": version, "max_num_samples": max_num_samples,
             "serving_default": next(iter(functions)),
             "signatures": {name: _describe(fn) for name, fn in functions.items()},
-            "tensorflow": tf.__version__, "keras": keras.__version__, **(metadata or {}),
+            "genzoo": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            **(metadata or {}),
         }
         os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
         with open(os.path.join(tmp, METADATA_FILE), "w") as f:

@@ -150,18 +150,17 @@ def draw_saved_model(FLAGS):
         pixels = batch["image"] if spec.encoding != "rgb" else tf.round(batch["image"] * 255.0)
         request["images"] = pixels
         labels = labels[:num] if FLAGS.labels else batch["label"]
+    values = {
+        "num_samples": num, "seed": FLAGS.seed, "labels": labels, "temperature": FLAGS.temperature,
+        "num_known_pixels": round(FLAGS.known_fraction * spec.height * spec.width),
+    }
     for key, tensor_spec in inputs.items():
-        if key == "images":
-            continue
-        values = {
-            "num_samples": lambda: num, "seed": lambda: FLAGS.seed, "labels": lambda: labels,
-            "temperature": lambda: FLAGS.temperature,
-            "num_known_pixels": lambda: int(round(FLAGS.known_fraction * spec.height * spec.width)),
-            "z": lambda: tf.random.stateless_normal([num, tensor_spec.shape[1]], [FLAGS.seed, 0]),
-        }
-        if key not in values:
+        if key == "z":
+            request[key] = tf.random.stateless_normal([num, tensor_spec.shape[1]], [FLAGS.seed, 0])
+        elif key in values:
+            request[key] = values[key]
+        elif key != "images":
             raise common.UserError(f"signature {FLAGS.signature!r} takes {key!r}, which this tool cannot fill")
-        request[key] = values[key]()
     request = {key: tf.cast(value, inputs[key].dtype) for key, value in request.items()}
     try:
         outputs = fn(**request)
