@@ -206,8 +206,6 @@ def export(model, export_base: str, version: int | None = None,
 
     if os.path.exists(export_base) and not os.path.isdir(export_base):
         raise UserError(f"export base {export_base} is a file, not a folder")
-    if functions is None:
-        functions = signatures(model, max_num_samples)
     present = versions(export_base)
     if version is None:
         version = (present[-1] if present else 0) + 1
@@ -216,6 +214,8 @@ def export(model, export_base: str, version: int | None = None,
     final = os.path.join(export_base, str(version))
     if os.path.exists(final):
         raise UserError(f"{final} exists already; pick another --version or leave it unset for the next one")
+    if functions is None:
+        functions = signatures(model, max_num_samples)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
