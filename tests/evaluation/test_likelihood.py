@@ -7,7 +7,7 @@ import tensorflow as tf
 from genzoo.data import builtin
 from genzoo.evaluation import likelihood
 from genzoo.models.pixel_cnn import PixelCNN
-from genzoo.models.vae import VAE
+from genzoo.models.vae import VAE, ConditionalVAE
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +53,11 @@ def test_exact_log_probs_match_the_model_and_bits_per_dim_follow(dataset):
     assert summary["nll_nats"] == pytest.approx(-got.mean(), rel=1e-6)
     assert summary["bits_per_dim"] == pytest.approx(-got.mean() / (400 * math.log(2)), rel=1e-6)
     assert summary["nll_nats_stderr"] == pytest.approx(got.std(ddof=1) / 4, rel=1e-6)
+
+
+def test_conditional_vae_bounds_use_the_labels(dataset):
+    cvae = ConditionalVAE(builtin.SPEC, latent_dim=4, filters=4, hidden=16)
+    with_labels = likelihood.importance_weighted_bounds(cvae, dataset, 2, seed=0)
+    shifted = dataset.map(lambda ex: {"image": ex["image"], "label": (ex["label"] + 1) % 4})
+    assert with_labels.shape == (16,) and np.isfinite(with_labels).all()
+    assert not np.allclose(with_labels, likelihood.importance_weighted_bounds(cvae, shifted, 2, seed=0))
