@@ -13,6 +13,8 @@ Parts:
                 the sum over all 400 pixels of a linear fit (a + b * prefix length)
                 to naive steps timed at 9 prefix lengths; --naive_full runs it all.
   * throughput: training images per second at batch 64, default hyper-parameters.
+  * encodings:  (not in the default parts) pixel_lstm with the quality budget on the
+                palette and on RGB (R -> G -> B heads), compared in nats per image.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ QUALITY = {
 }
 
 
-def arrays(split, args):
-    ds, spec = data.load("pokemon", split, data_dir=args.data_dir, tfds_dir=args.tfds_dir)
+def arrays(split, args, encoding=None):
+    ds, spec = data.load("pokemon", split, encoding=encoding, data_dir=args.data_dir, tfds_dir=args.tfds_dir)
     images = np.stack([e["image"] for e in ds.as_numpy_iterator()])
     return images, spec
 
@@ -89,6 +91,28 @@ def bench_quality(train, test, spec, results, names):
         results["quality"][name] = {"hparams": hparams, "batch": batch_size, "learning_rate": lr, "steps": steps,
                                     "train_seconds": round(seconds, 1), "test_bits_per_pixel": round(bits, 3)}
         print(f"quality {name}: {json.dumps(results['quality'][name])}", flush=True)
+
+
+def bench_encodings(args, results):
+    hparams, batch_size, lr, steps = QUALITY["pixel_lstm"]
+    results["encodings"] = {}
+    for encoding in ("palette", "rgb"):
+        train, spec = arrays("train", args, encoding)
+        test, _ = arrays("test", args, encoding)
+        keras.utils.set_random_seed(0)
+        model = PixelLSTM(spec, **hparams)
+        model.compile_for_training(lr)
+        step = tf.function(model.train_step)
+        it = batches(train, batch_size)
+        start = time.time()
+        for _ in range(steps):
+            step(next(it))
+        bits = held_out_bits(model, test)
+        results["encodings"][encoding] = {
+            "steps": steps, "train_seconds": round(time.time() - start, 1),
+            "test_nats_per_image": round(bits * spec.num_dims * np.log(2.0), 1),
+            "test_bits_per_dim": round(bits, 3)}
+        print(f"encoding {encoding}: {json.dumps(results['encodings'][encoding])}", flush=True)
 
 
 def bench_sampling(spec, results, naive_full: bool, num=64):
@@ -168,6 +192,8 @@ def main():
         bench_sampling(spec, results, args.naive_full)
     if "throughput" in parts:
         bench_throughput(train, spec, results, names)
+    if "encodings" in parts:
+        bench_encodings(args, results)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)
