@@ -90,7 +90,7 @@ def main(argv):
         ds, _ = data.load(train["dataset"], "test", encoding=train["encoding"], data_dir=train["data_dir"],
                           tfds_dir=train["tfds_dir"])
         batch = next(iter(ds.batch(FLAGS.num)))["image"]
-        known = int(round(FLAGS.known_fraction * spec.height * spec.width))
+        known = round(FLAGS.known_fraction * spec.height * spec.width)
         originals = data.to_rgb_uint8(batch, spec).numpy()
         masked = originals.reshape(len(originals), -1, 3).copy()
         masked[:, known:] = 128  # hidden pixels shown grey
