@@ -154,7 +154,9 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
             imgs, labels = (train_images, train_labels) if which == "train" else _arrays(
                 data.load(dataset, "test", **load)[0])
             return to_rgb(imgs), labels
-        extractor = feats.genzoo_extractor(features_dir, dataset, load_split, spec.num_classes, classifier_epochs,
+        # One classifier per dataset and encoding: a binarised dataset is a different image set.
+        key = dataset if not train_cfg["encoding"] else f"{dataset}@{train_cfg['encoding']}"
+        extractor = feats.genzoo_extractor(features_dir, key, load_split, spec.num_classes, classifier_epochs,
                                            verbose=verbose)
 
     # === Likelihood ===
