@@ -2,4 +2,38 @@
 
 `python -m genzoo.tools.evaluate` puts them together for one trained run; see
 docs/evaluation.md for what each number means and how noisy it is.
+`sample_quality` is the one call a training loop needs to score a model every N
+epochs (features of the held-out images can be computed once and reused).
 """
+
+from __future__ import annotations
+
+import numpy as np
+
+from genzoo.evaluation import distances
+
+
+def _spread(values) -> dict:
+    values = [float(v) for v in values]
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "per_seed": values}
+
+
+def sample_quality(extractor, real_rgb, generate_rgb, seeds, k: int = 3) -> dict:
+    """Fréchet distance, KID, precision and recall of generated vs real images, per seed and spread.
+
+    Args:
+      extractor: uint8 RGB `[N, H, W, 3]` -> features `[N, D]` (`features.FeatureExtractor`).
+      real_rgb: uint8 RGB held-out images.
+      generate_rgb: seed -> uint8 RGB generated images.
+      seeds: one score per seed; `mean` and `std` (population) over them.
+      k: neighbours of the precision/recall manifolds (Kynkäänniemi et al. use 3).
+    """
+    real = extractor(real_rgb)
+    rows = {"frechet_distance": [], "kid": [], "kid_subset_std": [], "precision": [], "recall": []}
+    for seed in seeds:
+        fake = extractor(generate_rgb(seed))
+        kid, kid_std = distances.kernel_inception_distance(real, fake, seed=seed)
+        precision, recall = distances.precision_recall(real, fake, min(k, len(real) - 1, len(fake) - 1))
+        for name, value in zip(rows, (distances.frechet_distance(real, fake), kid, kid_std, precision, recall)):
+            rows[name].append(value)
+    return {name: _spread(values) for name, values in rows.items()}

@@ -57,13 +57,6 @@ def _arrays(ds):
     return np.concatenate([b["image"] for b in batches]), np.concatenate([b["label"] for b in batches])
 
 
-def _spread(values) -> dict:
-    import numpy as np
-
-    values = [float(v) for v in values]
-    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "per_seed": values}
-
-
 def _samples(model, num, seed, temperature, chunk=256):
     """`num` encoded samples in chunks (sub-seeds seed*1000+i keep chunks independent)."""
     import numpy as np
@@ -74,21 +67,6 @@ def _samples(model, num, seed, temperature, chunk=256):
     parts = [np.asarray(model.sample(min(chunk, num - start), seed * 1000 + i, **extra))
              for i, start in enumerate(range(0, num, chunk))]
     return np.concatenate(parts)
-
-
-def quality_scores(extractor, real_rgb, generate_rgb, seeds, k) -> dict:
-    """FD, KID, precision, recall of generated vs real, one value per seed and their spread."""
-    from genzoo.evaluation import distances
-
-    real = extractor(real_rgb)
-    rows = {"frechet_distance": [], "kid": [], "kid_subset_std": [], "precision": [], "recall": []}
-    for seed in seeds:
-        fake = extractor(generate_rgb(seed))
-        kid, kid_std = distances.kernel_inception_distance(real, fake, seed=seed)
-        precision, recall = distances.precision_recall(real, fake, min(k, len(real) - 1, len(fake) - 1))
-        for name, value in zip(rows, (distances.frechet_distance(real, fake), kid, kid_std, precision, recall)):
-            rows[name].append(value)
-    return {name: _spread(values) for name, values in rows.items()}
 
 
 def _flat_scalars(metrics: dict, prefix="") -> dict:
@@ -113,7 +91,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
 
     from genzoo import data, files, images
     from genzoo.evaluation import features as feats
-    from genzoo.evaluation import figures, likelihood, memorisation
+    from genzoo.evaluation import figures, likelihood, memorisation, sample_quality
     from genzoo.training import runs
 
     model, config = runs.load_model(model_dir)
@@ -179,10 +157,10 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
         generated[s] = to_rgb(_samples(model, num_samples, s, temperature))
         return generated[s]
 
-    quality = quality_scores(extractor, heldout_rgb, generate_rgb, seeds, pr_k)
+    quality = sample_quality(extractor, heldout_rgb, generate_rgb, seeds, pr_k)
     # The same scores for training images in place of samples: what a model that draws
     # new images from the data distribution would score at this sample size.
-    reference = quality_scores(
+    reference = sample_quality(
         extractor, heldout_rgb,
         lambda s: train_rgb[np.random.default_rng(s).choice(len(train_rgb), min(num_samples, len(train_rgb)), False)],
         seeds, pr_k)
