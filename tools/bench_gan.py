@@ -24,7 +24,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a checkout
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 
 def throughput(args) -> dict:
