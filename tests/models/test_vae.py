@@ -73,7 +73,10 @@ def test_short_training_lowers_held_out_loss(shapes):
     train, test, spec = shapes
     model = _small(spec)
     before = model.evaluate(test.batch(128), verbose=0, return_dict=True)["loss"]
-    model.fit(train.shuffle(4096, seed=0).batch(64), epochs=1, verbose=0)
+    callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.EarlyStopping(monitor="val_loss", patience=2)]
+    history = model.fit(train.shuffle(4096, seed=0).batch(64), epochs=1, verbose=0,
+                        validation_data=test.batch(128), callbacks=callbacks)
+    assert {"loss", "elbo", "val_loss", "val_elbo", "val_bits_per_dim"} <= set(history.history)
     after = model.evaluate(test.batch(128), verbose=0, return_dict=True)
     assert after["loss"] < 0.5 * before
     np.testing.assert_allclose(after["bits_per_dim"], -after["elbo"] / (400 * math.log(2)), rtol=1e-4)
