@@ -146,6 +146,7 @@ class GAN(GenerativeModel):
     # No GAN loss measures sample quality (the lecture's warning); the held-out
     # generator loss at least rises when the discriminator overpowers the generator.
     monitor = "g_loss"
+    default_learning_rate = 2e-4  # Radford et al. 2016, section 4
 
     def __init__(self, spec, latent_dim: int = 100, filters: int = 32, hidden: int = 256,
                  loss: str = "non_saturating", d_steps: int = 1, gp_weight: float = 10.0,

@@ -72,8 +72,9 @@ def main(argv):
         raise SystemExit(1) from None
     if history:
         last = history[-1]
+        monitor = registry.get(config.model).monitor
         print(f"genzoo: done: {config.model_dir} (epoch {last['epoch']}, step {last['step']}, "
-              f"held-out loss {last.get('test_loss', float('nan')):.4g})")
+              f"held-out {monitor} {last.get('test_' + monitor, float('nan')):.4g})")
 
 
 if __name__ == "__main__":
