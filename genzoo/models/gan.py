@@ -402,10 +402,15 @@ class GAN(GenerativeModel):
         return outputs
 
     def _check_labels(self, labels, num):
-        tf.debugging.assert_equal(tf.size(labels), num, message="labels must hold one class per image")
-        tf.debugging.assert_non_negative(labels, message="labels must be >= 0")
-        tf.debugging.assert_less(labels, self.num_classes,
-                                 message=f"labels must be below the number of classes, {self.num_classes}")
+        """The labels, usable only after the checks passed (so a bad label fails with
+        this message, not inside the embedding lookup)."""
+        with tf.control_dependencies([
+            tf.debugging.assert_equal(tf.size(labels), num, message="labels must hold one class per image"),
+            tf.debugging.assert_non_negative(labels, message="labels must be >= 0"),
+            tf.debugging.assert_less(labels, self.num_classes,
+                                     message=f"labels must be below the number of classes, {self.num_classes}"),
+        ]):
+            return tf.identity(labels)
 
     def serving_functions(self, max_num_samples: int) -> dict:
         """`sample(num_samples, seed[, labels])` (the default) and `generate(z[, labels])`."""
@@ -413,8 +418,11 @@ class GAN(GenerativeModel):
         message = f"num_samples exceeds the cap of {cap}"
 
         def check_num(num):
-            tf.debugging.assert_positive(num, message="num_samples must be positive")
-            tf.debugging.assert_less_equal(num, cap, message=message)
+            with tf.control_dependencies([
+                tf.debugging.assert_positive(num, message="num_samples must be positive"),
+                tf.debugging.assert_less_equal(num, cap, message=message),
+            ]):
+                return tf.identity(num)
 
         num_spec = tf.TensorSpec([], tf.int32, name="num_samples")
         seed_spec = tf.TensorSpec([], tf.int64, name="seed")
@@ -422,24 +430,22 @@ class GAN(GenerativeModel):
         label_spec = tf.TensorSpec([None], tf.int32, name="labels")
 
         def sample_images(num_samples, seed, labels=None):
-            check_num(num_samples)
+            num_samples = check_num(num_samples)
             return self._serving_outputs(self.generate(self.sample_codes(num_samples, seed), labels))
 
         def generate_images(z, labels=None):
-            check_num(tf.shape(z)[0])
-            tf.debugging.assert_all_finite(z, message="z must be finite")
+            with tf.control_dependencies([check_num(tf.shape(z)[0])]):
+                z = tf.debugging.assert_all_finite(z, message="z must be finite")
             return self._serving_outputs(self.generate(z, labels))
 
         if self.conditional:
             @tf.function(input_signature=[num_spec, seed_spec, label_spec])
             def sample(num_samples, seed, labels):
-                self._check_labels(labels, num_samples)
-                return sample_images(num_samples, seed, labels)
+                return sample_images(num_samples, seed, self._check_labels(labels, num_samples))
 
             @tf.function(input_signature=[z_spec, label_spec])
             def generate(z, labels):
-                self._check_labels(labels, tf.shape(z)[0])
-                return generate_images(z, labels)
+                return generate_images(z, self._check_labels(labels, tf.shape(z)[0]))
         else:
             @tf.function(input_signature=[num_spec, seed_spec])
             def sample(num_samples, seed):
