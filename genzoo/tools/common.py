@@ -27,6 +27,13 @@ def run(main) -> None:
             print(f"genzoo: error: {err}", file=sys.stderr)
             sys.exit(USER_ERROR_EXIT)
 
+    from absl import flags
+
+    try:  # parse first, so a bad flag is one line and exit 2, like every user error
+        flags.FLAGS(sys.argv)
+    except flags.Error as err:
+        print(f"genzoo: error: {err}", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT)
     try:
         app.run(guarded)
     except app.UsageError as err:  # absl's own flag errors
