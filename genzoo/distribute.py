@@ -72,3 +72,15 @@ def replica_slice(draw_global, local_batch: tf.Tensor) -> tf.Tensor:
     noise = draw_global(local_batch * replicas)
     start = tf.cast(replica_id, tf.int32) * local_batch
     return noise[start:start + local_batch]
+
+
+def global_gradient_norm(gradients) -> tf.Tensor:
+    """Norm of the gradient summed over replicas (what the optimizer applies), for metrics.
+
+    Each replica only holds its share of the sum; one extra all-reduce gives every
+    replica the same, replica-count-independent value.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+    return tf.linalg.global_norm(gradients)

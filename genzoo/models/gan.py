@@ -31,9 +31,9 @@ from keras import layers
 
 from genzoo import gan_losses
 from genzoo.data.encodings import palette_to_rgb, quantize, to_rgb_uint8
-from genzoo.distribute import global_mean, replica_slice
+from genzoo.distribute import global_gradient_norm, global_mean, replica_slice
 from genzoo.errors import UserError
-from genzoo.models.base import GenerativeModel, seed_pair
+from genzoo.models.base import GenerativeModel, make_optimizer, seed_pair
 from genzoo.models.networks import num_downsamples
 from genzoo.models.registry import register
 
@@ -91,11 +91,11 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
     inputs, x = _code_input(latent_dim, num_classes)
     x = layers.Dense(h * w * top, use_bias=False)(x)  # batch norm's offset replaces the bias
-    x = layers.BatchNormalization()(x)
+    x = layers.BatchNormalization(synchronized=True)(x)
     x = layers.ReLU()(layers.Reshape((h, w, top))(x))
     for i in reversed(range(n)):
         x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
     x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
     return keras.Model(inputs, x, name=name)
 
@@ -109,7 +109,7 @@ def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: 
     x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 3, padding="same")(image))
     for i in range(num_downsamples(height, width)):
         x = layers.Conv2D(filters * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x) if norm == "batch" else layers.LayerNormalization()(x)
+        x = layers.BatchNormalization(synchronized=True)(x) if norm == "batch" else layers.LayerNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
     return _projection_head([image], layers.Flatten()(x), num_classes, name)
 
@@ -251,8 +251,7 @@ class GAN(GenerativeModel):
             "d_loss": per_example,
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
-            # This replica's gradient; the global one on a single device.
-            "d_grad_norm": tf.linalg.global_norm(gradients),
+            "d_grad_norm": global_gradient_norm(gradients),
         }
 
     def generator_step(self, batch, labels, seed):
@@ -266,7 +265,7 @@ class GAN(GenerativeModel):
             scaled = self.g_optimizer.scale_loss(global_mean(per_example))
         gradients = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(gradients, variables))
-        return {"g_loss": per_example, "g_grad_norm": tf.linalg.global_norm(gradients)}
+        return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients)}
 
     def update_ema(self):
         """Averages trainable weights, copies batch-norm statistics.
@@ -311,7 +310,7 @@ class GAN(GenerativeModel):
     # === Training set-up ===
     def compile_for_training(self, learning_rate: float) -> None:
         """Two Adam optimizers, each built on its own network's variables only."""
-        adam = lambda name: keras.optimizers.Adam(learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name)
+        adam = lambda name: make_optimizer(learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name)
         self.d_optimizer, self.g_optimizer = adam("d_adam"), adam("g_adam")
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
