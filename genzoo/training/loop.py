@@ -216,11 +216,13 @@ class _Run:
             test_values = self.evaluate(test_step)
             step = self._step()
             self._write_scalars("test", test_values, step)
-            self._save_checkpoint()
             history.append({"epoch": epoch + 1, "step": step, **train_values,
                             **{f"test_{k}": v for k, v in test_values.items()}})
             if self.chief:
                 files.write_json(self._history_path(), history)
+            # History first: a kill between the two then replays this epoch (its row is
+            # dropped on resume), instead of resuming after an epoch with no row.
+            self._save_checkpoint()
             self._write_pictures(step)
             if self.verbose:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in test_values.items())
