@@ -26,7 +26,7 @@ def one_step(strategy, name, spec, hparams, weights, batch):
     with strategy.scope():
         model = registry.build(name, spec, seed=3, **hparams)
         model.set_weights(weights)
-        model.compile_for_training(1e-3)
+        model.compile_for_training(1e-4)
         step = tf.Variable(0, dtype=tf.int64)
     train_step, _ = distributed_steps(strategy, model, step)
     dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))
