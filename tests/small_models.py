@@ -13,7 +13,7 @@ SMALL_HPARAMS = {
     "gan": _GAN,
     "dcgan": _GAN,
     "cgan": _GAN,
-    "pixel_lstm": {"units": 16, "embed_dim": 8},
+    "pixel_lstm": {"units": 16},
     "row_lstm": _RNN2D,
     "diagonal_bilstm": _RNN2D,
     "pixel_cnn": {"filters": 8, "blocks": 1, "embed_dim": 8},

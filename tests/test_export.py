@@ -39,7 +39,7 @@ SMALL_HPARAMS = {
     "gan": {"latent_dim": 4, "filters": 4, "hidden": 8},
     "dcgan": {"latent_dim": 4, "filters": 4, "hidden": 8},
     "cgan": {"latent_dim": 4, "filters": 4, "hidden": 8},
-    "pixel_lstm": {"units": 8, "layers": 1, "embed_dim": 4},
+    "pixel_lstm": {"units": 8, "layers": 1},
     "row_lstm": {"units": 8, "layers": 1, "filters": 4, "embed_dim": 4},
     "diagonal_bilstm": {"units": 8, "layers": 1, "filters": 4, "embed_dim": 4},
     "pixel_cnn": {"filters": 4, "blocks": 1, "embed_dim": 4},

@@ -217,22 +217,31 @@ class AutoregressiveModel(GenerativeModel):
         return self.track({"loss": nll, "bits_per_dim": self.bits_per_dim(nll)})
 
     # === Sampling ===
-    def draw(self, logits, seed, step, temperature) -> tf.Tensor:
+    @staticmethod
+    def gumbel_noise(shape, seed, step) -> tf.Tensor:
+        """Gumbel noise of `shape` (`[B, V]`) for sub-pixel `step`: a stateless draw seeded by (seed, step).
+
+        Any two samplers that compute the same logits for a step draw the same value.
+        """
+        uniform = tf.random.stateless_uniform(shape, seed_pair(seed, step), minval=1e-20, maxval=1.0, alg="philox")
+        return -tf.math.log(-tf.math.log(uniform))
+
+    @staticmethod
+    def pick(logits, gumbel, temperature) -> tf.Tensor:
         """One value per row of `logits [B, V]`: softmax(logits / T) sampled, argmax at T = 0.
 
-        The randomness of sub-pixel `step` is a stateless draw seeded by (seed, step),
-        so any two samplers that compute the same logits draw the same values. The
-        draw is the Gumbel-max trick, argmax(logits / T + Gumbel noise), an exact
-        categorical sample (and one argmax shared with the greedy T = 0 path).
+        The Gumbel-max trick, argmax(logits / T + Gumbel noise), is an exact
+        categorical sample and shares one argmax with the greedy T = 0 path.
         """
-        temperature = tf.cast(temperature, logits.dtype)
-        uniform = tf.random.stateless_uniform(tf.shape(logits), seed_pair(seed, step), minval=1e-20, maxval=1.0,
-                                              alg="philox")
-        gumbel = -tf.math.log(-tf.math.log(uniform))
-        scaled = logits / tf.maximum(temperature, 1e-6) + gumbel
+        logits = tf.cast(logits, tf.float32)
+        temperature = tf.cast(temperature, tf.float32)
         greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        drawn = tf.argmax(scaled, axis=-1, output_type=tf.int32)
+        drawn = tf.argmax(logits / tf.maximum(temperature, 1e-6) + gumbel, axis=-1, output_type=tf.int32)
         return tf.where(temperature > 0, drawn, greedy)
+
+    def draw(self, logits, seed, step, temperature) -> tf.Tensor:
+        """`pick` with the noise of sub-pixel `step` under `seed`."""
+        return self.pick(logits, self.gumbel_noise(tf.shape(logits), seed, step), temperature)
 
     def _prefix_logits(self, values, step) -> tf.Tensor:
         """Logits `[B, V]` of sub-pixel `step` from a full re-run of the network."""

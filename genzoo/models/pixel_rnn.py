@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from genzoo.errors import UserError
+from genzoo.models.lstm import SequenceLSTM, lstm_update
 from genzoo.models.masked import (
     AutoregressiveModel,
     MaskedConv2D,
@@ -37,31 +38,30 @@ class PixelLSTM(AutoregressiveModel):
     """A raster-scan LSTM over pixels, the lecture's Pokémon model.
 
     The image is one sequence of H*W pixels. The input at step t is pixel t-1 (a
-    start token at t = 0), embedded (an embedding is the 1-of-N vector times a
-    matrix, without building the one-hot); stacked LSTM layers carry the context;
-    a softmax over the N palette colours predicts pixel t. For RGB images each
-    step predicts the pixel's 3 channels, 256 values each, R first, then G given
-    R, then B given R and G (per-channel heads fed the earlier channels' values),
-    so the sequence stays H*W steps long. Sampling carries the LSTM state from
-    pixel to pixel: O(H*W) cell steps per image.
+    start token at t = 0) as a 1-of-N vector: the first layer's input projection is
+    a row of a `[N + 1, 4U]` table (the 1-of-N vector times the input kernel,
+    without building the one-hot); stacked LSTM layers carry the context; a softmax
+    over the N palette colours predicts pixel t. For RGB images each step predicts
+    the pixel's 3 channels, 256 values each, R first, then G given R, then B given
+    R and G (per-channel heads fed the earlier channels' values), so the sequence
+    stays H*W steps long. Sampling carries the LSTM state from pixel to pixel: O(H*W)
+    cell steps per image, in one XLA-compiled loop.
 
     Args:
       spec: the `DatasetSpec` (palette, rgb or binary encoding).
       units: LSTM cells per layer (the lecture: 512).
       layers: stacked LSTM layers (the lecture: 1).
-      embed_dim: size of the colour embedding (the LSTM input).
       seed: base seed.
     """
 
-    def __init__(self, spec, units: int = 512, layers: int = 1, embed_dim: int = 64, seed: int = 0, **kwargs):
+    def __init__(self, spec, units: int = 512, layers: int = 1, seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
-        _positive(units=units, layers=layers, embed_dim=embed_dim)
-        self.units, self.num_layers, self.embed_dim = int(units), int(layers), int(embed_dim)
+        _positive(units=units, layers=layers)
+        self.units, self.num_layers = int(units), int(layers)
         c, v = self.num_channels, self.num_values
         # === Layers ===
         self.embedder = self._build_embedder(c, v)
-        self.lstms = [keras.layers.LSTM(self.units, return_sequences=True, name=f"lstm_{i}")
-                      for i in range(self.num_layers)]
+        self.lstms = [SequenceLSTM(self.units, gate_inputs=i == 0, name=f"lstm_{i}") for i in range(self.num_layers)]
         self.head = self._build_head(c, v)
         # === Functional Model ===
         previous = keras.Input((None, c), dtype="int32", name="previous_pixels")
@@ -74,9 +74,13 @@ class PixelLSTM(AutoregressiveModel):
         self.built = True
 
     def _build_embedder(self, c, v):
-        """Previous pixel `[B, T, C]` (value v = start token) -> `[B, T, E]`: a sum of per-channel embeddings."""
+        """Previous pixel `[B, T, C]` (value v = start token) -> first-layer input gates `[B, T, 4U]`.
+
+        One table per channel, summed: the 1-of-N vectors of the channels times the input kernel.
+        """
         previous = keras.Input((None, c), dtype="int32", name="previous_pixels")
-        parts = [layers.Embedding(v + 1, self.embed_dim, name=f"embedding_{k}")(previous[:, :, k]) for k in range(c)]
+        parts = [layers.Embedding(v + 1, 4 * self.units, embeddings_initializer="glorot_uniform",
+                                  name=f"input_gates_{k}")(previous[:, :, k]) for k in range(c)]
         x = parts[0] if c == 1 else layers.Add()(parts)
         return keras.Model(previous, x, name="embedder")
 
@@ -118,7 +122,7 @@ class PixelLSTM(AutoregressiveModel):
 
     # === Incremental (carried-state) computation ===
     def _initial_state(self, batch):
-        zeros = tf.zeros([batch, self.units])
+        zeros = tf.zeros([batch, self.units], self.lstms[0].compute_dtype)
         return tuple((zeros, zeros) for _ in self.lstms)
 
     def _cell_step(self, previous, states):
@@ -126,8 +130,8 @@ class PixelLSTM(AutoregressiveModel):
         x = self.embedder(previous[:, None])[:, 0]
         new_states = []
         for lstm, state in zip(self.lstms, states):
-            x, (h, cell) = lstm.cell(x, list(state))
-            new_states.append((h, cell))
+            x, state = lstm.step(lstm.input_gates(x), state)
+            new_states.append(state)
         return x, tuple(new_states)
 
     def _channel_logits(self, x, channels, k):
@@ -139,9 +143,11 @@ class PixelLSTM(AutoregressiveModel):
         current = tf.stack(list(channels[:k]) + filler, axis=1)
         return self.head([x[:, None], current[:, None]])[:, 0, k]
 
-    def _run(self, known, num_known, pick):
-        """The carried-state loop over pixels; `pick(logits, step, known_value)` chooses each value.
+    def _run(self, known, num_known, noise, temperature):
+        """The carried-state loop over pixels.
 
+        Sub-pixels before `num_known` pixels are copied from `known`; the others are
+        `pick`ed with `noise [T * C, B, V]` (None: every pixel is known).
         Returns the values `[B, T, C]` and each sub-pixel's log-probability `[B, T, C]`.
         """
         batch, c = tf.shape(known)[0], self.num_channels
@@ -153,8 +159,10 @@ class PixelLSTM(AutoregressiveModel):
             x, states = self._cell_step(previous, states)
             channels, logps = [], []
             for k in range(c):
-                logits = self._channel_logits(x, channels, k)
-                value = tf.where(t < num_known, known[:, t, k], pick(logits, t * c + k))
+                logits = tf.cast(self._channel_logits(x, channels, k), tf.float32)
+                value = known[:, t, k]
+                if noise is not None:
+                    value = tf.where(t < num_known, value, self.pick(logits, noise[t * c + k], temperature))
                 channels.append(value)
                 logps.append(tf.gather(tf.nn.log_softmax(logits), value, batch_dims=1))
             pixel = tf.stack(channels, axis=1)
@@ -166,9 +174,22 @@ class PixelLSTM(AutoregressiveModel):
             (tf.constant(0), start, self._initial_state(batch), *arrays))
         return (tf.transpose(pixels.stack(), [1, 0, 2]), tf.transpose(log_probs.stack(), [1, 0, 2]))
 
+    @tf.function(jit_compile=True)
+    def _run_compiled(self, known, num_known, noise, temperature):
+        return self._run(known, num_known, noise, temperature)[0]
+
     def _generate(self, known, num_known, seed, temperature):
-        """Carried-state sampling: one LSTM cell step per pixel, O(H*W) per image."""
-        values, _ = self._run(known, num_known, lambda logits, step: self.draw(logits, seed, step, temperature))
+        """Carried-state sampling: one LSTM cell step per pixel, O(H*W) per image.
+
+        The noise of every sub-pixel is drawn first, outside XLA, with TensorFlow's
+        kernels (XLA's Philox gives other numbers), so this loop draws what the
+        naive sampler draws for the same logits; the loop itself is XLA-compiled
+        (64 sprites, 512 cells: see docs/performance.md).
+        """
+        shape = tf.stack([tf.shape(known)[0], self.num_values])
+        noise = tf.map_fn(lambda step: self.gumbel_noise(shape, seed, step),
+                          tf.range(self.num_pixels * self.num_channels), fn_output_signature=tf.float32)
+        values = self._run_compiled(known, num_known, noise, temperature)
         return tf.reshape(values, tf.shape(known))
 
     def incremental_log_probs(self, images) -> tf.Tensor:
@@ -176,22 +197,13 @@ class PixelLSTM(AutoregressiveModel):
 
         The sampling path run on known images: it must agree with the teacher-forced `log_prob`.
         """
-        values = self.to_values(images)
-        _, log_probs = self._run(values, self.num_pixels, lambda logits, step: tf.zeros_like(logits[:, 0], tf.int32))
-        return log_probs
+        return self._run(self.to_values(images), self.num_pixels, None, 0.0)[1]
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "layers": self.num_layers, "embed_dim": self.embed_dim}
+        return {**super().get_config(), "units": self.units, "layers": self.num_layers}
 
 
 # === Two-dimensional LSTM layers (van den Oord et al. 2016, section 3) ===
-def _lstm_update(gates, cell):
-    """Gates `[..., 4U]` laid out (i, f, o, g) -> new (h, c)."""
-    i, f, o, g = tf.split(gates, 4, axis=-1)
-    cell = tf.sigmoid(f) * cell + tf.sigmoid(i) * tf.tanh(g)
-    return tf.sigmoid(o) * tf.tanh(cell), cell
-
-
 @keras.saving.register_keras_serializable("genzoo")
 class RowLSTMLayer(keras.layers.Layer):
     """Row LSTM: the image processed row by row, a whole row at a time (section 3.1).
@@ -220,7 +232,7 @@ class RowLSTMLayer(keras.layers.Layer):
         cell, rows = h, []
         for row_gates in input_gates:
             gates = row_gates + tf.nn.conv1d(h, self.state_to_state, 1, "SAME")
-            h, cell = _lstm_update(gates, cell)
+            h, cell = lstm_update(gates, cell)
             rows.append(h)
         return tf.stack(rows, axis=1)
 
@@ -276,7 +288,7 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
             neighbours = tf.reshape(tf.concat([upper, h], axis=-1), [-1, 2 * self.units])  # one 2-D matmul
             gates = column_gates + tf.reshape(neighbours @ tf.reshape(state_to_state, [2 * self.units, -1]),
                                               tf.shape(column_gates))
-            h, cell = _lstm_update(gates, cell)
+            h, cell = lstm_update(gates, cell)
             columns.append(h)
         return unskew(tf.stack(columns, axis=2), width)
 

@@ -67,7 +67,7 @@ def pokemon_arrays(tmp_path_factory, split):
 # === pixel_lstm ===
 def _tiny(encoding, **kw):
     keras.utils.set_random_seed(1)
-    return PixelLSTM(SPECS[encoding], **{"units": 8, "embed_dim": 4, **kw})
+    return PixelLSTM(SPECS[encoding], **{"units": 8, **kw})
 
 
 @pytest.mark.parametrize("encoding", ["palette", "rgb"])
@@ -78,7 +78,7 @@ def test_pixel_lstm_is_causal_in_raster_and_rgb_order(encoding):
 def test_probabilities_of_all_images_sum_to_one():
     # Every 1x3 image over 4 colours: the exact likelihood must be a distribution.
     spec = data.DatasetSpec("tiny", 1, 3, "palette", palette=PALETTE[:4])
-    model = PixelLSTM(spec, units=6, embed_dim=3)
+    model = PixelLSTM(spec, units=6)
     images = tf.constant(list(itertools.product(range(4), repeat=3)), tf.int32)[:, None, :]
     total = tf.reduce_sum(tf.exp(model.log_prob(images)))
     np.testing.assert_allclose(total.numpy(), 1.0, rtol=1e-5)
@@ -203,7 +203,7 @@ def test_short_training_on_pokemon_beats_the_per_position_marginal(tmp_path_fact
     baseline = marginal_baseline_bits(train_images, test_images, spec.num_colors)
     assert 4.7 < baseline < 4.95  # the documented 4.83 on the canonical split
     keras.utils.set_random_seed(0)
-    model = PixelLSTM(spec, units=64, embed_dim=32)
+    model = PixelLSTM(spec, units=64)
     model.compile_for_training(1e-2)
     step = tf.function(model.train_step)
     batches = tf.data.Dataset.from_tensor_slices({"image": train_images, "label": np.zeros(len(train_images), np.int32)})
