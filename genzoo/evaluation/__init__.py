@@ -8,14 +8,32 @@ epochs (features of the held-out images can be computed once and reused).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from genzoo.evaluation import distances
+
+# genzoo's versioned feature classifiers (`features.genzoo_extractor`), shared by the tools.
+DEFAULT_FEATURES_DIR = os.path.join(os.path.expanduser("~"), ".cache", "genzoo", "features")
 
 
 def _spread(values) -> dict:
     values = [float(v) for v in values]
     return {"mean": float(np.mean(values)), "std": float(np.std(values)), "per_seed": values}
+
+
+def generate(model, num: int, seed: int, temperature: float = 1.0, chunk: int = 256) -> np.ndarray:
+    """`num` encoded samples in chunks (sub-seeds seed*1000+i keep chunks independent).
+
+    `temperature` reaches autoregressive models only (those with `complete`).
+    """
+    extra = {"temperature": temperature} if hasattr(model, "complete") else {}
+    if num <= chunk:
+        return np.asarray(model.sample(num, seed, **extra))
+    parts = [np.asarray(model.sample(min(chunk, num - start), seed * 1000 + i, **extra))
+             for i, start in enumerate(range(0, num, chunk))]
+    return np.concatenate(parts)
 
 
 def sample_quality(extractor, real_rgb, generate_rgb, seeds, k: int = 3) -> dict:

@@ -194,3 +194,32 @@ def genzoo_extractor(root: str, dataset: str, load_split, num_classes: int, epoc
         train_classifier(load_split("train"), load_split("test"), num_classes, dataset, folder, epochs, seed,
                          verbose=0)
     return load_classifier(folder)
+
+
+def arrays(ds: tf.data.Dataset):
+    """(encoded images, labels) of an unbatched `genzoo.data.load` dataset; (None, None) when empty."""
+    batches = list(ds.batch(1024).as_numpy_iterator())
+    if not batches:
+        return None, None
+    return np.concatenate([b["image"] for b in batches]), np.concatenate([b["label"] for b in batches])
+
+
+def dataset_extractor(root: str, dataset: str, spec, encoding=None, data_dir=None, tfds_dir=None, epochs: int = 15,
+                      train=None, verbose: int = 0) -> FeatureExtractor:
+    """genzoo's classifier for `dataset` as `genzoo.data.load` gives it, trained first if missing.
+
+    One artefact per dataset and `encoding` (a binarised dataset is a different image
+    set); the evaluate tool and the training loop's quality hook share it. `train`:
+    the training split's (encoded images, labels) when the caller holds them already.
+    """
+    from genzoo import data
+
+    load = {"encoding": encoding, "data_dir": data_dir, "tfds_dir": tfds_dir}
+
+    def load_split(which):
+        images, labels = train if which == "train" and train is not None else arrays(
+            data.load(dataset, which, **load)[0])
+        return data.to_rgb_uint8(images, spec).numpy(), labels
+
+    key = dataset if not encoding else f"{dataset}@{encoding}"
+    return genzoo_extractor(root, key, load_split, spec.num_classes, epochs, verbose=verbose)

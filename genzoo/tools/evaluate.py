@@ -13,9 +13,8 @@ import sys
 
 from absl import flags
 
+from genzoo.evaluation import DEFAULT_FEATURES_DIR
 from genzoo.tools import common
-
-DEFAULT_FEATURES_DIR = os.path.join(os.path.expanduser("~"), ".cache", "genzoo", "features")
 
 
 def define_flags():
@@ -48,27 +47,6 @@ def _parse_ks(text: str) -> list[int]:
     return sorted(set(ks))
 
 
-def _arrays(ds):
-    import numpy as np
-
-    batches = list(ds.batch(1024).as_numpy_iterator())
-    if not batches:
-        return None, None
-    return np.concatenate([b["image"] for b in batches]), np.concatenate([b["label"] for b in batches])
-
-
-def _samples(model, num, seed, temperature, chunk=256):
-    """`num` encoded samples in chunks (sub-seeds seed*1000+i keep chunks independent)."""
-    import numpy as np
-
-    extra = {"temperature": temperature} if hasattr(model, "complete") else {}
-    if num <= chunk:
-        return np.asarray(model.sample(num, seed, **extra))
-    parts = [np.asarray(model.sample(min(chunk, num - start), seed * 1000 + i, **extra))
-             for i, start in enumerate(range(0, num, chunk))]
-    return np.concatenate(parts)
-
-
 def _flat_scalars(metrics: dict, prefix="") -> dict:
     out = {}
     for key, value in metrics.items():
@@ -91,7 +69,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
 
     from genzoo import data, files, images
     from genzoo.evaluation import features as feats
-    from genzoo.evaluation import figures, likelihood, memorisation, sample_quality
+    from genzoo.evaluation import figures, generate, likelihood, memorisation, sample_quality
     from genzoo.training import runs
 
     model, config = runs.load_model(model_dir)
@@ -105,8 +83,8 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
                                                            model.spec.palette):
         raise common.UserError(f"--dataset={dataset}: its images ({spec.encoding} {spec.image_shape}) are not the "
                                f"model's ({model.spec.encoding} {model.spec.image_shape})")
-    heldout, heldout_labels = _arrays(heldout_ds)
-    train_images, train_labels = _arrays(train_ds)
+    heldout, heldout_labels = feats.arrays(heldout_ds)
+    train_images, train_labels = feats.arrays(train_ds)
     if heldout is None or len(heldout) < 2 or train_images is None:
         raise common.UserError(f"--dataset={dataset} --split={split}: fewer than 2 images to compare with")
     to_rgb = lambda x: data.to_rgb_uint8(x, spec).numpy()
@@ -128,14 +106,8 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     if features:
         extractor = feats.user_extractor(features)
     else:
-        def load_split(which):
-            imgs, labels = (train_images, train_labels) if which == "train" else _arrays(
-                data.load(dataset, "test", **load)[0])
-            return to_rgb(imgs), labels
-        # One classifier per dataset and encoding: a binarised dataset is a different image set.
-        key = dataset if not train_cfg["encoding"] else f"{dataset}@{train_cfg['encoding']}"
-        extractor = feats.genzoo_extractor(features_dir, key, load_split, spec.num_classes, classifier_epochs,
-                                           verbose=verbose)
+        extractor = feats.dataset_extractor(features_dir, dataset, spec, epochs=classifier_epochs,
+                                            train=(train_images, train_labels), verbose=verbose, **load)
 
     # === Likelihood ===
     if likelihood.has_exact_likelihood(model):
@@ -154,7 +126,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     generated = {}
 
     def generate_rgb(s):
-        generated[s] = to_rgb(_samples(model, num_samples, s, temperature))
+        generated[s] = to_rgb(generate(model, num_samples, s, temperature))
         return generated[s]
 
     quality = sample_quality(extractor, heldout_rgb, generate_rgb, seeds, pr_k)

@@ -31,6 +31,11 @@ def define_flags():
                       "Mixed precision for GPU (float16, with loss scaling) or TPU (bfloat16).")
     flags.DEFINE_integer("checkpoint_every", 200, "Steps between checkpoints (also at every epoch end).")
     flags.DEFINE_integer("num_samples", 64, "Images in samples.png.")
+    flags.DEFINE_integer("quality_every", 0, "Sample-quality scores (Fréchet distance, KID, precision, recall) "
+                         "every N epochs; 0 is off. See docs/evaluation.md.")
+    flags.DEFINE_integer("quality_samples", 500, "Generated images per quality score (autoregressive models: slow).")
+    flags.DEFINE_string("features_dir", None, "Where genzoo's feature classifiers are kept "
+                        "(default ~/.cache/genzoo/features, as genzoo.tools.evaluate).")
     flags.DEFINE_integer("latent_dim", 32, "VAE/GAN code size.")
     flags.DEFINE_integer("filters", 32, "Channels of the first convolution.")
     flags.DEFINE_integer("hidden", 256, "Width of dense hidden layers.")
@@ -50,7 +55,8 @@ def config_from_flags():
         encoding=FLAGS.encoding, model_dir=FLAGS.model_dir or f"runs/{FLAGS.model}", epochs=FLAGS.epochs,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
-        num_samples=FLAGS.num_samples, hparams=hparams,
+        num_samples=FLAGS.num_samples, quality_every=FLAGS.quality_every, quality_samples=FLAGS.quality_samples,
+        features_dir=FLAGS.features_dir, hparams=hparams,
     )
 
 

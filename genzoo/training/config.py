@@ -29,6 +29,10 @@ class TrainConfig:
     checkpoint_every: int = 200
     keep_checkpoints: int = 3
     num_samples: int = 64
+    # Sample-quality scores every N epochs (0: off); not part of IDENTITY, they do not change the run.
+    quality_every: int = 0
+    quality_samples: int = 500
+    features_dir: str | None = None  # genzoo's feature classifiers; None: genzoo.evaluation.DEFAULT_FEATURES_DIR
     hparams: dict = dataclasses.field(default_factory=dict)
 
     def validate(self) -> TrainConfig:
@@ -44,6 +48,10 @@ class TrainConfig:
             raise UserError(f"--keep_checkpoints must be at least 2 (one to fall back to), got {self.keep_checkpoints}")
         if self.num_samples < 1:
             raise UserError(f"--num_samples must be at least 1, got {self.num_samples}")
+        if self.quality_every < 0:
+            raise UserError(f"--quality_every must be >= 0 (0 is off), got {self.quality_every}")
+        if self.quality_samples < 2:
+            raise UserError(f"--quality_samples must be at least 2, got {self.quality_samples}")
         if self.precision not in PRECISIONS:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not self.model_dir:

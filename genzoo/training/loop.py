@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+import time
 
 import keras
 import numpy as np
@@ -72,6 +73,42 @@ def sample_grid(model, num: int, seed: int) -> np.ndarray:
     return images.grid(pictures, scale=images.auto_scale(model.spec.height))
 
 
+class QualityHook:
+    """Sample-quality scores of the model every `quality_every` epochs (docs/evaluation.md).
+
+    The feature extractor (genzoo's versioned classifier, the one the evaluate tool
+    uses) and the held-out images are loaded once. Samples come from the fixed
+    `config.seed`, so the points of one run's curve differ only by the weights.
+    """
+
+    SCORES = ("frechet_distance", "kid", "precision", "recall")
+
+    def __init__(self, config: TrainConfig, spec: data.DatasetSpec, test_ds: tf.data.Dataset, verbose: int):
+        from genzoo.evaluation import DEFAULT_FEATURES_DIR, features
+
+        self.config, self.spec = config, spec
+        heldout, _ = features.arrays(test_ds)
+        if heldout is None or len(heldout) < 2:
+            raise UserError(f"--quality_every needs at least 2 held-out images; the test split of "
+                            f"{config.dataset} has {0 if heldout is None else len(heldout)}")
+        self.heldout_rgb = data.to_rgb_uint8(heldout, spec).numpy()
+        self.extractor = features.dataset_extractor(
+            config.features_dir or DEFAULT_FEATURES_DIR, config.dataset, spec, encoding=config.encoding,
+            data_dir=config.data_dir, tfds_dir=config.tfds_dir, verbose=verbose)
+
+    def due(self, epochs_done: int) -> bool:
+        return epochs_done % self.config.quality_every == 0
+
+    def __call__(self, model) -> dict[str, float]:
+        from genzoo.evaluation import generate, sample_quality
+
+        def generate_rgb(seed):
+            return data.to_rgb_uint8(generate(model, self.config.quality_samples, seed), self.spec).numpy()
+
+        scores = sample_quality(self.extractor, self.heldout_rgb, generate_rgb, seeds=[self.config.seed])
+        return {f"quality/{name}": scores[name]["mean"] for name in self.SCORES}
+
+
 class _Run:
     """State of one training run; `train()` below is the public entry point."""
 
@@ -90,6 +127,11 @@ class _Run:
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
             raise UserError(f"--batch_size {config.batch_size} does not split over {replicas} replicas")
+        # Before seeding: training a missing feature classifier reseeds every global
+        # generator, and the run must not depend on whether it did (same weights either way).
+        self.quality = None
+        if config.quality_every and self.chief:
+            self.quality = QualityHook(config, self.spec, self.test_ds, verbose)
         keras.utils.set_random_seed(config.seed)  # the same seed gives the same initial weights
         previous_policy = keras.config.dtype_policy()
         keras.config.set_dtype_policy(config.precision)  # read when layers and optimizers are made
@@ -216,8 +258,14 @@ class _Run:
             test_values = self.evaluate(test_step)
             step = self._step()
             self._write_scalars("test", test_values, step)
+            quality, seconds = {}, 0.0
+            if self.quality and self.quality.due(epoch + 1):
+                started = time.monotonic()
+                quality = self.quality(self.model)
+                seconds = time.monotonic() - started
+                self._write_scalars("test", quality, step)
             history.append({"epoch": epoch + 1, "step": step, **train_values,
-                            **{f"test_{k}": v for k, v in test_values.items()}})
+                            **{f"test_{k}": v for k, v in test_values.items()}, **quality})
             if self.chief:
                 files.write_json(self._history_path(), history)
             # History first: a kill between the two then replays this epoch (its row is
@@ -227,6 +275,9 @@ class _Run:
             if self.verbose:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in test_values.items())
                 print(f"  held-out: {shown}", flush=True)
+                if quality:
+                    shown = ", ".join(f"{k.split('/')[1]} {v:.4g}" for k, v in quality.items())
+                    print(f"  quality ({config.quality_samples} samples, {seconds:.1f} s): {shown}", flush=True)
         if not os.path.exists(os.path.join(config.model_dir, "samples.png")):
             self._write_pictures(self._step())
         self.checkpoints.close()
@@ -235,8 +286,11 @@ class _Run:
         return history
 
 
-def write_config(config: TrainConfig, model) -> None:
-    """Writes config.json, or checks that an existing one is the same run."""
+def write_config(config: TrainConfig, model, quality_features: dict | None = None) -> None:
+    """Writes config.json, or checks that an existing one is the same run.
+
+    `quality_features`: the record of the quality hook's feature extractor (its file's sha256).
+    """
     path = os.path.join(config.model_dir, "config.json")
     if os.path.exists(path):
         with open(path) as f:
@@ -246,6 +300,7 @@ def write_config(config: TrainConfig, model) -> None:
         "train": config.to_dict(), "model_class": type(model).__name__,
         "model_config": model.get_config(), "genzoo_version": _version(),
         "tensorflow": tf.__version__, "keras": keras.__version__,
+        **({"quality_features": quality_features} if quality_features else {}),
     })
 
 
@@ -259,7 +314,8 @@ def train(config: TrainConfig, verbose: int = 1) -> tuple[keras.Model, list[dict
     """Trains (or resumes) a run into `config.model_dir`; returns the model and history.
 
     Leaves in `model_dir`: `config.json`, `checkpoints/`, `logs/` (TensorBoard scalars
-    and sample grids), `history.json` (metrics per epoch) and `samples.png`.
+    and sample grids), `history.json` (metrics per epoch, with `quality/*` scores every
+    `quality_every` epochs) and `samples.png`.
     """
     if verbose and not sys.stdout.isatty():
         verbose = 2 if verbose == 1 else verbose
@@ -267,5 +323,5 @@ def train(config: TrainConfig, verbose: int = 1) -> tuple[keras.Model, list[dict
         config.learning_rate = registry.get(config.model).default_learning_rate
     run = _Run(config, verbose)
     if run.chief:
-        write_config(config, run.model)
+        write_config(config, run.model, run.quality.extractor.record if run.quality else None)
     return run.model, run.run()
