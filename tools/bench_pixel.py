@@ -1,18 +1,14 @@
 """Benchmarks of the PixelRNN family on `pokemon` (palette, 167 colours). See docs/pixel_rnn.md.
 
   python tools/bench_pixel.py --data_dir=../shared/data/pokemon                # everything
-  python tools/bench_pixel.py --parts=sampling --naive_full                     # one part
+  python tools/bench_pixel.py --parts=quality --models=pixel_cnn                # one part, one model
+
+Speed (throughput, sampling, memory) is measured by tools/bench.py (docs/performance.md).
 
 Parts:
   * baselines:  the two count models of tools/count_baselines.py on the test split.
   * quality:    each model trained for a stated budget (steps x batch, Adam), then
                 held-out bits per pixel on the test split, against the baselines.
-  * sampling:   64 images from a 512-cell pixel_lstm: the carried-state sampler
-                versus naive re-computation of the whole prefix for every pixel.
-                The naive run takes tens of minutes here, so by default its time is
-                the sum over all 400 pixels of a linear fit (a + b * prefix length)
-                to naive steps timed at 9 prefix lengths; --naive_full runs it all.
-  * throughput: training images per second at batch 64, default hyper-parameters.
   * encodings:  (not in the default parts) pixel_lstm with the quality budget on the
                 palette and on RGB (R -> G -> B heads), compared in nats per image.
 """
@@ -115,68 +111,12 @@ def bench_encodings(args, results):
         print(f"encoding {encoding}: {json.dumps(results['encodings'][encoding])}", flush=True)
 
 
-def bench_sampling(spec, results, naive_full: bool, num=64):
-    keras.utils.set_random_seed(0)
-    model = PixelLSTM(spec, units=512)  # untrained: the cost does not depend on the weights
-    model.sample(num, seed=1)  # trace
-    start = time.time()
-    model.sample(num, seed=1).numpy()
-    cached = time.time() - start
-    out = {"images": num, "units": 512, "cached_seconds": round(cached, 2)}
-    if naive_full:
-        start = time.time()
-        model.naive_sample(num, seed=1).numpy()
-        out["naive_seconds"] = round(time.time() - start, 1)
-        out["naive_method"] = "full run"
-    else:
-        # One naive step: the LSTM over the whole prefix, then a draw for its last pixel.
-        @tf.function(input_signature=[tf.TensorSpec([None, None, 1], tf.int32)] * 2)
-        def naive_step(previous, current):
-            logits = model.network([previous, current])[:, -1, 0]
-            return model.draw(logits, tf.constant(1, tf.int64), tf.shape(previous)[1], 1.0)
-
-        values = tf.zeros([num, model.num_pixels, 1], tf.int32)
-        lengths, seconds = [1, 50, 100, 150, 200, 250, 300, 350, 400], []
-        for length in lengths:
-            naive_step(values[:, :length], values[:, :length]).numpy()  # warm
-            start = time.time()
-            naive_step(values[:, :length], values[:, :length]).numpy()
-            seconds.append(time.time() - start)
-        slope, intercept = np.polyfit(lengths, seconds, 1)
-        total = float(sum(intercept + slope * t for t in range(1, model.num_pixels + 1)))
-        out["naive_seconds"] = round(total, 1)
-        out["naive_method"] = "linear fit of naive step time vs prefix length, summed over 400 pixels"
-        out["naive_step_seconds"] = {str(k): round(v, 3) for k, v in zip(lengths, seconds)}
-    out["ratio"] = round(out["naive_seconds"] / cached, 1)
-    results["sampling"] = out
-    print(f"sampling: {json.dumps(out)}", flush=True)
-
-
-def bench_throughput(train, spec, results, names, steps=3):
-    results["throughput"] = {}
-    for name in names:
-        keras.utils.set_random_seed(0)
-        model = registry.build(name, spec)
-        model.compile_for_training(1e-3)
-        step = tf.function(model.train_step)
-        it = batches(train, 64)
-        step(next(it))  # trace
-        start = time.time()
-        for _ in range(steps):
-            logs = step(next(it))
-        float(logs["loss"])
-        per_step = (time.time() - start) / steps
-        results["throughput"][name] = {"seconds_per_step": round(per_step, 2), "images_per_second": round(64 / per_step, 1)}
-        print(f"throughput {name} (defaults, batch 64): {json.dumps(results['throughput'][name])}", flush=True)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data_dir", default="../shared/data/pokemon")
     parser.add_argument("--tfds_dir", default=None)
-    parser.add_argument("--parts", default="baselines,quality,sampling,throughput")
+    parser.add_argument("--parts", default="baselines,quality")
     parser.add_argument("--models", default=",".join(QUALITY))
-    parser.add_argument("--naive_full", action="store_true", help="run the naive sampler over all pixels")
     parser.add_argument("--out", default="", help="also write the results as JSON here")
     args = parser.parse_args()
     parts, names = args.parts.split(","), args.models.split(",")
@@ -188,10 +128,6 @@ def main():
         bench_baselines(train, test, spec, results)
     if "quality" in parts:
         bench_quality(train, test, spec, results, names)
-    if "sampling" in parts:
-        bench_sampling(spec, results, args.naive_full)
-    if "throughput" in parts:
-        bench_throughput(train, spec, results, names)
     if "encodings" in parts:
         bench_encodings(args, results)
     if args.out:

@@ -1,0 +1,407 @@
+"""genzoo's performance harness: one command, a table out, JSON beside it. See docs/performance.md.
+
+  python tools/bench.py --data_dir=../shared/data/pokemon --out=docs/figures/bench.json
+
+In one run on one machine, each measurement in its own process (so each reports its
+own peak memory):
+  * matmul: this machine's float32 matrix-multiply rate (2048^3 `tf.linalg.matmul`),
+    at the start and at the end of the run; the larger is the limit used below.
+  * train: images per second of each model's train step at batch 64 (the training
+    loop's own compiled step and input pipeline; default hyper-parameters), median of
+    timed windows after warm-up, against the plain Keras baseline of
+    tools/keras_baselines.py (`fit`, one-hot inputs, no XLA); the FLOPs the step needs
+    and the achieved share of the matmul rate.
+  * sampling: 64 images from each autoregressive model (pixel_lstm: carried state vs
+    naive re-computation), 1,024 from VAE and GAN, each against its roofline time
+    (the sampling FLOPs at the matmul rate).
+  * pipeline: images per second the tf.data input pipeline delivers alone.
+
+FLOPs counted (multiply-add = 2): matmuls and convolutions from TensorFlow's graph
+profiler on the forward pass (pixel_lstm: closed form, its loop hides from the
+profiler); embedding lookups are not matrix products and count 0; a training step
+counts 3x the forward passes it makes (the backward pass costs about twice the
+forward), for GANs 3x (G + 2D) for the discriminator step and 3x (G + D) for the
+generator step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path[:0] = [ROOT, os.path.dirname(os.path.abspath(__file__))]  # genzoo and keras_baselines from a checkout
+
+BATCH = 64
+WINDOW_SECONDS = 4.0
+# (model, dataset) pairs of the train part; cvae needs labels, which pokemon lacks: shapes has 20x20 palette sprites too.
+TRAIN = [("pixel_lstm", "pokemon"), ("pixel_cnn", "pokemon"), ("row_lstm", "pokemon"), ("diagonal_bilstm", "pokemon"),
+         ("vae", "pokemon"), ("cvae", "shapes"), ("gan", "pokemon"), ("dcgan", "pokemon"), ("dcgan", "pokemon40"),
+         ("cgan", "pokemon40")]
+SAMPLING = ["pixel_lstm", "pixel_cnn", "row_lstm", "diagonal_bilstm", "vae", "gan", "dcgan"]
+
+
+# === Worker side (one process per measurement) ===
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _median(values):
+    import numpy as np
+    return float(np.median(values))
+
+
+def matmul_rate(n=2048, repeats=10) -> float:
+    import tensorflow as tf
+    a = tf.random.normal([n, n])
+    run = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(a, a)))
+    run().numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run().numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / _median(times)
+
+
+def _arrays(dataset, args):
+    import numpy as np
+
+    from genzoo import data
+    ds, spec = data.load(dataset, "train", data_dir=args.data_dir if dataset != "shapes" else None,
+                         tfds_dir=args.tfds_dir)
+    rows = list(ds.as_numpy_iterator())
+    return np.stack([r["image"] for r in rows]), np.stack([r["label"] for r in rows]), spec
+
+
+def graph_flops(fn, *specs) -> float:
+    """FLOPs of one call of `fn` on inputs of the given `tf.TensorSpec`s, from TensorFlow's graph profiler."""
+    import tensorflow as tf
+    graph = tf.function(fn).get_concrete_function(*specs).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return float(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
+
+
+def pixel_lstm_forward_flops(model, batch: int) -> float:
+    """Per image and pixel: each layer's recurrent matmul, the input matmul of layers > 0, the head."""
+    u, v, t = model.units, model.num_values, model.num_pixels
+    per_pixel = model.num_layers * 2 * u * 4 * u + (model.num_layers - 1) * 2 * u * 4 * u + 2 * u * v
+    return float(batch * t * per_pixel)
+
+
+def forward_flops(model, batch: int) -> dict:
+    """Forward FLOPs of the networks a model's step runs, at `batch` images."""
+    import tensorflow as tf
+    if model.__class__.__name__ == "PixelLSTM":
+        return {"forward": pixel_lstm_forward_flops(model, batch)}
+    spec = model.spec
+    if hasattr(model, "value_logits"):
+        values = tf.TensorSpec([batch, spec.height, spec.width, model.num_channels], tf.int32)
+        return {"forward": graph_flops(model.value_logits, values)}
+    if hasattr(model, "generator"):
+        shape = (batch, spec.height, spec.width, 3 if spec.encoding != "binary" else 1)
+        label = [tf.TensorSpec([batch], tf.int32)] if model.conditional else []
+        g_in = [tf.TensorSpec([batch, model.latent_dim], tf.float32), *label]
+        d_in = [tf.TensorSpec(shape, tf.float32), *label]
+        g = graph_flops(lambda *x: model.generator(list(x) if label else x[0]), *g_in)
+        d = graph_flops(lambda *x: model.discriminator(list(x) if label else x[0]), *d_in)
+        return {"generator": g, "discriminator": d}
+    image = tf.TensorSpec([batch, *spec.image_shape], tf.int32 if spec.encoding == "palette" else tf.float32)
+    label = tf.TensorSpec([batch], tf.int32)
+    code = tf.TensorSpec([batch, model.latent_dim], tf.float32)
+    return {"forward": graph_flops(model.encode, image, label) + graph_flops(model.decode, code, label)}
+
+
+def train_flops(flops: dict) -> float:
+    if "generator" in flops:
+        g, d = flops["generator"], flops["discriminator"]
+        return 3 * (g + 2 * d) + 3 * (g + d)
+    return 3 * flops["forward"]
+
+
+def worker_genzoo(args):
+    import keras
+    import tensorflow as tf
+
+    from genzoo import data
+    from genzoo.models import registry
+    from genzoo.training.loop import distributed_steps
+
+    ds, spec = data.load(args.dataset, "train", data_dir=args.data_dir if args.dataset != "shapes" else None,
+                         tfds_dir=args.tfds_dir)
+    strategy = tf.distribute.get_strategy()
+    keras.utils.set_random_seed(0)
+    model = registry.build(args.model, spec, seed=0)
+    model.compile_for_training(model.default_learning_rate)
+    step = tf.Variable(0, dtype=tf.int64)
+    train_step, _ = distributed_steps(strategy, model, step)
+    ds = ds.cache().shuffle(1000, seed=0).repeat().batch(BATCH, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    batches = iter(strategy.experimental_distribute_dataset(ds))
+
+    def run(n):
+        start = time.perf_counter()
+        for _ in range(n):
+            train_step(next(batches))
+        step.numpy()
+        return time.perf_counter() - start
+
+    windows = _timed_windows(run)
+    return {"seconds_per_step": _median(windows["per_step"]), **windows,
+            "flops_per_step": train_flops(forward_flops(model, BATCH))}
+
+
+def _timed_windows(run, warmup=2, num_windows=3):
+    """`run(n)` runs n steps and returns seconds; windows sized to about WINDOW_SECONDS after warm-up."""
+    run(warmup)
+    one = run(1)
+    n = max(1, round(WINDOW_SECONDS / one))
+    return {"steps_per_window": n, "per_step": [run(n) / n for _ in range(num_windows)]}
+
+
+def worker_keras(args):
+    import keras
+    import keras_baselines
+    import numpy as np
+
+    images, labels, spec = _arrays(args.dataset, args)
+    keras.utils.set_random_seed(0)
+    whole = len(images) // BATCH * BATCH  # whole batches only: a short last batch would be a fast step
+    model, x, y = keras_baselines.BASELINES[args.model](images[:whole], labels[:whole], spec)
+    times = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            float(np.asarray(next(iter(logs.values()))))  # wait for the step
+            times.append(time.perf_counter())
+
+    steps_per_epoch = whole // BATCH
+    warm = 4 * BATCH  # warm-up on 4 batches: traces the step (the batch shape stays the same)
+    model.fit(x[:warm], None if y is None else y[:warm], batch_size=BATCH, epochs=1, verbose=0, callbacks=[Clock()])
+    one = float(np.median(np.diff(times)))
+    n = max(1, round(WINDOW_SECONDS / one))
+    epochs = -(-3 * n // steps_per_epoch) + 1
+    times.clear()
+    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[Clock()])
+    # Windows of n steps, skipping each epoch's first step (iterator set-up) by using step-to-step gaps.
+    gaps = np.diff(times)
+    gaps = np.delete(gaps, np.arange(steps_per_epoch - 1, len(gaps), steps_per_epoch))
+    per_step = [float(np.mean(gaps[i * n:(i + 1) * n])) for i in range(3)]
+    return {"seconds_per_step": _median(per_step), "steps_per_window": n, "per_step": per_step}
+
+
+def worker_sampling(args):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from genzoo import data
+    from genzoo.models import registry
+
+    _, spec = data.load("pokemon", "train", data_dir=args.data_dir, tfds_dir=args.tfds_dir)
+    keras.utils.set_random_seed(0)
+    model = registry.build(args.model, spec, seed=0)  # untrained: the cost does not depend on the weights
+    autoregressive = hasattr(model, "value_logits")
+    num = 64 if autoregressive else 1024
+    out = {"images": num}
+    if args.model == "pixel_lstm" or not autoregressive:
+        model.sample(num, seed=1)  # trace and compile
+        times = []
+        for seed in range(3):
+            start = time.perf_counter()
+            np.asarray(model.sample(num, seed=seed))
+            times.append(time.perf_counter() - start)
+        out["seconds"] = _median(times)
+    if autoregressive:
+        naive = naive_seconds(model, num, args.naive_full)
+        out.update(naive)
+        if args.model != "pixel_lstm":
+            out["seconds"] = naive["naive_seconds"]  # these models re-run the whole network per sub-pixel
+            out["method"] = naive["naive_method"]
+    if args.model == "pixel_lstm":
+        out["sampling_flops"] = pixel_lstm_forward_flops(model, num)
+    elif autoregressive:
+        values = tf.TensorSpec([num, spec.height, spec.width, model.num_channels], tf.int32)
+        out["sampling_flops"] = graph_flops(model.value_logits, values) * model.num_pixels * model.num_channels
+    else:
+        flops = forward_flops(model, num)
+        out["sampling_flops"] = flops["generator"] if "generator" in flops else graph_flops(
+            model.decode, tf.TensorSpec([num, model.latent_dim], tf.float32))
+    return out
+
+
+def naive_seconds(model, num, full: bool) -> dict:
+    """Sampling by re-running the network for every sub-pixel.
+
+    pixel_lstm: the LSTM over the whole prefix per pixel; timed at 9 prefix lengths and
+    summed over all 400 by a linear fit (a full run takes many minutes), or run fully
+    with --naive_full. Convolutional and 2-D LSTM models always run the full image: one
+    step timed, times the number of sub-pixels.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    seed = tf.constant(1, tf.int64)
+    if full:
+        start = time.perf_counter()
+        np.asarray(model.naive_sample(num, seed=1))
+        return {"naive_seconds": time.perf_counter() - start, "naive_method": "full run"}
+    if model.__class__.__name__ != "PixelLSTM":
+        values = tf.zeros([num, model.spec.height, model.spec.width, model.num_channels], tf.int32)
+        one = tf.function(lambda v: model.draw(model._prefix_logits(v, 0), seed, 0, 1.0))
+        one(values).numpy()
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            one(values).numpy()
+            times.append(time.perf_counter() - start)
+        steps = model.num_pixels * model.num_channels
+        return {"naive_seconds": _median(times) * steps, "naive_method": f"one full-network step x {steps}"}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 1], tf.int32)] * 2)
+    def naive_step(previous, current):
+        logits = model.network([previous, current])[:, -1, 0]
+        return model.draw(logits, seed, tf.shape(previous)[1], 1.0)
+
+    values = tf.zeros([num, model.num_pixels, 1], tf.int32)
+    lengths, times = [1, 50, 100, 150, 200, 250, 300, 350, 400], []
+    for length in lengths:
+        naive_step(values[:, :length], values[:, :length]).numpy()
+        start = time.perf_counter()
+        naive_step(values[:, :length], values[:, :length]).numpy()
+        times.append(time.perf_counter() - start)
+    slope, intercept = np.polyfit(lengths, times, 1)
+    total = float(sum(intercept + slope * t for t in range(1, model.num_pixels + 1)))
+    return {"naive_seconds": total, "naive_method": "linear fit of the step time at 9 prefix lengths, summed"}
+
+
+def worker_pipeline(args):
+    import tensorflow as tf
+
+    from genzoo import data
+
+    ds, _ = data.load("pokemon", "train", data_dir=args.data_dir, tfds_dir=args.tfds_dir)
+    ds = ds.cache().shuffle(1000, seed=0).repeat().batch(BATCH, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    it = iter(ds)
+    for _ in range(50):
+        next(it)
+    n = 2000
+    start = time.perf_counter()
+    for _ in range(n):
+        next(it)
+    return {"images_per_second": n * BATCH / (time.perf_counter() - start)}
+
+
+def worker_matmul(args):
+    return {"flops_per_second": matmul_rate()}
+
+
+WORKERS = {"genzoo": worker_genzoo, "keras": worker_keras, "sampling": worker_sampling, "pipeline": worker_pipeline,
+           "matmul": worker_matmul}
+
+
+# === Driver side ===
+def measure(args, kind, model="", dataset="") -> dict:
+    command = [sys.executable, os.path.abspath(__file__), f"--worker={kind}", f"--model={model}",
+               f"--dataset={dataset}", f"--data_dir={args.data_dir}"]
+    command += [f"--tfds_dir={args.tfds_dir}"] if args.tfds_dir else []
+    command += ["--naive_full"] if args.naive_full else []
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        print(f"  {kind} {model} {dataset}: failed: {tail[0]}", flush=True)
+        return {"error": tail[0]}
+    result = json.loads(lines[-1])
+    print(f"  {kind} {model} {dataset}: {json.dumps(result)}", flush=True)
+    return result
+
+
+def table(results) -> str:
+    rate = results["matmul_flops_per_second"]
+    rows = [("| model | data | genzoo img/s | Keras img/s | speed-up (target 1.5x) | GFLOP/step | % of matmul rate "
+            "| peak MB genzoo / Keras |"), "|---|---|---|---|---|---|---|---|"]
+    for r in results["train"]:
+        g, k = r["genzoo"], r.get("keras", {})
+        if "error" in g:
+            rows.append(f"| {r['model']} | {r['dataset']} | failed | | | | | |")
+            continue
+        gs = BATCH / g["seconds_per_step"]
+        ks = BATCH / k["seconds_per_step"] if "seconds_per_step" in k else None
+        share = g["flops_per_step"] / g["seconds_per_step"] / rate
+        keras_text, speedup = (f"{ks:.1f}", f"{gs / ks:.2f}x") if ks else ("none", "-")
+        rows.append(f"| {r['model']} | {r['dataset']} | {gs:.1f} | {keras_text} | {speedup} | "
+                    f"{g['flops_per_step'] / 1e9:.1f} | {100 * share:.0f}% | {g['peak_mb']:.0f} / {k.get('peak_mb', 0):.0f} |")
+    rows += ["", ("| sampling | images | seconds | naive seconds | naive / this (target 300x) | roofline s "
+             "| this / roofline (target 1.5x) | peak MB |"), "|---|---|---|---|---|---|---|---|"]
+    for name, s in results["sampling"].items():
+        if "error" in s:
+            rows.append(f"| {name} | failed | | | | | | |")
+            continue
+        roof = s["sampling_flops"] / rate
+        naive, seconds = s.get("naive_seconds"), s["seconds"]
+        naive_text = f"{naive:.0f}" if naive else "-"
+        speedup = f"{naive / seconds:.0f}x" if naive and name == "pixel_lstm" else "-"
+        rows.append(f"| {name} | {s['images']} | {seconds:.2f} | {naive_text} | {speedup} | {roof:.3f} | "
+                    f"{seconds / roof:.1f}x | {s['peak_mb']:.0f} |")
+    return "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", default="../shared/data/pokemon")
+    parser.add_argument("--tfds_dir", default=None)
+    parser.add_argument("--parts", default="train,sampling,pipeline")
+    parser.add_argument("--models", default="", help="comma-separated subset (default: all)")
+    parser.add_argument("--naive_full", action="store_true", help="run naive pixel_lstm sampling over all pixels")
+    parser.add_argument("--out", default="", help="write the results as JSON here, the table beside it (.md)")
+    parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--dataset", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        result = WORKERS[args.worker](args)
+        print(json.dumps({**result, "peak_mb": _peak_mb()}), flush=True)
+        return
+    parts, chosen = args.parts.split(","), set(filter(None, args.models.split(",")))
+    keep = lambda name: not chosen or name in chosen
+    results = {"machine": {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0]},
+               "command": " ".join(sys.argv), "train": [], "sampling": {}}
+    print("matmul", flush=True)
+    start_rate = measure(args, "matmul")["flops_per_second"]
+    if "train" in parts:
+        for name, dataset in TRAIN:
+            if keep(name):
+                row = {"model": name, "dataset": dataset, "genzoo": measure(args, "genzoo", name, dataset)}
+                if name in __import__("keras_baselines").BASELINES:
+                    row["keras"] = measure(args, "keras", name, dataset)
+                results["train"].append(row)
+    if "sampling" in parts:
+        for name in SAMPLING:
+            if keep(name):
+                results["sampling"][name] = measure(args, "sampling", name)
+    if "pipeline" in parts:
+        results["pipeline"] = measure(args, "pipeline")
+    end_rate = measure(args, "matmul")["flops_per_second"]
+    results["matmul_flops_per_second_start_end"] = [start_rate, end_rate]
+    results["matmul_flops_per_second"] = max(start_rate, end_rate)
+    results["machine"]["load_average_at_end"] = os.getloadavg()[0]
+    text = table(results)
+    print(f"\nmatmul (float32, 2048^3): {start_rate / 1e9:.0f} GFLOP/s at the start, {end_rate / 1e9:.0f} at the end")
+    if "pipeline" in results and "images_per_second" in results["pipeline"]:
+        print(f"input pipeline alone: {results['pipeline']['images_per_second']:.0f} images/s")
+    print(text)
+    if args.out:
+        from genzoo import files
+        files.write_json(args.out, results)
+        files.write_bytes(os.path.splitext(args.out)[0] + ".md", (text + "\n").encode())
+
+
+if __name__ == "__main__":
+    main()
