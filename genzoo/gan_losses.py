@@ -14,6 +14,8 @@ References:
   Gulrajani et al., *Improved Training of Wasserstein GANs*, 2017 (gradient penalty, eq. 3).
   Lim & Ye, *Geometric GAN*, 2017; Miyato et al., *Spectral Normalization for GANs*, 2018 (hinge).
   Mao et al., *Least Squares Generative Adversarial Networks*, 2017 (eq. 2, a-b-c = 0-1-1).
+  Odena, Olah & Shlens, *Conditional Image Synthesis with Auxiliary Classifier GANs*,
+    2017 (the class log-likelihood L_C, eq. 3).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import tensorflow as tf
 __all__ = [
     "LOSSES",
     "GANLoss",
+    "auxiliary_classifier_loss",
     "get",
     "hinge_discriminator_loss",
     "hinge_generator_loss",
@@ -192,6 +195,23 @@ def least_squares_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
       `[B]` per-example loss.
     """
     return 0.5 * tf.square(fake_scores - 1.0)
+
+
+# === Auxiliary classifier (Odena et al. 2017) ===
+def auxiliary_classifier_loss(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """-log P(C = c | X) (Odena et al. 2017, eq. 3: L_C, with the sign for minimising).
+
+    AC-GAN's discriminator minimises it on real and generated images, and the
+    generator on its own images with the classes it was asked for; it adds to
+    whichever adversarial loss is chosen.
+
+    Args:
+      labels: `[B]` int class of each example (the requested class for generated ones).
+      logits: `[B, classes]` the discriminator's class logits.
+    Returns:
+      `[B]` per-example cross-entropy.
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), logits)
 
 
 # === Selection by name ===

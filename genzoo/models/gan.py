@@ -13,6 +13,8 @@ References:
     LeakyReLU(0.2) in D, tanh output, Adam with beta_1 = 0.5; code-space arithmetic).
   Mirza & Osindero, *Conditional Generative Adversarial Nets*, 2014 (labels to G).
   Miyato & Koyama, *cGANs with Projection Discriminator*, 2018 (labels to D, eq. 3).
+  Odena, Olah & Shlens, *Conditional Image Synthesis with Auxiliary Classifier GANs*,
+    2017 (AC-GAN: a class head on D, its log-likelihood in both players' losses).
   Gulrajani et al., *Improved Training of Wasserstein GANs*, 2017 (no batch norm in
     a gradient-penalised critic; layer norm instead).
   Yazıcı et al., *The Unusual Effectiveness of Averaging in GAN Training*, 2019
@@ -51,8 +53,9 @@ def _code_input(latent_dim: int, num_classes: int):
     return [code, label], layers.Concatenate()([code, embedded])
 
 
-def _projection_head(inputs: list, features, num_classes: int, name: str):
-    """Features phi(x) -> psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3)."""
+def _projection_head(inputs: list, features, num_classes: int, name: str, classifier: bool = False):
+    """Features phi(x) -> psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3),
+    and with `classifier` also class logits from phi(x) (Odena et al. 2017): `[score, logits]`."""
     score = layers.Dense(1, name="score")(features)
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
@@ -60,7 +63,10 @@ def _projection_head(inputs: list, features, num_classes: int, name: str):
         embedded = layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label)
         projection = layers.Dot(axes=-1)([embedded, features])
         score = layers.Add()([score, projection])
-    return keras.Model(inputs, layers.Reshape(())(score), name=name)
+    score = layers.Reshape(())(score)
+    if classifier:
+        return keras.Model(inputs, [score, layers.Dense(num_classes, name="class_logits")(features)], name=name)
+    return keras.Model(inputs, score, name=name)
 
 
 def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int = 0, name="generator"):
@@ -72,7 +78,8 @@ def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int =
     return keras.Model(inputs, layers.Reshape(shape)(x), name=name)
 
 
-def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator"):
+def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator",
+                      classifier: bool = False):
     """Two LeakyReLU layers (the paper's maxout units do the same job) and a linear score."""
     image = keras.Input(shape, name="image")
     x = layers.Flatten()(image)
@@ -80,7 +87,7 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Dense(hidden)(x)
     x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], x, num_classes, name)
+    return _projection_head([image], x, num_classes, name, classifier)
 
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator"):
@@ -101,7 +108,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
 
 
 def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
-                        name="discriminator"):
+                        name="discriminator", classifier: bool = False):
     """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
     the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017)."""
     height, width, _ = shape
@@ -111,7 +118,7 @@ def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: 
         x = layers.Conv2D(filters * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(synchronized=True)(x) if norm == "batch" else layers.LayerNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], layers.Flatten()(x), num_classes, name)
+    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier)
 
 
 # === Model ===
@@ -136,6 +143,9 @@ class GAN(GenerativeModel):
       gp_weight: lambda of the gradient penalty (wgan_gp only; 10 in the paper).
       ema_decay: decay of the moving average of the generator's weights used by
         `generate`/`sample` (0: the current weights).
+      aux_weight: conditional models: weight of the auxiliary classifier's loss
+        (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
+        class head off.
       beta_1, beta_2: Adam's moment decays for both networks (DCGAN: 0.5, 0.999).
       seed: base seed of the training noise.
     """
@@ -150,7 +160,8 @@ class GAN(GenerativeModel):
 
     def __init__(self, spec, latent_dim: int = 100, filters: int = 32, hidden: int = 256,
                  loss: str = "non_saturating", d_steps: int = 1, gp_weight: float = 10.0,
-                 ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, seed: int = 0, **kwargs):
+                 ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float = 0.0,
+                 seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         for name, value in (("latent_dim", latent_dim), ("filters", filters), ("hidden", hidden),
                             ("d_steps", d_steps)):
@@ -162,11 +173,15 @@ class GAN(GenerativeModel):
             raise UserError(f"ema_decay must lie in [0, 1), got {ema_decay}")
         if gp_weight < 0:
             raise UserError(f"gp_weight must be >= 0, got {gp_weight}")
+        if aux_weight < 0 or (aux_weight and not self.conditional):
+            raise UserError(f"aux_weight must be >= 0 and needs a conditional model, got {aux_weight} "
+                            f"for {type(self).__name__}")
         if self.conditional and self.spec.num_classes < 2:
             raise UserError(f"{type(self).__name__} needs a labelled dataset; {self.spec.name!r} has no labels")
         self.latent_dim, self.filters, self.hidden = int(latent_dim), int(filters), int(hidden)
         self.loss_name, self.d_steps, self.gp_weight = loss, int(d_steps), float(gp_weight)
         self.ema_decay, self.beta_1, self.beta_2 = float(ema_decay), float(beta_1), float(beta_2)
+        self.aux_weight = float(aux_weight)
         self.gan_loss = gan_losses.get(loss)
         self.num_classes = self.spec.num_classes if self.conditional else 0
         channels = 3 if self.spec.encoding == "palette" else self.spec.image_shape[-1]
@@ -185,7 +200,7 @@ class GAN(GenerativeModel):
         return mlp_generator(self.latent_dim, self.image_shape, self.hidden, self.num_classes, name)
 
     def build_discriminator(self):
-        return mlp_discriminator(self.image_shape, self.hidden, self.num_classes)
+        return mlp_discriminator(self.image_shape, self.hidden, self.num_classes, classifier=bool(self.aux_weight))
 
     # === Encodings <-> the networks' [-1, 1] space ===
     def to_model_space(self, images):
@@ -209,6 +224,16 @@ class GAN(GenerativeModel):
     def call(self, z, labels=None, training=False):
         """The generator's output in [-1, 1] for codes z (labels for the conditional GAN)."""
         return self.generator(self._inputs(z, labels), training=training)
+
+    def _scores(self, outputs):
+        """The discriminator's outputs -> (scores `[B]`, class logits `[B, classes]` or None)."""
+        return (outputs[0], outputs[1]) if self.aux_weight else (outputs, None)
+
+    def _class_loss(self, labels, logits):
+        """aux_weight * the auxiliary classifier's cross-entropy, per example (0 without a class head)."""
+        if logits is None:
+            return 0.0
+        return self.aux_weight * gan_losses.auxiliary_classifier_loss(labels, logits)
 
     def _frozen_call(self, network, inputs):
         """`network` in training mode (batch statistics) without updating any of its state.
@@ -235,13 +260,15 @@ class GAN(GenerativeModel):
             # Separate calls: batch norm must normalise generated images by statistics of a
             # generated batch, as in the generator step, or the generator learns to exploit
             # the difference between a mixed batch and a purely generated one.
-            real_scores = self.discriminator(self._inputs(real, labels), training=True)
-            fake_scores = self.discriminator(self._inputs(fake, labels), training=True)
+            real_scores, real_logits = self._scores(self.discriminator(self._inputs(real, labels), training=True))
+            fake_scores, fake_logits = self._scores(self.discriminator(self._inputs(fake, labels), training=True))
             per_example = self.gan_loss.discriminator(real_scores, fake_scores)
+            # AC-GAN: D maximises the class log-likelihood of real and generated images.
+            per_example += self._class_loss(labels, real_logits) + self._class_loss(labels, fake_logits)
             if self.gan_loss.gradient_penalty:
                 mix_seed = tf.random.experimental.stateless_fold_in(seed, 1)
                 epsilon = replica_slice(lambda n: tf.random.stateless_uniform([n], mix_seed), batch)
-                critic = lambda x: self.discriminator(self._inputs(x, labels), training=True)
+                critic = lambda x: self._scores(self.discriminator(self._inputs(x, labels), training=True))[0]
                 per_example += self.gp_weight * gan_losses.wasserstein_gradient_penalty(critic, real, fake, epsilon)
             scaled = self.d_optimizer.scale_loss(global_mean(per_example))
         gradients = tape.gradient(scaled, variables)
@@ -260,8 +287,8 @@ class GAN(GenerativeModel):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(z, labels), training=True)
-            fake_scores = self._frozen_call(self.discriminator, self._inputs(fake, labels))
-            per_example = self.gan_loss.generator(fake_scores)
+            fake_scores, fake_logits = self._scores(self._frozen_call(self.discriminator, self._inputs(fake, labels)))
+            per_example = self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
             scaled = self.g_optimizer.scale_loss(global_mean(per_example))
         gradients = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(gradients, variables))
@@ -297,12 +324,13 @@ class GAN(GenerativeModel):
         labels = data["label"] if self.conditional else None
         batch = tf.shape(real)[0]
         fake = self.generator(self._inputs(self.noise(batch, seed_pair(self.seed, -1)), labels), training=False)
-        real_scores = self.discriminator(self._inputs(real, labels), training=False)
-        fake_scores = self.discriminator(self._inputs(fake, labels), training=False)
+        real_scores, real_logits = self._scores(self.discriminator(self._inputs(real, labels), training=False))
+        fake_scores, fake_logits = self._scores(self.discriminator(self._inputs(fake, labels), training=False))
+        class_losses = self._class_loss(labels, real_logits) + self._class_loss(labels, fake_logits)
         threshold = self.gan_loss.threshold
         return self.track({
-            "d_loss": self.gan_loss.discriminator(real_scores, fake_scores),
-            "g_loss": self.gan_loss.generator(fake_scores),
+            "d_loss": self.gan_loss.discriminator(real_scores, fake_scores) + class_losses,
+            "g_loss": self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits),
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
         })
@@ -461,7 +489,7 @@ class GAN(GenerativeModel):
         return {
             **super().get_config(), "latent_dim": self.latent_dim, "filters": self.filters, "hidden": self.hidden,
             "loss": self.loss_name, "d_steps": self.d_steps, "gp_weight": self.gp_weight,
-            "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2,
+            "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2, "aux_weight": self.aux_weight,
         }
 
 
@@ -482,7 +510,8 @@ class DCGAN(GAN):
 
     def build_discriminator(self):
         norm = "layer" if self.gan_loss.gradient_penalty else "batch"
-        return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, norm)
+        return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, norm,
+                                   classifier=bool(self.aux_weight))
 
 
 @register("cgan")

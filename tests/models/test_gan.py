@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genzoo import data
+from genzoo import data, gan_losses
 from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
 from genzoo.models import registry
@@ -170,6 +170,31 @@ def test_conditional_generation_depends_on_the_label(shapes):
     assert model.sample(6, seed=0).shape == (6, 20, 20)
 
 
+# === Auxiliary classifier (AC-GAN) ===
+def test_auxiliary_classifier_loss_is_the_class_cross_entropy():
+    logits = tf.constant([[0.0, math.log(3.0)], [2.0, 2.0]])
+    # -log softmax: log(4/3) for class 1 of the first row (weights 1 and 3), log 2 for a tie.
+    np.testing.assert_allclose(gan_losses.auxiliary_classifier_loss(tf.constant([1, 0]), logits).numpy(),
+                               [math.log(4.0 / 3.0), math.log(2.0)], rtol=1e-6)
+
+
+def test_aux_weight_adds_a_class_head_trained_by_both_players(shapes_batch, shapes):
+    model = _small(ConditionalGAN, shapes[1], aux_weight=1.0)
+    images, labels = model.to_model_space(shapes_batch["image"]), shapes_batch["label"]
+    scores, logits = model.discriminator([images, labels])
+    assert scores.shape == (16,) and logits.shape == (16, 4)
+    head = model.discriminator.get_layer("class_logits").kernel
+    before = head.numpy()
+    model.discriminator_step(images, labels, model.step_seed(0))
+    assert not np.array_equal(before, head.numpy())  # only the class loss reaches this layer
+    # The generator's loss is the adversarial one plus the class cross-entropy of its requested labels.
+    seed = model.step_seed(1)
+    fake = model.generator([model.noise(16, seed), labels], training=True)  # the step's forward pass
+    scores, logits = model._frozen_call(model.discriminator, [fake, labels])
+    expected = tf.nn.softplus(-scores) + gan_losses.auxiliary_classifier_loss(labels, logits)
+    np.testing.assert_allclose(model.generator_step(16, labels, seed)["g_loss"].numpy(), expected.numpy(), rtol=1e-5)
+
+
 def test_user_errors_name_the_culprit(shapes):
     with pytest.raises(UserError, match="hinges"):
         DCGAN(shapes[1], loss="hinges")
@@ -177,6 +202,8 @@ def test_user_errors_name_the_culprit(shapes):
         ConditionalGAN(DatasetSpec("x", 8, 8, "rgb", channels=3))
     with pytest.raises(UserError, match="ema_decay"):
         GAN(shapes[1], ema_decay=1.0)
+    with pytest.raises(UserError, match="aux_weight"):
+        DCGAN(shapes[1], aux_weight=1.0)  # no labels to classify
     with pytest.raises(UserError, match="d_steps"):
         registry.build("gan", shapes[1], d_steps=0)
 
@@ -205,7 +232,8 @@ def test_serving_functions_sample_generate_and_check_inputs(shapes):
 # === Saving and resuming ===
 @pytest.mark.parametrize("cls", [GAN, DCGAN, ConditionalGAN])
 def test_config_and_keras_file_round_trip(cls, shapes, tmp_path):
-    model = cls(shapes[1], latent_dim=8, filters=4, hidden=16, loss="hinge", d_steps=2, ema_decay=0.9, seed=3)
+    extra = {"aux_weight": 0.5} if cls.conditional else {}
+    model = cls(shapes[1], latent_dim=8, filters=4, hidden=16, loss="hinge", d_steps=2, ema_decay=0.9, seed=3, **extra)
     config = model.get_config()
     assert cls.from_config(config).get_config() == config
     path = str(tmp_path / "gan.keras")

@@ -3,8 +3,10 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from tests.small_models import SMALL_HPARAMS
 
 # TensorFlow's native start-up logging (absl/XLA, CUDA probing) ignores TF_CPP_MIN_LOG_LEVEL.
 TF_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} )")
@@ -35,3 +37,20 @@ def small_npz(small_npz_dataset) -> str:
 def error_lines(stderr: str) -> list[str]:
     """stderr without TensorFlow's own start-up lines."""
     return [line for line in stderr.strip().splitlines() if not TF_NOISE.match(line)]
+
+
+def small_hparams(model: str) -> str:
+    """`--hparams=...` for a small `model` (tests/small_models.py), so a CLI run trains in seconds."""
+    return "--hparams=" + ",".join(f"{key}={value}" for key, value in SMALL_HPARAMS[model].items())
+
+
+def grid_shape(rows: int, columns: int, size: int = 20, scale: int = 4) -> tuple[int, int, int]:
+    """Pixel shape of a tool's PNG grid: cells of `size * scale` pixels with 1-pixel grey gaps."""
+    return rows * (size * scale + 1) + 1, columns * (size * scale + 1) + 1, 3
+
+
+def grid_cells(png, rows: int, columns: int, size: int = 20, scale: int = 4):
+    """The cells of a decoded grid, `[rows, columns, size * scale, size * scale, 3]`, gaps dropped."""
+    cell = size * scale
+    return np.stack([np.stack([png[1 + r * (cell + 1):1 + r * (cell + 1) + cell, 1 + c * (cell + 1):1 + c * (cell + 1) + cell]
+                               for c in range(columns)]) for r in range(rows)])
