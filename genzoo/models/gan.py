@@ -145,12 +145,13 @@ class GAN(GenerativeModel):
         `generate`/`sample` (0: the current weights).
       aux_weight: conditional models: weight of the auxiliary classifier's loss
         (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
-        class head off.
+        class head off. None: the class's `default_aux_weight` (1 for `cgan`).
       beta_1, beta_2: Adam's moment decays for both networks (DCGAN: 0.5, 0.999).
       seed: base seed of the training noise.
     """
 
     conditional = False
+    default_aux_weight = 0.0
     architecture = "mlp"
     metric_names = ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "d_grad_norm", "g_grad_norm")
     # No GAN loss measures sample quality (the lecture's warning); the held-out
@@ -160,7 +161,7 @@ class GAN(GenerativeModel):
 
     def __init__(self, spec, latent_dim: int = 100, filters: int = 32, hidden: int = 256,
                  loss: str = "non_saturating", d_steps: int = 1, gp_weight: float = 10.0,
-                 ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float = 0.0,
+                 ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
                  seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         for name, value in (("latent_dim", latent_dim), ("filters", filters), ("hidden", hidden),
@@ -173,6 +174,7 @@ class GAN(GenerativeModel):
             raise UserError(f"ema_decay must lie in [0, 1), got {ema_decay}")
         if gp_weight < 0:
             raise UserError(f"gp_weight must be >= 0, got {gp_weight}")
+        aux_weight = self.default_aux_weight if aux_weight is None else aux_weight
         if aux_weight < 0 or (aux_weight and not self.conditional):
             raise UserError(f"aux_weight must be >= 0 and needs a conditional model, got {aux_weight} "
                             f"for {type(self).__name__}")
@@ -518,6 +520,13 @@ class DCGAN(GAN):
 @keras.saving.register_keras_serializable("genzoo")
 class ConditionalGAN(DCGAN):
     """DCGAN with the class label embedded into the generator's code (Mirza & Osindero
-    2014) and a projection discriminator (Miyato & Koyama 2018)."""
+    2014), a projection discriminator (Miyato & Koyama 2018) and, by default, an
+    auxiliary classifier (Odena et al. 2017).
+
+    The class head is on by default because the projection alone conditioned weakly on
+    `shapes`: after 600 steps samples showed the requested shape 29-35% of the time
+    (chance 25%), with the class head 42-60% (docs/gan.md).
+    """
 
     conditional = True
+    default_aux_weight = 1.0  # Odena et al. 2017 weigh L_S and L_C equally
