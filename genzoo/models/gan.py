@@ -143,10 +143,10 @@ class GAN(GenerativeModel):
       gp_weight: lambda of the gradient penalty (wgan_gp only; 10 in the paper).
       ema_decay: decay of the moving average of the generator's weights used by
         `generate`/`sample` (0: the current weights).
+      beta_1, beta_2: Adam's moment decays for both networks (DCGAN: 0.5, 0.999).
       aux_weight: conditional models: weight of the auxiliary classifier's loss
         (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
         class head off. None: the class's `default_aux_weight` (1 for `cgan`).
-      beta_1, beta_2: Adam's moment decays for both networks (DCGAN: 0.5, 0.999).
       seed: base seed of the training noise.
     """
 
