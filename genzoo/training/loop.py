@@ -116,7 +116,7 @@ class _Run:
         self.config, self.verbose = config.validate(), verbose
         self.strategy = distribute.get_strategy(config.strategy, config.tpu)
         self.chief = is_chief(self.strategy)
-        load = dict(encoding=config.encoding, data_dir=config.data_dir, tfds_dir=config.tfds_dir)
+        load = {"encoding": config.encoding, "data_dir": config.data_dir, "tfds_dir": config.tfds_dir}
         train_ds, self.spec = data.load(config.dataset, "train", **load)
         self.test_ds, _ = data.load(config.dataset, "test", **load)
         self.train_ds = train_ds.cache()
