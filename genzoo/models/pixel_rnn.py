@@ -54,6 +54,8 @@ class PixelLSTM(AutoregressiveModel):
       seed: base seed.
     """
 
+    jit_gradients = True  # 512 cells, batch 64: see docs/performance.md
+
     def __init__(self, spec, units: int = 512, layers: int = 1, seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         _positive(units=units, layers=layers)
