@@ -55,6 +55,7 @@ def test_elbo_is_below_importance_weighted_bound_which_tightens(shapes):
 def test_elbo_is_below_exact_log_likelihood_of_tiny_binary_model():
     # 1x2 binary images: p(x) = E_z p(x|z) is computable by brute force over a z grid.
     spec = data.DatasetSpec("tiny", 1, 2, "binary")
+    keras.utils.set_random_seed(0)  # the same weights whatever ran before in this process
     model = VAE(spec, latent_dim=1, filters=2, hidden=4, seed=0)
     model.compile_for_training(1e-3)
     images = tf.constant([[[[1.0], [0.0]]], [[[1.0], [1.0]]]])
@@ -64,8 +65,11 @@ def test_elbo_is_below_exact_log_likelihood_of_tiny_binary_model():
         log_px_z = model.likelihood.log_prob(params, tf.repeat(images[i:i + 1], len(z), 0)).numpy()
         prior = np.exp(-0.5 * z[:, 0] ** 2) / math.sqrt(2 * math.pi)
         exact = math.log(np.trapezoid(np.exp(log_px_z) * prior, z[:, 0]))
-        elbos = [float(model.importance_weighted_bound(images[i:i + 1], num_samples=1, seed=s)[0]) for s in range(200)]
-        assert np.mean(elbos) <= exact + 1e-3
+        # 2000 single-sample bounds (one per row, independent noise) estimate the ELBO; the
+        # posterior can be nearly exact, so allow the Monte-Carlo error: 3 standard errors.
+        elbos = model.importance_weighted_bound(tf.repeat(images[i:i + 1], 2000, 0), num_samples=1, seed=7).numpy()
+        assert len(set(elbos.tolist())) > 1000  # independent draws, not one repeated
+        assert np.mean(elbos) <= exact + 3 * np.std(elbos) / math.sqrt(len(elbos))
         assert float(model.importance_weighted_bound(images[i:i + 1], num_samples=2000, seed=1)[0]) == pytest.approx(exact, abs=0.05)
 
 
