@@ -5,11 +5,22 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_POKEMON = REPO.parent / "shared" / "data" / "pokemon"
+
+
+@pytest.fixture(autouse=True)
+def fixed_global_seed():
+    """Every test starts from the same global random state, whatever ran before it in its process.
+
+    Under pytest-xdist each worker runs a different sequence of tests, so weights made
+    without an explicit seed would otherwise differ from run to run.
+    """
+    keras.utils.set_random_seed(0)
 
 
 @pytest.fixture(scope="session")
