@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.tools.conftest import error_lines, run_tool, start_tool
+from tests.tools.conftest import assert_one_line_errors, run_tool, start_tool
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +57,5 @@ def test_bad_input_gives_a_one_line_error_and_exit_2(tmp_path, vae_run):
         "bad features": ([f"--model_dir={vae_run}", f"--features={tmp_path / 'x.keras'}"], "file not found"),
     }
     procs = {name: start_tool("evaluate", *flags, f"--out={tmp_path / 'out'}") for name, (flags, _) in cases.items()}
-    for name, proc in procs.items():
-        _, err = proc.communicate(timeout=300)
-        lines = error_lines(err)
-        assert proc.returncode == 2, (name, err)
-        assert len(lines) == 1 and lines[0].startswith("genzoo: error:"), (name, err)
-        assert cases[name][1] in lines[0], (name, lines[0])
+    assert_one_line_errors(procs, cases)
     assert not (tmp_path / "out").exists()

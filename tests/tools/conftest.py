@@ -39,6 +39,22 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.strip().splitlines() if not TF_NOISE.match(line)]
 
 
+def assert_one_line_errors(procs: dict, cases: dict) -> dict[str, str]:
+    """Each tool process `procs[name]` exits 2 with one `genzoo: error:` line containing `cases[name][1]`.
+
+    Returns each case's full stderr for further checks.
+    """
+    errors = {}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=300)
+        lines = error_lines(err)
+        assert proc.returncode == 2, (name, err)
+        assert len(lines) == 1 and lines[0].startswith("genzoo: error:"), (name, err)
+        assert cases[name][1] in lines[0], (name, lines[0])
+        errors[name] = err
+    return errors
+
+
 def small_hparams(model: str) -> str:
     """`--hparams=...` for a small `model` (tests/small_models.py), so a CLI run trains in seconds."""
     return "--hparams=" + ",".join(f"{key}={value}" for key, value in SMALL_HPARAMS[model].items())

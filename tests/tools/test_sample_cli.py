@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tests.tools.conftest import (
-    error_lines,
+    assert_one_line_errors,
     grid_cells,
     grid_shape,
     small_hparams,
@@ -74,10 +74,6 @@ def test_bad_flags_give_one_line_error_and_write_nothing(runs, tmp_path):
         "unknown mode": (["cgan", "--mode=morph"], "--mode"),
     }
     procs = {name: _draw(runs, tmp_path / f"{name}.png", *flags) for name, (flags, _) in cases.items()}
-    for name, proc in procs.items():
-        _, err = proc.communicate(timeout=300)
-        lines = error_lines(err)
-        assert proc.returncode == 2, (name, err)
-        assert len(lines) == 1 and lines[0].startswith("genzoo: error:"), (name, err)
-        assert cases[name][1] in lines[0], (name, lines[0])
+    assert_one_line_errors(procs, cases)
+    for name in cases:
         assert not (tmp_path / f"{name}.png").exists(), name

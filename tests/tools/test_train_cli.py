@@ -3,7 +3,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from tests.tools.conftest import SMALL_VAE, error_lines, run_tool, start_tool
+from tests.tools.conftest import SMALL_VAE, assert_one_line_errors, run_tool, start_tool
 
 
 def test_train_writes_run_folder_and_rerun_resumes(tmp_path, small_npz):
@@ -50,12 +50,7 @@ def test_bad_input_gives_one_line_error_and_writes_nothing(tmp_path, small_npz):
     for name, (flags, _) in cases.items():
         procs[name] = start_tool("train", f"--model_dir={tmp_path / name.replace(' ', '_')}",
                                  f"--dataset={small_npz}", *flags)
-    for name, proc in procs.items():
-        out, err = proc.communicate(timeout=300)
-        lines = error_lines(err)
-        assert proc.returncode == 2, (name, err)
-        assert len(lines) == 1 and lines[0].startswith("genzoo: error:"), (name, err)
-        assert cases[name][1] in lines[0], (name, lines[0])
+    for name, err in assert_one_line_errors(procs, cases).items():
         assert "Traceback" not in err
         assert not (tmp_path / name.replace(" ", "_")).exists(), name
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from genzoo.training import TrainConfig, train
 from tests.small_models import SMALL_HPARAMS
-from tests.tools.conftest import SMALL_VAE, error_lines, start_tool
+from tests.tools.conftest import SMALL_VAE, assert_one_line_errors, start_tool
 
 SCORES = ("quality/frechet_distance", "quality/kid", "quality/precision", "quality/recall")
 # seed 1, not 0: training the missing feature classifier reseeds the global generators
@@ -101,11 +101,7 @@ def test_bad_quality_flags_give_one_line_errors_and_write_nothing(tmp_path, smal
     procs = {name: start_tool("train", f"--model_dir={tmp_path / name.replace(' ', '_')}", SMALL_VAE,
                               f"--features_dir={tmp_path / 'features'}", *flags)
              for name, (flags, _) in cases.items()}
-    for name, proc in procs.items():
-        _, err = proc.communicate(timeout=300)
-        lines = error_lines(err)
-        assert proc.returncode == 2, (name, err)
-        assert len(lines) == 1 and lines[0].startswith("genzoo: error:"), (name, err)
-        assert cases[name][1] in lines[0], (name, lines[0])
+    assert_one_line_errors(procs, cases)
+    for name in cases:
         assert not (tmp_path / name.replace(" ", "_")).exists(), name
     assert not (tmp_path / "features").exists()
