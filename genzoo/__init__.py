@@ -5,6 +5,13 @@ command-line tools can set TensorFlow's logging before TensorFlow starts.
 """
 
 import importlib
+import os
+
+# TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI/BF16
+# or AMX; on AVX2 CPUs they train the convolutional models 1.1-1.9x faster
+# (docs/performance.md). Read when TensorFlow loads, so it only takes effect if genzoo
+# is imported first; TF_ENABLE_ONEDNN_OPTS=0 opts out.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
 

@@ -5,12 +5,15 @@
 In one run on one machine, each measurement in its own process (so each reports its
 own peak memory):
   * matmul: this machine's float32 matrix-multiply rate (2048^3 `tf.linalg.matmul`),
-    at the start and at the end of the run; the larger is the limit used below.
+    at the start and at the end of the run, with oneDNN off and on; the largest is the
+    limit used below.
   * train: images per second of each model's train step at batch 64 (the training
     loop's own compiled step and input pipeline; default hyper-parameters), median of
     timed windows after warm-up, against the plain Keras baseline of
-    tools/keras_baselines.py (`fit`, one-hot inputs, no XLA); the FLOPs the step needs
-    and the achieved share of the matmul rate.
+    tools/keras_baselines.py (`fit`, one-hot inputs, no XLA) run with TensorFlow's
+    default kernels for this CPU, and the same baseline with oneDNN forced on (genzoo
+    turns it on, see genzoo/__init__.py: the second ratio shows what genzoo gains
+    beyond that switch); the FLOPs the step needs and the achieved share of the matmul rate.
   * sampling: 64 images from each autoregressive model (pixel_lstm: carried state vs
     naive re-computation), 1,024 from VAE and GAN, each against its roofline time
     (the sampling FLOPs at the matmul rate).
@@ -70,14 +73,15 @@ def matmul_rate(n=2048, repeats=10) -> float:
     return 2 * n**3 / _median(times)
 
 
-def _arrays(dataset, args):
-    import numpy as np
-
+def _load(dataset, args):
     from genzoo import data
-    ds, spec = data.load(dataset, "train", data_dir=args.data_dir if dataset != "shapes" else None,
-                         tfds_dir=args.tfds_dir)
-    rows = list(ds.as_numpy_iterator())
-    return np.stack([r["image"] for r in rows]), np.stack([r["label"] for r in rows]), spec
+    return data.load(dataset, "train", data_dir=args.data_dir if dataset != "shapes" else None, tfds_dir=args.tfds_dir)
+
+
+def _arrays(dataset, args):
+    from genzoo.evaluation.features import arrays
+    ds, spec = _load(dataset, args)
+    return (*arrays(ds), spec)
 
 
 def graph_flops(fn, *specs) -> float:
@@ -126,16 +130,21 @@ def train_flops(flops: dict) -> float:
     return 3 * flops["forward"]
 
 
-def worker_genzoo(args):
+def genzoo_first():
+    """Imports genzoo before TensorFlow loads, so its kernel settings (genzoo/__init__.py) apply."""
+    import genzoo  # noqa: F401
+
+
+def genzoo_step(args):
+    """(model, run(n)): the training loop's compiled step and input pipeline; run(n) times n steps."""
+    genzoo_first()
     import keras
     import tensorflow as tf
 
-    from genzoo import data
     from genzoo.models import registry
     from genzoo.training.loop import distributed_steps
 
-    ds, spec = data.load(args.dataset, "train", data_dir=args.data_dir if args.dataset != "shapes" else None,
-                         tfds_dir=args.tfds_dir)
+    ds, spec = _load(args.dataset, args)
     strategy = tf.distribute.get_strategy()
     keras.utils.set_random_seed(0)
     model = registry.build(args.model, spec, seed=0)
@@ -152,6 +161,26 @@ def worker_genzoo(args):
         step.numpy()
         return time.perf_counter() - start
 
+    return model, run
+
+
+def keras_baseline(args):
+    """(compiled model, inputs, targets) of the plain Keras baseline, whole batches of BATCH only.
+
+    TensorFlow loads before keras_baselines imports genzoo, so the baseline runs with
+    TensorFlow's own kernel settings (or TF_ENABLE_ONEDNN_OPTS as the caller set it).
+    """
+    import keras
+    import keras_baselines
+
+    images, labels, spec = _arrays(args.dataset, args)
+    keras.utils.set_random_seed(0)
+    whole = len(images) // BATCH * BATCH  # a short last batch would be a fast step
+    return keras_baselines.BASELINES[args.model](images[:whole], labels[:whole], spec)
+
+
+def worker_genzoo(args):
+    model, run = genzoo_step(args)
     windows = _timed_windows(run)
     return {"seconds_per_step": _median(windows["per_step"]), **windows,
             "flops_per_step": train_flops(forward_flops(model, BATCH))}
@@ -167,13 +196,9 @@ def _timed_windows(run, warmup=2, num_windows=3):
 
 def worker_keras(args):
     import keras
-    import keras_baselines
     import numpy as np
 
-    images, labels, spec = _arrays(args.dataset, args)
-    keras.utils.set_random_seed(0)
-    whole = len(images) // BATCH * BATCH  # whole batches only: a short last batch would be a fast step
-    model, x, y = keras_baselines.BASELINES[args.model](images[:whole], labels[:whole], spec)
+    model, x, y = keras_baseline(args)
     times = []
 
     class Clock(keras.callbacks.Callback):
@@ -181,7 +206,7 @@ def worker_keras(args):
             float(np.asarray(next(iter(logs.values()))))  # wait for the step
             times.append(time.perf_counter())
 
-    steps_per_epoch = whole // BATCH
+    steps_per_epoch = len(x) // BATCH
     warm = 4 * BATCH  # warm-up on 4 batches: traces the step (the batch shape stays the same)
     model.fit(x[:warm], None if y is None else y[:warm], batch_size=BATCH, epochs=1, verbose=0, callbacks=[Clock()])
     one = float(np.median(np.diff(times)))
@@ -197,14 +222,14 @@ def worker_keras(args):
 
 
 def worker_sampling(args):
+    genzoo_first()
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from genzoo import data
     from genzoo.models import registry
 
-    _, spec = data.load("pokemon", "train", data_dir=args.data_dir, tfds_dir=args.tfds_dir)
+    _, spec = _load("pokemon", args)
     keras.utils.set_random_seed(0)
     model = registry.build(args.model, spec, seed=0)  # untrained: the cost does not depend on the weights
     autoregressive = hasattr(model, "value_logits")
@@ -284,9 +309,7 @@ def naive_seconds(model, num, full: bool) -> dict:
 def worker_pipeline(args):
     import tensorflow as tf
 
-    from genzoo import data
-
-    ds, _ = data.load("pokemon", "train", data_dir=args.data_dir, tfds_dir=args.tfds_dir)
+    ds, _ = _load("pokemon", args)
     ds = ds.cache().shuffle(1000, seed=0).repeat().batch(BATCH, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     it = iter(ds)
     for _ in range(50):
@@ -307,37 +330,59 @@ WORKERS = {"genzoo": worker_genzoo, "keras": worker_keras, "sampling": worker_sa
 
 
 # === Driver side ===
-def measure(args, kind, model="", dataset="") -> dict:
+def measure(args, kind, model="", dataset="", onednn=None) -> dict:
+    """Runs one worker process. `onednn`: None keeps genzoo's setting (on, unless the caller
+    set TF_ENABLE_ONEDNN_OPTS); "tf_default" unsets it (TensorFlow's own choice for this CPU);
+    "1"/"0" force it."""
     command = [sys.executable, os.path.abspath(__file__), f"--worker={kind}", f"--model={model}",
                f"--dataset={dataset}", f"--data_dir={args.data_dir}"]
     command += [f"--tfds_dir={args.tfds_dir}"] if args.tfds_dir else []
     command += ["--naive_full"] if args.naive_full else []
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if onednn == "tf_default":
+        env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    elif onednn is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = onednn
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    label = f"{kind} {model} {dataset}" + (f" (oneDNN {onednn})" if onednn else "")
     if done.returncode or not lines:
         tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
-        print(f"  {kind} {model} {dataset}: failed: {tail[0]}", flush=True)
+        print(f"  {label}: failed: {tail[0]}", flush=True)
         return {"error": tail[0]}
     result = json.loads(lines[-1])
-    print(f"  {kind} {model} {dataset}: {json.dumps(result)}", flush=True)
+    print(f"  {label}: {json.dumps(result)}", flush=True)
     return result
+
+
+def matmul_rates(args) -> dict:
+    """The matmul rate with oneDNN off and on (the kernels differ); the larger is the limit."""
+    return {setting: measure(args, "matmul", onednn=setting)["flops_per_second"] for setting in ("0", "1")}
 
 
 def table(results) -> str:
     rate = results["matmul_flops_per_second"]
-    rows = [f"Matmul rate used: {rate / 1e9:.0f} GFLOP/s (the larger of the start and end figures).", "",("| model | data | genzoo img/s | Keras img/s | speed-up (target 1.5x) | GFLOP/step | % of matmul rate "
-            "| peak MB genzoo / Keras |"), "|---|---|---|---|---|---|---|---|"]
+    rows = [f"Matmul rate used: {rate / 1e9:.0f} GFLOP/s (the largest of the start and end figures, oneDNN off and on).",
+            "", ("| model | data | genzoo img/s | Keras img/s | speed-up (target 1.5x) | Keras + oneDNN img/s "
+                 "| speed-up vs that | GFLOP/step | % of matmul rate | peak MB genzoo / Keras |"),
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["train"]:
-        g, k = r["genzoo"], r.get("keras", {})
+        g = r["genzoo"]
         if "error" in g:
-            rows.append(f"| {r['model']} | {r['dataset']} | failed | | | | | |")
+            rows.append(f"| {r['model']} | {r['dataset']} | failed | | | | | | | |")
             continue
         gs = BATCH / g["seconds_per_step"]
-        ks = BATCH / k["seconds_per_step"] if "seconds_per_step" in k else None
         share = g["flops_per_step"] / g["seconds_per_step"] / rate
-        keras_text, speedup, keras_mb = (f"{ks:.1f}", f"{gs / ks:.2f}x", f"{k['peak_mb']:.0f}") if ks else ("none", "-", "-")
-        rows.append(f"| {r['model']} | {r['dataset']} | {gs:.1f} | {keras_text} | {speedup} | "
+        cells = []
+        for key in ("keras", "keras_onednn"):
+            k = r.get(key, {})
+            ks = BATCH / k["seconds_per_step"] if "seconds_per_step" in k else None
+            cells += [f"{ks:.1f}", f"{gs / ks:.2f}x"] if ks else ["none", "-"]
+        keras_mb = f"{r['keras']['peak_mb']:.0f}" if "peak_mb" in r.get("keras", {}) else "-"
+        rows.append(f"| {r['model']} | {r['dataset']} | {gs:.1f} | {' | '.join(cells)} | "
                     f"{g['flops_per_step'] / 1e9:.1f} | {100 * share:.0f}% | {g['peak_mb']:.0f} / {keras_mb} |")
+    if not results["sampling"]:
+        return "\n".join(rows)
     rows += ["", ("| sampling | images | seconds | naive seconds | naive / this (target 300x) | roofline s "
              "| this / roofline (target 1.5x) | peak MB |"), "|---|---|---|---|---|---|---|---|"]
     for name, s in results["sampling"].items():
@@ -367,20 +412,22 @@ def main():
     args = parser.parse_args()
     if args.worker:
         result = WORKERS[args.worker](args)
-        print(json.dumps({**result, "peak_mb": _peak_mb()}), flush=True)
+        from tensorflow.python.util import _pywrap_util_port
+        print(json.dumps({**result, "peak_mb": _peak_mb(), "onednn": _pywrap_util_port.IsMklEnabled()}), flush=True)
         return
     parts, chosen = args.parts.split(","), set(filter(None, args.models.split(",")))
     keep = lambda name: not chosen or name in chosen
     results = {"machine": {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0]},
                "command": " ".join(sys.argv), "train": [], "sampling": {}}
     print("matmul", flush=True)
-    start_rate = measure(args, "matmul")["flops_per_second"]
+    start_rates = matmul_rates(args)
     if "train" in parts:
         for name, dataset in TRAIN:
             if keep(name):
                 row = {"model": name, "dataset": dataset, "genzoo": measure(args, "genzoo", name, dataset)}
                 if name in __import__("keras_baselines").BASELINES:
-                    row["keras"] = measure(args, "keras", name, dataset)
+                    row["keras"] = measure(args, "keras", name, dataset, onednn="tf_default")
+                    row["keras_onednn"] = measure(args, "keras", name, dataset, onednn="1")
                 results["train"].append(row)
     if "sampling" in parts:
         for name in SAMPLING:
@@ -388,8 +435,9 @@ def main():
                 results["sampling"][name] = measure(args, "sampling", name)
     if "pipeline" in parts:
         results["pipeline"] = measure(args, "pipeline")
-    end_rate = measure(args, "matmul")["flops_per_second"]
-    results["matmul_flops_per_second_start_end"] = [start_rate, end_rate]
+    end_rates = matmul_rates(args)
+    results["matmul_flops_per_second_start_end"] = {"start": start_rates, "end": end_rates}
+    start_rate, end_rate = max(start_rates.values()), max(end_rates.values())
     results["matmul_flops_per_second"] = max(start_rate, end_rate)
     results["machine"]["load_average_at_end"] = os.getloadavg()[0]
     text = table(results)
