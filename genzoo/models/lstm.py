@@ -12,7 +12,8 @@ recurrent kernel's gradient as one large matmul over all steps. Both loops are
 XLA-compiled when the sequence length is static (XLA fuses the element-wise work
 of a step into one kernel; measured in docs/performance.md).
 
-Gate layout: (i, f, o, g) along the last axis, as in Keras.
+Gate layout: (i, f, o, g) along the last axis, the three sigmoid gates first (Keras orders
+them i, f, g, o), so one sigmoid covers them.
 """
 
 from __future__ import annotations
@@ -48,25 +49,29 @@ def _forward(input_gates, kernel, bias):
 
 
 def _backward(d_hs, hs, acts, cells, kernel):
-    """Gradients of (input gates, recurrent kernel, bias) from the gradient of the hidden sequence."""
+    """Gradients of (input gates, recurrent kernel, bias) from the gradient of the hidden sequence.
+
+    The gate derivatives are formed inside the loop from that step's activations (XLA
+    fuses them into the step's element-wise kernel) rather than for all steps up front,
+    which would write and re-read several more `[T, B, 4U]` arrays (memory, not time:
+    the step measured the same).
+    """
     steps, units = tf.shape(hs)[0], kernel.shape[0]
-    i, f, o, g = (acts[..., k * units:(k + 1) * units] for k in range(4))
-    previous_cells = tf.concat([tf.zeros_like(cells[:1]), cells[:-1]], 0)
-    tanh_c = tf.tanh(cells)
-    # Everything that does not depend on the incoming gradient, for all steps at once.
-    dc_from_dh = o * (1.0 - tanh_c * tanh_c)
-    local = tf.concat([g * i * (1.0 - i), previous_cells * f * (1.0 - f), tanh_c * o * (1.0 - o), i * (1.0 - g * g)], -1)
     kernel_t = tf.transpose(kernel)
 
-    def body(t, dh_next, dc_next, d_gates):
+    def body(t, dh_next, dc_next, cell, d_gates):
+        i, f, o, g = (acts[t][:, k * units:(k + 1) * units] for k in range(4))
+        previous_cell = cells[tf.maximum(t - 1, 0)] * tf.cast(t > 0, cell.dtype)
+        tanh_c = tf.tanh(cell)
         dh = d_hs[t] + dh_next
-        dc = dh * dc_from_dh[t] + dc_next
-        dz = tf.concat([dc, dc, dh, dc], 1) * local[t]
-        return t - 1, tf.matmul(dz, kernel_t), dc * f[t], d_gates.write(t, dz)
+        dc = dh * o * (1.0 - tanh_c * tanh_c) + dc_next
+        dz = tf.concat([dc * g * i * (1.0 - i), dc * previous_cell * f * (1.0 - f),
+                        dh * tanh_c * o * (1.0 - o), dc * i * (1.0 - g * g)], 1)
+        return t - 1, tf.matmul(dz, kernel_t), dc * f, previous_cell, d_gates.write(t, dz)
 
     zeros = tf.zeros_like(hs[0])
-    _, _, _, d_gates = tf.while_loop(lambda t, *_: t >= 0, body,
-                                     (steps - 1, zeros, zeros, tf.TensorArray(hs.dtype, size=steps)))
+    _, _, _, _, d_gates = tf.while_loop(lambda t, *_: t >= 0, body,
+                                        (steps - 1, zeros, zeros, cells[steps - 1], tf.TensorArray(hs.dtype, size=steps)))
     d_gates = d_gates.stack()
     previous_hs = tf.concat([tf.zeros_like(hs[:1]), hs[:-1]], 0)
     d_kernel = tf.matmul(tf.reshape(previous_hs, [-1, units]), tf.reshape(d_gates, [-1, 4 * units]), transpose_a=True)
