@@ -36,7 +36,7 @@ def generate(model, num: int, seed: int, temperature: float = 1.0, chunk: int = 
     return np.concatenate(parts)
 
 
-def sample_quality(extractor, real_rgb, generate_rgb, seeds, k: int = 3) -> dict:
+def sample_quality(extractor, real_rgb, generate_rgb, seeds, k: int = 3, real_features=None) -> dict:
     """Fréchet distance, KID, precision and recall of generated vs real images, per seed and spread.
 
     Args:
@@ -45,8 +45,9 @@ def sample_quality(extractor, real_rgb, generate_rgb, seeds, k: int = 3) -> dict
       generate_rgb: seed -> uint8 RGB generated images.
       seeds: one score per seed; `mean` and `std` (population) over them.
       k: neighbours of the precision/recall manifolds (Kynkäänniemi et al. use 3).
+      real_features: `extractor(real_rgb)` when the caller has it already (then real_rgb is unused).
     """
-    real = extractor(real_rgb)
+    real = extractor(real_rgb) if real_features is None else real_features
     rows = {"frechet_distance": [], "kid": [], "kid_subset_std": [], "precision": [], "recall": []}
     for seed in seeds:
         fake = extractor(generate_rgb(seed))

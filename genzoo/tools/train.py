@@ -34,6 +34,8 @@ def define_flags():
     flags.DEFINE_integer("quality_every", 0, "Sample-quality scores (Fréchet distance, KID, precision, recall) "
                          "every N epochs; 0 is off. See docs/evaluation.md.")
     flags.DEFINE_integer("quality_samples", 500, "Generated images per quality score (autoregressive models: slow).")
+    flags.DEFINE_string("features", None, "With --quality_every: a .keras feature model (e.g. InceptionV3) "
+                        "instead of genzoo's classifier.")
     flags.DEFINE_string("features_dir", None, "Where genzoo's feature classifiers are kept "
                         "(default ~/.cache/genzoo/features, as genzoo.tools.evaluate).")
     flags.DEFINE_integer("latent_dim", 32, "VAE/GAN code size.")
@@ -56,7 +58,7 @@ def config_from_flags():
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
         num_samples=FLAGS.num_samples, quality_every=FLAGS.quality_every, quality_samples=FLAGS.quality_samples,
-        features_dir=FLAGS.features_dir, hparams=hparams,
+        features_dir=FLAGS.features_dir, features=FLAGS.features, hparams=hparams,
     )
 
 

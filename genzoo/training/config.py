@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from genzoo.errors import UserError
 
@@ -33,6 +34,7 @@ class TrainConfig:
     quality_every: int = 0
     quality_samples: int = 500
     features_dir: str | None = None  # genzoo's feature classifiers; None: genzoo.evaluation.DEFAULT_FEATURES_DIR
+    features: str | None = None  # a user's .keras feature model instead of genzoo's classifier
     hparams: dict = dataclasses.field(default_factory=dict)
 
     def validate(self) -> TrainConfig:
@@ -52,6 +54,12 @@ class TrainConfig:
             raise UserError(f"--quality_every must be >= 0 (0 is off), got {self.quality_every}")
         if self.quality_samples < 2:
             raise UserError(f"--quality_samples must be at least 2, got {self.quality_samples}")
+        if self.features and not self.quality_every:
+            raise UserError(f"--features={self.features} needs --quality_every (it only picks the quality score's features)")
+        if self.features and not self.features.endswith(".keras"):
+            raise UserError(f"--features={self.features}: expected a .keras file")
+        if self.features and not os.path.isfile(self.features):
+            raise UserError(f"--features={self.features}: file not found")
         if self.precision not in PRECISIONS:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not self.model_dir:

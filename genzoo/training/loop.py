@@ -76,9 +76,10 @@ def sample_grid(model, num: int, seed: int) -> np.ndarray:
 class QualityHook:
     """Sample-quality scores of the model every `quality_every` epochs (docs/evaluation.md).
 
-    The feature extractor (genzoo's versioned classifier, the one the evaluate tool
-    uses) and the held-out images are loaded once. Samples come from the fixed
-    `config.seed`, so the points of one run's curve differ only by the weights.
+    The feature extractor (`config.features`, a user's .keras model, or else genzoo's
+    versioned classifier, the one the evaluate tool uses) and the held-out images'
+    features are computed once. Samples come from the fixed `config.seed`, so the
+    points of one run's curve differ only by the weights.
     """
 
     SCORES = ("frechet_distance", "kid", "precision", "recall")
@@ -91,10 +92,13 @@ class QualityHook:
         if heldout is None or len(heldout) < 2:
             raise UserError(f"--quality_every needs at least 2 held-out images; the test split of "
                             f"{config.dataset} has {0 if heldout is None else len(heldout)}")
-        self.heldout_rgb = data.to_rgb_uint8(heldout, spec).numpy()
-        self.extractor = features.dataset_extractor(
-            config.features_dir or DEFAULT_FEATURES_DIR, config.dataset, spec, encoding=config.encoding,
-            data_dir=config.data_dir, tfds_dir=config.tfds_dir, verbose=verbose)
+        if config.features:
+            self.extractor = features.user_extractor(config.features)
+        else:
+            self.extractor = features.dataset_extractor(
+                config.features_dir or DEFAULT_FEATURES_DIR, config.dataset, spec, encoding=config.encoding,
+                data_dir=config.data_dir, tfds_dir=config.tfds_dir, verbose=verbose)
+        self.heldout_features = self.extractor(data.to_rgb_uint8(heldout, spec).numpy())
 
     def due(self, epochs_done: int) -> bool:
         return epochs_done % self.config.quality_every == 0
@@ -105,7 +109,8 @@ class QualityHook:
         def generate_rgb(seed):
             return data.to_rgb_uint8(generate(model, self.config.quality_samples, seed), self.spec).numpy()
 
-        scores = sample_quality(self.extractor, self.heldout_rgb, generate_rgb, seeds=[self.config.seed])
+        scores = sample_quality(self.extractor, None, generate_rgb, seeds=[self.config.seed],
+                                real_features=self.heldout_features)
         return {f"quality/{name}": scores[name]["mean"] for name in self.SCORES}
 
 

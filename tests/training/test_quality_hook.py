@@ -98,6 +98,14 @@ def test_bad_quality_flags_give_one_line_errors_and_write_nothing(tmp_path, smal
         "one held-out image": ([f"--dataset=npz:{tiny}", "--quality_every=1", "--batch_size=9"],
                                "--quality_every needs at least 2 held-out images; the test split of"),
     }
+    cases.update({
+        "features without scores": ([f"--dataset={small_npz_dataset}", f"--features={tmp_path / 'f.keras'}"],
+                                    "needs --quality_every"),
+        "features not keras": ([f"--dataset={small_npz_dataset}", "--quality_every=1", f"--features={tmp_path}/f.h5"],
+                               "expected a .keras file"),
+        "features missing": ([f"--dataset={small_npz_dataset}", "--quality_every=1", f"--features={tmp_path}/f.keras"],
+                             "file not found"),
+    })
     procs = {name: start_tool("train", f"--model_dir={tmp_path / name.replace(' ', '_')}", SMALL_VAE,
                               f"--features_dir={tmp_path / 'features'}", *flags)
              for name, (flags, _) in cases.items()}
@@ -105,3 +113,28 @@ def test_bad_quality_flags_give_one_line_errors_and_write_nothing(tmp_path, smal
     for name in cases:
         assert not (tmp_path / name.replace(" ", "_")).exists(), name
     assert not (tmp_path / "features").exists()
+
+
+def test_a_user_feature_model_scores_in_its_own_space_and_is_recorded(tmp_path, small_npz_dataset):
+    """--features: the run's scores are the evaluate tool's with the same user model."""
+    import keras
+
+    from genzoo.tools.evaluate import evaluate
+
+    inputs = keras.Input((20, 20, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(8, 3, activation="relu")(inputs / 255.0))
+    path = str(tmp_path / "features.keras")
+    keras.Model(inputs, pooled).save(path)
+    config = TrainConfig(model="vae", dataset=small_npz_dataset, model_dir=str(tmp_path / "run"), epochs=1,
+                         batch_size=30, seed=SEED, num_samples=4, quality_every=1, quality_samples=SAMPLES,
+                         features=path, features_dir=str(tmp_path / "unused"), hparams=SMALL_HPARAMS["vae"])
+    train(config, verbose=0)
+    record = json.loads((tmp_path / "run" / "config.json").read_text())["quality_features"]
+    assert record["kind"] == "user_model" and record["path"] == path
+    assert not (tmp_path / "unused").exists()  # genzoo's classifier was neither trained nor loaded
+    metrics = evaluate(str(tmp_path / "run"), str(tmp_path / "eval"), split="test", seed=SEED, num_samples=SAMPLES,
+                       num_seeds=1, iw_samples=(1,), features=path, verbose=0)
+    last = _history(tmp_path / "run")[-1]
+    for name in SCORES:
+        expected = metrics["sample_quality"]["scores"][name.split("/")[1]]["per_seed"][0]
+        assert last[name] == pytest.approx(expected, rel=1e-6, abs=1e-9), name
