@@ -45,6 +45,19 @@ def main(argv):
         raise common.UserError("--model_dir is required")
     if FLAGS.num < 1:
         raise common.UserError(f"--num must be at least 1, got {FLAGS.num}")
+    # Checks that need no model first: loading a run takes seconds.
+    if FLAGS.temperature < 0:
+        raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
+    if FLAGS.mode in ("interpolate", "attribute") and FLAGS.steps < 2:
+        raise common.UserError(f"--steps must be at least 2, got {FLAGS.steps}")
+    if FLAGS.mode == "complete" and not 0.0 <= FLAGS.known_fraction <= 1.0:
+        raise common.UserError(f"--known_fraction must lie in [0, 1], got {FLAGS.known_fraction}")
+    wanted = None
+    if FLAGS.labels:
+        try:
+            wanted = [int(x) for x in FLAGS.labels.split(",")]
+        except ValueError:
+            raise common.UserError(f"--labels must be integers, got {FLAGS.labels!r}") from None
     import numpy as np
 
     from genzoo import data, images
@@ -53,11 +66,7 @@ def main(argv):
     model, config = runs.load_model(FLAGS.model_dir)
     spec = model.spec
     labels = None
-    if FLAGS.labels:
-        try:
-            wanted = [int(x) for x in FLAGS.labels.split(",")]
-        except ValueError:
-            raise common.UserError(f"--labels must be integers, got {FLAGS.labels!r}") from None
+    if wanted is not None:
         if not getattr(model, "conditional", False):
             raise common.UserError(f"--labels: model {config['train']['model']!r} is not conditional")
         if min(wanted) < 0 or max(wanted) >= spec.num_classes:
@@ -66,8 +75,6 @@ def main(argv):
     autoregressive = hasattr(model, "complete")
     if FLAGS["temperature"].present and not autoregressive:
         raise common.UserError(f"--temperature: model {config['train']['model']!r} is not autoregressive")
-    if FLAGS.temperature < 0:
-        raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
     if FLAGS.mode == "sample":
         extra = {"temperature": FLAGS.temperature} if autoregressive else {}
         pictures = data.to_rgb_uint8(model.sample(FLAGS.num, FLAGS.seed, labels=labels, **extra), spec).numpy()
@@ -75,8 +82,6 @@ def main(argv):
     elif FLAGS.mode in ("interpolate", "attribute"):
         if not hasattr(model, "interpolation_grid"):
             raise common.UserError(f"model {config['train']['model']!r} has no code space to {FLAGS.mode} in")
-        if FLAGS.steps < 2:
-            raise common.UserError(f"--steps must be at least 2, got {FLAGS.steps}")
         make = model.interpolation_grid if FLAGS.mode == "interpolate" else model.attribute_grid
         rows = max(1, FLAGS.num // FLAGS.steps)
         pictures = data.to_rgb_uint8(make(rows, FLAGS.steps, FLAGS.seed, labels=labels), spec).numpy()
@@ -84,8 +89,6 @@ def main(argv):
     elif FLAGS.mode == "complete":
         if not autoregressive:
             raise common.UserError(f"model {config['train']['model']!r} cannot complete images")
-        if not 0.0 <= FLAGS.known_fraction <= 1.0:
-            raise common.UserError(f"--known_fraction must lie in [0, 1], got {FLAGS.known_fraction}")
         train = config["train"]
         ds, _ = data.load(train["dataset"], "test", encoding=train["encoding"], data_dir=train["data_dir"],
                           tfds_dir=train["tfds_dir"])

@@ -77,3 +77,17 @@ def test_bad_flags_give_one_line_error_and_write_nothing(runs, tmp_path):
     assert_one_line_errors(procs, cases)
     for name in cases:
         assert not (tmp_path / f"{name}.png").exists(), name
+
+
+def test_flag_errors_that_need_no_model_come_before_loading_the_run(tmp_path):
+    """A folder that holds no run: each flag's own error wins, so it was checked first."""
+    missing = f"--model_dir={tmp_path / 'no_run'}"
+    cases = {
+        "one step": ([missing, "--mode=interpolate", "--steps=1"], "--steps must be at least 2, got 1"),
+        "fraction": ([missing, "--mode=complete", "--known_fraction=1.5"], "--known_fraction must lie in [0, 1]"),
+        "temperature": ([missing, "--temperature=-1"], "--temperature must be >= 0, got -1.0"),
+        "labels": ([missing, "--labels=a,b"], "--labels must be integers, got 'a,b'"),
+    }
+    procs = {name: start_tool("sample", f"--out={tmp_path / name}.png", *flags) for name, (flags, _) in cases.items()}
+    assert_one_line_errors(procs, cases)
+    assert not (tmp_path / "no_run").exists()
