@@ -267,18 +267,24 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
     and shifted down one row, so a pixel only sees that direction's rows above.
     """
 
+    DIRECTIONS = ("left_to_right", "right_to_left")
+
     def __init__(self, units: int, num_groups: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.units, self.num_groups = units, num_groups
-        self.input_to_state = [MaskedConv2D(4 * units, 1, "B", num_groups, out_repeats=4, name=f"input_to_state_{d}")
-                               for d in ("left_to_right", "right_to_left")]
+        # One attribute per direction, not a list: TensorFlow checkpoints do not see
+        # into Keras' tracked lists, so list-held weights were saved only through the
+        # optimizer and never restored into the model (genzoo.training.checkpoints checks).
+        for d in self.DIRECTIONS:
+            setattr(self, f"input_to_state_{d}",
+                    MaskedConv2D(4 * units, 1, "B", num_groups, out_repeats=4, name=f"input_to_state_{d}"))
 
     def build(self, input_shape):
-        for layer in self.input_to_state:
-            layer.build(input_shape)
-        # [2 taps (upper, same row), U, 4U] per direction
-        self.state_to_state = [self.add_weight(shape=(2, self.units, 4 * self.units), initializer="orthogonal",
-                                               name=f"state_to_state_{d}") for d in ("left_to_right", "right_to_left")]
+        for d in self.DIRECTIONS:
+            getattr(self, f"input_to_state_{d}").build(input_shape)
+            # [2 taps (upper, same row), U, 4U]
+            setattr(self, f"state_to_state_{d}", self.add_weight(
+                shape=(2, self.units, 4 * self.units), initializer="orthogonal", name=f"state_to_state_{d}"))
 
     def _sweep(self, x, input_to_state, state_to_state):
         width = x.shape[2]
@@ -295,8 +301,9 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
         return unskew(tf.stack(columns, axis=2), width)
 
     def call(self, x):
-        forward = self._sweep(x, self.input_to_state[0], self.state_to_state[0])
-        backward = tf.reverse(self._sweep(tf.reverse(x, [2]), self.input_to_state[1], self.state_to_state[1]), [2])
+        forward = self._sweep(x, self.input_to_state_left_to_right, self.state_to_state_left_to_right)
+        backward = tf.reverse(self._sweep(tf.reverse(x, [2]), self.input_to_state_right_to_left,
+                                          self.state_to_state_right_to_left), [2])
         backward = tf.pad(backward[:, :-1], [[0, 0], [1, 0], [0, 0], [0, 0]])  # down one row: no peeking right
         return forward + backward
 

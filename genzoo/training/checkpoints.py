@@ -14,10 +14,24 @@ import tensorflow as tf
 from absl import logging
 
 
+def untracked_weights(model) -> list[str]:
+    """Paths of `model`'s weights that a `tf.train.Checkpoint(model=model)` would not hold.
+
+    Keras tracks weights kept in Python lists, TensorFlow checkpoints do not: such a
+    weight is saved at best through the optimizer's references and is silently left at
+    its initial value when a run is loaded for evaluation or sampling.
+    """
+    reachable = {id(obj) for obj in tf.train.TrackableView(model).descendants()}
+    return [w.path for w in model.weights if id(w) not in reachable]
+
+
 class Checkpoints:
     """A `tf.train.CheckpointManager` with fall-back restore and chief-only files."""
 
     def __init__(self, directory: str, keep: int, chief: bool = True, **objects):
+        missing = untracked_weights(objects["model"]) if "model" in objects else []
+        if missing:
+            raise RuntimeError(f"checkpoints would not hold these weights (kept in a list?): {', '.join(missing)}")
         self.chief = chief
         # Under multi-worker every worker must take part in a save; non-chiefs write to
         # a scratch folder that is removed, so only the chief leaves files behind.
