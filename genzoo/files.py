@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader never sees half a file (write beside, then rename)."""
+"""File helpers: atomic writes (a reader never sees half a file: write beside, then rename), path checks."""
 
 from __future__ import annotations
 
@@ -25,3 +25,13 @@ def write_bytes(path: str, data: bytes) -> None:
 
 def write_json(path: str, value) -> None:
     write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+
+
+def check_keras_file(path: str, flag: str = "--features") -> None:
+    """A one-line UserError unless `path` names an existing .keras file (no TensorFlow needed)."""
+    from genzoo.errors import UserError
+
+    if not path.endswith(".keras"):
+        raise UserError(f"{flag}={path}: expected a .keras file")
+    if not os.path.isfile(path):
+        raise UserError(f"{flag}={path}: file not found")

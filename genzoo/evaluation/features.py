@@ -146,10 +146,7 @@ class FeatureExtractor:
 
 
 def _load_keras(path: str) -> keras.Model:
-    if not path.endswith(".keras"):
-        raise UserError(f"--features={path}: expected a .keras file")
-    if not os.path.isfile(path):
-        raise UserError(f"--features={path}: file not found")
+    files.check_keras_file(path)
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as err:  # noqa: BLE001 - any load failure is the file's problem

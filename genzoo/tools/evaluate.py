@@ -13,6 +13,7 @@ import sys
 
 from absl import flags
 
+from genzoo import files
 from genzoo.evaluation import DEFAULT_FEATURES_DIR
 from genzoo.tools import common
 
@@ -67,7 +68,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     import numpy as np
     import tensorflow as tf
 
-    from genzoo import data, files, images
+    from genzoo import data, images
     from genzoo.evaluation import features as feats
     from genzoo.evaluation import figures, generate, likelihood, memorisation, sample_quality
     from genzoo.training import runs
@@ -189,10 +190,8 @@ def main(argv):
         raise common.UserError(f"--model_dir={FLAGS.model_dir}: no such folder")
     if not os.path.isfile(os.path.join(FLAGS.model_dir, "config.json")):
         raise common.UserError(f"{FLAGS.model_dir}: not a genzoo run (no config.json)")
-    if FLAGS.features and not FLAGS.features.endswith(".keras"):
-        raise common.UserError(f"--features={FLAGS.features}: expected a .keras file")
-    if FLAGS.features and not os.path.isfile(FLAGS.features):
-        raise common.UserError(f"--features={FLAGS.features}: file not found")
+    if FLAGS.features:
+        files.check_keras_file(FLAGS.features)
     if FLAGS.split not in ("train", "test", "all"):
         raise common.UserError(f"--split must be one of train, test, all; got {FLAGS.split!r}")
     if FLAGS.num_samples < 2:

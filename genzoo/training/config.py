@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
+from genzoo import files
 from genzoo.errors import UserError
 
 # A run's identity: resuming with different values would silently mix two runs.
@@ -56,10 +56,8 @@ class TrainConfig:
             raise UserError(f"--quality_samples must be at least 2, got {self.quality_samples}")
         if self.features and not self.quality_every:
             raise UserError(f"--features={self.features} needs --quality_every (it only picks the quality score's features)")
-        if self.features and not self.features.endswith(".keras"):
-            raise UserError(f"--features={self.features}: expected a .keras file")
-        if self.features and not os.path.isfile(self.features):
-            raise UserError(f"--features={self.features}: file not found")
+        if self.features:
+            files.check_keras_file(self.features)
         if self.precision not in PRECISIONS:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not self.model_dir:
