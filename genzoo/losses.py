@@ -13,7 +13,16 @@ def kl_divergence(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     return -0.5 * tf.reduce_sum(1.0 + log_var - tf.square(mean) - tf.exp(log_var), axis=-1)
 
 
-def gaussian_log_prob(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
-    """log N(z; mean, diag(exp(log_var))) per example, summed over the last axis."""
-    log_2pi = tf.math.log(2.0 * tf.constant(3.141592653589793, z.dtype))
-    return -0.5 * tf.reduce_sum(log_2pi + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
+def standard_normal_log_prob(x: tf.Tensor) -> tf.Tensor:
+    """log N(x; 0, I) per example, summed over the last axis."""
+    log_2pi = tf.math.log(2.0 * tf.constant(3.141592653589793, x.dtype))
+    return -0.5 * tf.reduce_sum(log_2pi + tf.square(x), axis=-1)
+
+
+def reparameterised_log_prob(eps: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """log N(z; mean, diag(exp(log_var))) of z = mean + exp(log_var / 2) * eps, per example.
+
+    From the noise eps, not from (z - mean)^2 / exp(log_var): for a posterior as narrow
+    as log_var = -170, z - mean rounds to 0 and exp(-log_var) to inf, and 0 * inf is NaN.
+    """
+    return standard_normal_log_prob(eps) - 0.5 * tf.reduce_sum(log_var, axis=-1)

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from genzoo.distribute import global_mean, replica_slice
 from genzoo.errors import UserError
-from genzoo.losses import gaussian_log_prob, kl_divergence
+from genzoo.losses import kl_divergence, reparameterised_log_prob, standard_normal_log_prob
 from genzoo.models import likelihoods
 from genzoo.models.base import GenerativeModel, seed_pair
 from genzoo.models.networks import conv_decoder, conv_encoder
@@ -151,8 +151,8 @@ class VAE(GenerativeModel):
         log_px_z = self.likelihood.log_prob(self.decode(flat_z, flat_labels), repeat(tf.convert_to_tensor(images)))
         log_weights = (
             tf.reshape(log_px_z, [num_samples, batch])
-            + gaussian_log_prob(z, 0.0, tf.zeros_like(z))
-            - gaussian_log_prob(z, mean, log_var)
+            + standard_normal_log_prob(z)
+            - reparameterised_log_prob(eps, log_var)
         )
         return tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)
 

@@ -73,6 +73,24 @@ def test_elbo_is_below_exact_log_likelihood_of_tiny_binary_model():
         assert float(model.importance_weighted_bound(images[i:i + 1], num_samples=2000, seed=1)[0]) == pytest.approx(exact, abs=0.05)
 
 
+def test_bound_is_finite_and_unbiased_for_a_very_narrow_posterior():
+    # log_var = -170, as a cvae on pokemon40 learned: z - mean rounds to 0 and exp(-log_var)
+    # to inf, which made every bound NaN. With z = mean exactly, the single-sample bound's
+    # expectation is the ELBO in closed form: log p(x | mean) - KL(q || p).
+    spec = data.DatasetSpec("tiny", 1, 2, "binary")
+    model = VAE(spec, latent_dim=2, filters=2, hidden=4, seed=0)
+    mean, log_var = tf.constant([[0.3, -1.2]]), tf.constant([[-170.0, -170.0]])
+    model.encode = lambda images, labels=None: (tf.repeat(mean, tf.shape(images)[0], 0),
+                                                tf.repeat(log_var, tf.shape(images)[0], 0))
+    images = tf.repeat(tf.constant([[[[1.0], [0.0]]]]), 4000, 0)
+    bounds = model.importance_weighted_bound(images, num_samples=1, seed=3).numpy()
+    assert np.all(np.isfinite(bounds))
+    elbo = float(model.likelihood.log_prob(model.decode(mean), images[:1])[0] - kl_divergence(mean, log_var)[0])
+    # bound - ELBO is (chi^2_2 - 2) / 2 here: standard deviation 1 per draw.
+    assert np.mean(bounds) == pytest.approx(elbo, abs=4 / math.sqrt(len(bounds)))
+    assert np.std(bounds) == pytest.approx(1.0, rel=0.1)
+
+
 def test_short_training_lowers_held_out_loss(shapes):
     train, test, spec = shapes
     model = _small(spec)
