@@ -61,6 +61,8 @@ class PixelCNN(AutoregressiveModel):
         self.network = keras.Model(values, masked_output(x, self.filters, c, v, h, w), name="pixel_cnn")
         self.built = True
 
+    rowwise_sampling = True
+
     def value_logits(self, values):
         return self.network(values)
 
