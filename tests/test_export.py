@@ -10,8 +10,8 @@ exports, docs/TOOLCHAIN.md). The VAE's export also goes through the real
 from __future__ import annotations
 
 import json
+import importlib.util
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -115,15 +115,54 @@ def _bad_requests(specs, good, spec) -> dict[str, tuple[dict, list[str]]]:
 IN_GRAPH_CASES = ("over_cap", "zero_samples", "label_range", "index_range")
 
 
+# Job data between the test and its reader process: JSON for the structure, arrays in an
+# .npz beside it (no pickle). Written next to the reader script, which imports it.
+JOBIO = textwrap.dedent('''
+    import json
+    import numpy as np
+
+    def dump(obj, path):
+        arrays = []
+
+        def encode(o):
+            if isinstance(o, (np.ndarray, np.generic)):
+                arrays.append(np.asarray(o))
+                return {"__array__": len(arrays) - 1}
+            if isinstance(o, dict):
+                return {"__dict__": {k: encode(v) for k, v in o.items()}}
+            if isinstance(o, (list, tuple)):
+                return [encode(x) for x in o]
+            return o
+
+        text = json.dumps(encode(obj))
+        np.savez(path, __json__=np.array(text), **{f"a{i}": a for i, a in enumerate(arrays)})
+
+    def load(path):
+        with np.load(path, allow_pickle=False) as f:
+            arrays = [f[f"a{i}"] for i in range(len(f.files) - 1)]
+            tree = json.loads(str(f["__json__"]))
+
+        def decode(o):
+            if isinstance(o, dict):
+                return arrays[o["__array__"]] if "__array__" in o else {k: decode(v) for k, v in o["__dict__"].items()}
+            if isinstance(o, list):
+                return [decode(x) for x in o]
+            return o
+
+        return decode(tree)
+''')
+
+
 # Runs in a fresh interpreter where importing genzoo fails: only TensorFlow reads the exports.
 READER = textwrap.dedent('''
-    import contextlib, io, pickle, sys
+    import contextlib, io, sys
     sys.modules["genzoo"] = None  # any import of genzoo now raises
+    import jobio
     import numpy as np
     import tensorflow as tf
     from tensorflow.python.tools import saved_model_cli
 
-    job = pickle.load(open(sys.argv[1], "rb"))
+    job = jobio.load(sys.argv[1])
     out = {"calls": {}, "session": {}, "errors": {}, "session_errors": {}, "signatures": {}, "show": {}}
     loaded = {}
     for key, (path, name, inputs) in job["calls"].items():
@@ -164,7 +203,7 @@ READER = textwrap.dedent('''
         out["show"][path] = shown.getvalue()
     out["genzoo_imported"] = any(m == "genzoo" or m.startswith("genzoo.") for m in sys.modules
                                  if sys.modules[m] is not None)
-    pickle.dump(out, open(sys.argv[2], "wb"))
+    jobio.dump(out, sys.argv[2])
 ''')
 
 
@@ -194,8 +233,12 @@ def exported(shapes, tmp_path_factory):
             calls[f"{name}/{sig}"] = (path, sig, request)
             for case, (inputs, _) in _bad_requests(specs, request, spec).items():
                 bad[f"{name}/{sig}/{case}"] = (path, sig, inputs)
-    job, result = root / "job.pkl", root / "result.pkl"
-    job.write_bytes(pickle.dumps({"calls": calls, "bad": bad, "in_graph_cases": IN_GRAPH_CASES}))
+    job, result = root / "job.npz", root / "result.npz"
+    (root / "jobio.py").write_text(JOBIO)
+    module_spec = importlib.util.spec_from_file_location("jobio", root / "jobio.py")
+    jobio = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(jobio)
+    jobio.dump({"calls": calls, "bad": bad, "in_graph_cases": IN_GRAPH_CASES}, job)
     script = root / "reader.py"
     script.write_text(READER)
     reader = subprocess.Popen([sys.executable, str(script), str(job), str(result)], cwd=root,
@@ -206,7 +249,7 @@ def exported(shapes, tmp_path_factory):
         expected[key] = {k: v.numpy() for k, v in models[key.split("/")[0]][2][sig](**request).items()}
     _, stderr = reader.communicate(timeout=900)
     assert reader.returncode == 0, stderr[-3000:]
-    return {"models": models, "expected": expected, "read": pickle.loads(result.read_bytes()),
+    return {"models": models, "expected": expected, "read": jobio.load(result),
             "spec": spec}
 
 

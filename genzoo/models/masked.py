@@ -127,9 +127,9 @@ def value_input(height: int, width: int, channels: int, num_values: int, embed_d
     One channel (palette or binary): an embedding of the value (the 1-of-N vector
     times a matrix). RGB: the three values scaled to [-1, 1], one colour group each.
     """
-    # Any number of rows (`height` is the full image's): a causal network can also run on the
-    # rows sampled so far (`AutoregressiveModel._rowwise_generate`).
-    values = keras.Input((None, width, channels), dtype="int32", name="values")
+    # height None: any number of rows, so a causal network can also run on the rows sampled
+    # so far (`AutoregressiveModel._rowwise_generate`); the 2-D LSTMs need a static height.
+    values = keras.Input((height, width, channels), dtype="int32", name="values")
     if channels == 1:
         return values, keras.layers.Embedding(num_values, embed_dim, name="colour_embedding")(values[..., 0])
     scaled = keras.ops.cast(values, "float32") * (2.0 / (num_values - 1)) - 1.0

@@ -50,7 +50,7 @@ class PixelCNN(AutoregressiveModel):
         self.filters, self.blocks, self.embed_dim = int(filters), int(blocks), int(embed_dim)
         h, w, c, v = self.spec.height, self.spec.width, self.num_channels, self.num_values
         # === Functional Model ===
-        values, x = value_input(h, w, c, v, self.embed_dim)
+        values, x = value_input(None, w, c, v, self.embed_dim)  # any height: see `rowwise_sampling`
         x = MaskedConv2D(self.filters, 7, "A", groups, name="mask_a_7x7")(x)
         for i in range(self.blocks):
             y = MaskedConv2D(self.filters // 2, 1, "B", groups, activation="relu", name=f"block_{i}_in")(
