@@ -392,7 +392,8 @@ def table(results) -> str:
         roof = s["sampling_flops"] / rate
         naive, seconds = s.get("naive_seconds"), s["seconds"]
         naive_text = f"{naive:.0f}" if naive else "-"
-        speedup = f"{naive / seconds:.0f}x" if naive else "-"
+        speedup = ("-" if not naive else f"{naive / seconds:.0f}x" if naive / seconds >= 10
+                   else f"{naive / seconds:.1f}x")
         rows.append(f"| {name} | {s['images']} | {seconds:.2f} | {naive_text} | {speedup} | {roof:.3f} | "
                     f"{seconds / roof:.1f}x | {s['peak_mb']:.0f} |")
     return "\n".join(rows)
