@@ -136,11 +136,11 @@ def value_input(height: int, width: int, channels: int, num_values: int, embed_d
     return values, scaled
 
 
-def masked_output(x, filters: int, channels: int, num_values: int, height: int, width: int):
+def masked_output(x, filters: int, channels: int, num_values: int, width: int):
     """ReLU, 1x1 mask-B convolution, ReLU, 1x1 mask-B convolution to logits `[H, W, C, V]`."""
     x = MaskedConv2D(filters, 1, "B", channels, name="output_hidden")(keras.layers.ReLU()(x))
     x = MaskedConv2D(channels * num_values, 1, "B", channels, name="output_logits")(keras.layers.ReLU()(x))
-    # -1, not height: see `value_input`.
+    # Any number of rows, as the input (see `value_input`).
     return keras.layers.Reshape((-1, width, channels, num_values), name="logits")(x)
 
 

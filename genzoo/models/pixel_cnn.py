@@ -48,7 +48,7 @@ class PixelCNN(AutoregressiveModel):
         if filters % 2 or (filters // 2) % groups:
             raise UserError(f"filters must be even and filters/2 divisible by {groups} colour groups, got {filters}")
         self.filters, self.blocks, self.embed_dim = int(filters), int(blocks), int(embed_dim)
-        h, w, c, v = self.spec.height, self.spec.width, self.num_channels, self.num_values
+        w, c, v = self.spec.width, self.num_channels, self.num_values
         # === Functional Model ===
         values, x = value_input(None, w, c, v, self.embed_dim)  # any height: see `rowwise_sampling`
         x = MaskedConv2D(self.filters, 7, "A", groups, name="mask_a_7x7")(x)
@@ -58,7 +58,7 @@ class PixelCNN(AutoregressiveModel):
             y = MaskedConv2D(self.filters // 2, 3, "B", groups, activation="relu", name=f"block_{i}_3x3")(y)
             y = MaskedConv2D(self.filters, 1, "B", groups, name=f"block_{i}_out")(y)
             x = layers.Add()([x, y])  # residual: the block learns a correction
-        self.network = keras.Model(values, masked_output(x, self.filters, c, v, h, w), name="pixel_cnn")
+        self.network = keras.Model(values, masked_output(x, self.filters, c, v, w), name="pixel_cnn")
         self.built = True
 
     rowwise_sampling = True

@@ -343,7 +343,7 @@ class _TwoDimensionalLSTM(AutoregressiveModel):
         for i in range(self.num_layers):
             y = self._lstm_layer(self.units, groups, f"lstm_{i}")(x)
             x = keras.layers.Add()([x, MaskedConv2D(self.filters, 1, "B", groups, name=f"residual_{i}")(y)])
-        self.network = keras.Model(values, masked_output(x, self.filters, c, v, h, w), name=self.name)
+        self.network = keras.Model(values, masked_output(x, self.filters, c, v, w), name=self.name)
         self.built = True
 
     def value_logits(self, values):

@@ -16,7 +16,11 @@ import tensorflow as tf
 
 from genzoo.distribute import global_mean, replica_slice
 from genzoo.errors import UserError
-from genzoo.losses import kl_divergence, reparameterised_log_prob, standard_normal_log_prob
+from genzoo.losses import (
+    kl_divergence,
+    reparameterised_log_prob,
+    standard_normal_log_prob,
+)
 from genzoo.models import likelihoods
 from genzoo.models.base import GenerativeModel, seed_pair
 from genzoo.models.networks import conv_decoder, conv_encoder
