@@ -23,29 +23,16 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.framework.types_pb2 import DataType
 
-from genzoo import data, export
+from genzoo import data
+from genzoo import serving as export
 from genzoo.errors import UserError
 from genzoo.models import registry
+from tests.small_models import SMALL_HPARAMS
 
 REPO = Path(__file__).resolve().parents[1]
 CAP = 16  # max_num_samples of the test exports
 BATCH = 3
 SEED = 7
-# Tiny networks so that every model builds and exports in seconds; models not listed
-# here are built with their defaults.
-SMALL_HPARAMS = {
-    "vae": {"latent_dim": 4, "filters": 4, "hidden": 8},
-    "cvae": {"latent_dim": 4, "filters": 4, "hidden": 8},
-    "gan": {"latent_dim": 4, "filters": 4, "hidden": 8},
-    "dcgan": {"latent_dim": 4, "filters": 4, "hidden": 8},
-    "cgan": {"latent_dim": 4, "filters": 4, "hidden": 8},
-    "pixel_lstm": {"units": 8, "layers": 1},
-    "row_lstm": {"units": 8, "layers": 1, "filters": 4, "embed_dim": 4},
-    "diagonal_bilstm": {"units": 8, "layers": 1, "filters": 4, "embed_dim": 4},
-    "pixel_cnn": {"filters": 4, "blocks": 1, "embed_dim": 4},
-}
-
-
 def _env():
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
 
@@ -222,8 +209,6 @@ def exported(shapes, tmp_path_factory):
     models, expected, calls, bad = {}, {}, {}, {}
     for name in registry.names():
         model = registry.build(name, spec, **SMALL_HPARAMS.get(name, {}))
-        if not hasattr(model, "serving_functions"):
-            continue  # test_every_registered_model_is_servable names it
         functions = export.signatures(model, CAP)  # exactly what gets exported
         path = export.export(model, str(root / name), max_num_samples=CAP, functions=functions)
         models[name] = (model, path, functions)
@@ -265,7 +250,7 @@ def _assert_outputs_equal(got, want, where):
 # === Every registered model ===
 @pytest.mark.parametrize("name", registry.names())
 def test_every_registered_model_is_servable(name, exported):
-    assert name in exported["models"], f"model {name!r} has no serving_functions(); every model must be servable"
+    assert name in exported["models"], f"model {name!r} was not exported; every model must be servable"
 
 
 @pytest.mark.parametrize("name", registry.names())
@@ -361,8 +346,8 @@ def test_cvae_labels_must_match_the_number_of_samples(exported):
 def test_vae_takes_uint8_pixels_for_rgb_and_binary_data(encoding, shapes):
     spec = shapes[0].replace(encoding=encoding, channels=3 if encoding == "rgb" else 1)
     model = registry.build("vae", spec, **SMALL_HPARAMS["vae"])
-    functions = model.serving_functions(CAP)
-    assert _specs(functions["encode"])[0] == export.serving_image_spec(spec)
+    functions = export.signatures(model, CAP)
+    assert _specs(functions["encode"])[0] == export.image_spec(spec)
     pixels = np.random.RandomState(0).randint(0, 256 if encoding == "rgb" else 2, (2, 20, 20, spec.channels))
     got = functions["encode"](images=tf.constant(pixels, tf.uint8))
     mean, _ = model.encode(pixels.astype(np.float32) / (255.0 if encoding == "rgb" else 1.0))
@@ -463,7 +448,7 @@ def test_an_export_killed_before_the_rename_leaves_no_version(tmp_path):
     base = tmp_path / "base"
     script = textwrap.dedent(f'''
         import os, signal
-        from genzoo import export
+        from genzoo import serving as export
         from genzoo.data import builtin
         from genzoo.models import registry
         model = registry.build("vae", builtin.SPEC, **{SMALL_HPARAMS["vae"]!r})

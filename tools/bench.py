@@ -7,25 +7,25 @@ own peak memory):
   * matmul: this machine's float32 matrix-multiply rate (2048^3 `tf.linalg.matmul`),
     at the start and at the end of the run, with oneDNN off and on; the largest is the
     limit used below.
-  * train: images per second of each model's train step at batch 64 (the training
+  * train: images per second of every registered model's train step at batch 64 (the training
     loop's own compiled step and input pipeline; default hyper-parameters), median of
     timed windows after warm-up, against the plain Keras baseline of
     tools/keras_baselines.py (`fit`, one-hot inputs, no XLA) run with TensorFlow's
     default kernels for this CPU, and the same baseline with oneDNN forced on (genzoo
     turns it on, see genzoo/__init__.py: the second ratio shows what genzoo gains
-    beyond that switch); the FLOPs the step needs and the achieved share of the matmul rate.
-  * sampling: 64 images from each autoregressive model against naive re-computation
-    (pixel_lstm: carried state; pixel_cnn: the network on the rows done so far; the
-    2-D LSTMs sample naively, ratio 1), 1,024 from VAE and GAN, each against its roofline time
-    (the sampling FLOPs at the matmul rate).
+    beyond that switch), where tools/keras_baselines.py has one; the FLOPs the step
+    needs and the achieved share of the matmul rate. Which data each model runs on
+    follows from its capabilities (`datasets_of`).
+  * sampling: 64 images from each tempered (autoregressive) sampler against naive
+    re-computation per sub-pixel (`prefix_logits`), 1,024 from the others, each against
+    its roofline time (the sampling FLOPs at the matmul rate).
   * pipeline: images per second the tf.data input pipeline delivers alone.
 
 FLOPs counted (multiply-add = 2): matmuls and convolutions from TensorFlow's graph
-profiler on the forward pass (pixel_lstm: closed form, its loop hides from the
-profiler); embedding lookups are not matrix products and count 0; a training step
-counts 3x the forward passes it makes (the backward pass costs about twice the
-forward), for GANs 3x (G + 2D) for the discriminator step and 3x (G + D) for the
-generator step.
+profiler on the traced `train_step` (forward and backward) and on the sampling network;
+a model whose loops hide the work from the profiler gives its own closed-form forward
+count (`forward_flops`, pixel_lstm), a step counting 3x that; embedding lookups are not
+matrix products and count 0.
 """
 
 from __future__ import annotations
@@ -44,11 +44,21 @@ sys.path[:0] = [ROOT, os.path.dirname(os.path.abspath(__file__))]  # genzoo and 
 
 BATCH = 64
 WINDOW_SECONDS = 4.0
-# (model, dataset) pairs of the train part; cvae needs labels, which pokemon lacks: shapes has 20x20 palette sprites too.
-TRAIN = [("pixel_lstm", "pokemon"), ("pixel_cnn", "pokemon"), ("row_lstm", "pokemon"), ("diagonal_bilstm", "pokemon"),
-         ("vae", "pokemon"), ("cvae", "shapes"), ("gan", "pokemon"), ("dcgan", "pokemon"), ("dcgan", "pokemon40"),
-         ("cgan", "pokemon40")]
-SAMPLING = ["pixel_lstm", "pixel_cnn", "row_lstm", "diagonal_bilstm", "vae", "gan", "dcgan"]
+
+
+def datasets_of(name: str) -> list[str]:
+    """The lecture's data a registered model is measured on, from its declared capabilities:
+    `pokemon` (20x20, 167 colours, no labels); conditional models need labels: the 40x40 RGB
+    sprites and their types (`pokemon40`)."""
+    from genzoo.models import capabilities, registry
+    conditional = capabilities.Conditional in capabilities.declared(registry.get(name))
+    return ["pokemon40"] if conditional else ["pokemon"]
+
+
+def registered() -> list[str]:
+    genzoo_first()
+    from genzoo.models import registry
+    return registry.names()
 
 
 # === Worker side (one process per measurement) ===
@@ -94,41 +104,41 @@ def graph_flops(fn, *specs) -> float:
     return float(tf.compat.v1.profiler.profile(graph, options=options).total_float_ops)
 
 
-def pixel_lstm_forward_flops(model, batch: int) -> float:
-    """Per image and pixel: each layer's recurrent matmul, the input matmul of layers > 0, the head."""
-    u, v, t = model.units, model.num_values, model.num_pixels
-    per_pixel = model.num_layers * 2 * u * 4 * u + (model.num_layers - 1) * 2 * u * 4 * u + 2 * u * v
-    return float(batch * t * per_pixel)
-
-
-def forward_flops(model, batch: int) -> dict:
-    """Forward FLOPs of the networks a model's step runs, at `batch` images."""
+def step_flops(model, batch: int) -> float:
+    """FLOPs of one training step at `batch` images: TensorFlow's graph profiler on the traced
+    `train_step` (forward and backward passes, every network the step runs), or 3x the
+    model's own closed-form forward count where a loop hides the work from the profiler."""
     import tensorflow as tf
-    if model.__class__.__name__ == "PixelLSTM":
-        return {"forward": pixel_lstm_forward_flops(model, batch)}
+    closed = model.forward_flops(batch)
+    if closed is not None:
+        return 3 * closed  # the backward pass costs about twice the forward
     spec = model.spec
-    if hasattr(model, "value_logits"):
-        values = tf.TensorSpec([batch, spec.height, spec.width, model.num_channels], tf.int32)
-        return {"forward": graph_flops(model.value_logits, values)}
-    if hasattr(model, "generator"):
-        shape = (batch, spec.height, spec.width, 3 if spec.encoding != "binary" else 1)
-        label = [tf.TensorSpec([batch], tf.int32)] if model.conditional else []
-        g_in = [tf.TensorSpec([batch, model.latent_dim], tf.float32), *label]
-        d_in = [tf.TensorSpec(shape, tf.float32), *label]
-        g = graph_flops(lambda *x: model.generator(list(x) if label else x[0]), *g_in)
-        d = graph_flops(lambda *x: model.discriminator(list(x) if label else x[0]), *d_in)
-        return {"generator": g, "discriminator": d}
-    image = tf.TensorSpec([batch, *spec.image_shape], tf.int32 if spec.encoding == "palette" else tf.float32)
-    label = tf.TensorSpec([batch], tf.int32)
-    code = tf.TensorSpec([batch, model.latent_dim], tf.float32)
-    return {"forward": graph_flops(model.encode, image, label) + graph_flops(model.decode, code, label)}
+    data = {"image": tf.TensorSpec([batch, *spec.image_shape], spec.image_dtype),
+            "label": tf.TensorSpec([batch], tf.int32)}
+    return graph_flops(model.train_step, data)
 
 
-def train_flops(flops: dict) -> float:
-    if "generator" in flops:
-        g, d = flops["generator"], flops["discriminator"]
-        return 3 * (g + 2 * d) + 3 * (g + d)
-    return 3 * flops["forward"]
+def sampling_flops(model, num: int) -> float:
+    """FLOPs of drawing `num` images: a tempered (autoregressive) sampler runs its teacher-forced
+    network once per sub-pixel (on the rows done so far when it samples row by row); other
+    samplers decode `num` codes."""
+    import tensorflow as tf
+    from genzoo.models.capabilities import Decoder, ExactLikelihood, has
+    closed = model.forward_flops(num)
+    if closed is not None:
+        return closed
+    spec = model.spec
+    images = tf.TensorSpec([num, *spec.image_shape], spec.image_dtype)
+    labels = tf.TensorSpec([num], tf.int32)
+    if model.tempered and has(model, ExactLikelihood):
+        # Row r runs the network on r + 1 of H rows: (H + 1) / 2H of the work.
+        rows = (spec.height + 1) / (2 * spec.height) if model.rowwise_sampling else 1.0
+        per_pass = graph_flops(lambda x, y: model.log_prob(x, y if model.conditional else None), images, labels)
+        return per_pass * model.num_pixels * model.num_channels * rows
+    if has(model, Decoder):
+        return graph_flops(lambda z, y: model.decode(z, y if model.conditional else None),
+                           tf.TensorSpec([num, model.latent_dim], tf.float32), labels)
+    return float("nan")
 
 
 def genzoo_first():
@@ -184,7 +194,7 @@ def worker_genzoo(args):
     model, run = genzoo_step(args)
     windows = _timed_windows(run)
     return {"seconds_per_step": _median(windows["per_step"]), **windows,
-            "flops_per_step": train_flops(forward_flops(model, BATCH))}
+            "flops_per_step": step_flops(model, BATCH)}
 
 
 def _timed_windows(run, warmup=2, num_windows=3):
@@ -226,48 +236,34 @@ def worker_sampling(args):
     genzoo_first()
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from genzoo.models import registry
 
-    _, spec = _load("pokemon", args)
+    _, spec = _load(args.dataset, args)
     keras.utils.set_random_seed(0)
     model = registry.build(args.model, spec, seed=0)  # untrained: the cost does not depend on the weights
-    autoregressive = hasattr(model, "value_logits")
-    num = 64 if autoregressive else 1024
+    num = 64 if model.tempered else 1024  # sub-pixel by sub-pixel samplers draw the fewer
     out = {"images": num}
     model.sample(num, seed=1)  # trace and compile
-    # The conv and 2-D LSTM models re-run their network per sub-pixel (about a minute): one timed run.
-    rounds = 1 if autoregressive and args.model != "pixel_lstm" else 3
     times = []
-    for seed in range(rounds):
+    for seed in range(3):
         start = time.perf_counter()
         np.asarray(model.sample(num, seed=seed))
         times.append(time.perf_counter() - start)
+        if times[0] > 20:  # a minute-long sampler: one timed run is enough
+            break
     out["seconds"] = _median(times)
-    if autoregressive:
+    if model.tempered:
         out.update(naive_seconds(model, num, args.naive_full))
-    if args.model == "pixel_lstm":
-        out["sampling_flops"] = pixel_lstm_forward_flops(model, num)
-    elif autoregressive:
-        values = tf.TensorSpec([num, spec.height, spec.width, model.num_channels], tf.int32)
-        # PixelCNN's row r runs the network on r + 1 of H rows: (H + 1) / 2H of the work.
-        rows = (spec.height + 1) / (2 * spec.height) if model.rowwise_sampling else 1.0
-        out["sampling_flops"] = graph_flops(model.value_logits, values) * model.num_pixels * model.num_channels * rows
-    else:
-        flops = forward_flops(model, num)
-        out["sampling_flops"] = flops["generator"] if "generator" in flops else graph_flops(
-            model.decode, tf.TensorSpec([num, model.latent_dim], tf.float32))
+    out["sampling_flops"] = sampling_flops(model, num)
     return out
 
 
 def naive_seconds(model, num, full: bool) -> dict:
-    """Sampling by re-running the network for every sub-pixel.
-
-    pixel_lstm: the LSTM over the whole prefix per pixel; timed at 9 prefix lengths and
-    summed over all 400 by a linear fit (a full run takes many minutes), or run fully
-    with --naive_full. Convolutional and 2-D LSTM models always run the full image: one
-    step timed, times the number of sub-pixels.
+    """Sampling by re-running the network for every sub-pixel (`model.prefix_logits`, the naive
+    sampler's step): timed at 9 steps and summed over all sub-pixels by a linear fit (constant for
+    the convolutional and 2-D LSTM models, linear in the prefix for pixel_lstm); a full run of
+    `naive_sample` with --naive_full.
     """
     import numpy as np
     import tensorflow as tf
@@ -277,33 +273,19 @@ def naive_seconds(model, num, full: bool) -> dict:
         start = time.perf_counter()
         np.asarray(model.naive_sample(num, seed=1))
         return {"naive_seconds": time.perf_counter() - start, "naive_method": "full run"}
-    if model.__class__.__name__ != "PixelLSTM":
-        values = tf.zeros([num, model.spec.height, model.spec.width, model.num_channels], tf.int32)
-        one = tf.function(lambda v: model.draw(model._prefix_logits(v, 0), seed, 0, 1.0))
-        one(values).numpy()
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            one(values).numpy()
-            times.append(time.perf_counter() - start)
-        steps = model.num_pixels * model.num_channels
-        return {"naive_seconds": _median(times) * steps, "naive_method": f"one full-network step x {steps}"}
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, 1], tf.int32)] * 2)
-    def naive_step(previous, current):
-        logits = model.network([previous, current])[:, -1, 0]
-        return model.draw(logits, seed, tf.shape(previous)[1], 1.0)
-
-    values = tf.zeros([num, model.num_pixels, 1], tf.int32)
-    lengths, times = [1, 50, 100, 150, 200, 250, 300, 350, 400], []
-    for length in lengths:
-        naive_step(values[:, :length], values[:, :length]).numpy()
+    labels = model.labels_for(num, None)
+    values = tf.zeros([num, model.spec.height, model.spec.width, model.num_channels], tf.int32)
+    one = tf.function(lambda v, step: model.draw(model.prefix_logits(v, step, labels), seed, step, 1.0))
+    steps = model.num_pixels * model.num_channels
+    points, times = np.linspace(0, steps - 1, 9).astype(int), []
+    one(values, tf.constant(0)).numpy()
+    for step in points:
         start = time.perf_counter()
-        naive_step(values[:, :length], values[:, :length]).numpy()
+        one(values, tf.constant(int(step))).numpy()
         times.append(time.perf_counter() - start)
-    slope, intercept = np.polyfit(lengths, times, 1)
-    total = float(sum(intercept + slope * t for t in range(1, model.num_pixels + 1)))
-    return {"naive_seconds": total, "naive_method": "linear fit of the step time at 9 prefix lengths, summed"}
+    slope, intercept = np.polyfit(points, times, 1)
+    total = float(sum(intercept + slope * t for t in range(steps)))
+    return {"naive_seconds": total, "naive_method": f"naive step timed at 9 of {steps} sub-pixels, linear fit summed"}
 
 
 def worker_pipeline(args):
@@ -422,18 +404,17 @@ def main():
                "command": " ".join(sys.argv), "train": [], "sampling": {}}
     print("matmul", flush=True)
     start_rates = matmul_rates(args)
+    names = [name for name in registered() if keep(name)]
     if "train" in parts:
-        for name, dataset in TRAIN:
-            if keep(name):
-                row = {"model": name, "dataset": dataset, "genzoo": measure(args, "genzoo", name, dataset)}
-                if name in __import__("keras_baselines").BASELINES:
-                    row["keras"] = measure(args, "keras", name, dataset, onednn="tf_default")
-                    row["keras_onednn"] = measure(args, "keras", name, dataset, onednn="1")
-                results["train"].append(row)
+        for name, dataset in [(name, dataset) for name in names for dataset in datasets_of(name)]:
+            row = {"model": name, "dataset": dataset, "genzoo": measure(args, "genzoo", name, dataset)}
+            if name in __import__("keras_baselines").BASELINES:
+                row["keras"] = measure(args, "keras", name, dataset, onednn="tf_default")
+                row["keras_onednn"] = measure(args, "keras", name, dataset, onednn="1")
+            results["train"].append(row)
     if "sampling" in parts:
-        for name in SAMPLING:
-            if keep(name):
-                results["sampling"][name] = measure(args, "sampling", name)
+        for name in names:
+            results["sampling"][name] = measure(args, "sampling", name, datasets_of(name)[0])
     if "pipeline" in parts:
         results["pipeline"] = measure(args, "pipeline")
     end_rates = matmul_rates(args)

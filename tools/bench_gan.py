@@ -29,7 +29,7 @@ import tensorflow as tf
 
 def throughput(args) -> dict:
     from genzoo import data
-    from genzoo.models.gan import DCGAN
+    from genzoo.models import DCGAN
 
     ds, spec = data.load("pokemon40", "train", data_dir=args.data_dir, tfds_dir=args.tfds_dir)
     batch = next(iter(ds.shuffle(1000, seed=0).batch(args.batch_size, drop_remainder=True)))

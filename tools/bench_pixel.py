@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from genzoo import data
 from genzoo.models import registry
-from genzoo.models.pixel_rnn import PixelLSTM
+from genzoo.models import PixelLSTM
 
 # Quality budget per model: hyper-parameters, batch, learning rate, steps.
 QUALITY = {

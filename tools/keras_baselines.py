@@ -24,8 +24,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from genzoo.models import gan as genzoo_gan
-from genzoo.models.networks import AddCoords, conv_decoder, num_downsamples
+from genzoo.models.gan import networks as genzoo_gan
+from genzoo.models.layers import AddCoords, num_downsamples
+from genzoo.models.vae.networks import conv_decoder
 
 
 def _one_hot(indices, depth):

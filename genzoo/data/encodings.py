@@ -92,3 +92,80 @@ def to_rgb_uint8(images, spec: DatasetSpec) -> tf.Tensor:
     if pixels.shape[-1] == 1:
         pixels = tf.repeat(pixels, 3, axis=-1)
     return pixels
+
+
+# === Encoded images <-> what the model families compute on ===
+def value_shape(spec: DatasetSpec) -> tuple[int, int]:
+    """(channels, values per channel) of the integer values autoregressive models predict.
+
+    Palette: 1 channel of N colours; binary: 1 channel of 2; rgb: C channels of 256.
+    """
+    if spec.encoding == "palette":
+        return 1, spec.num_colors
+    if spec.encoding == "binary":
+        return 1, 2
+    return spec.channels, 256
+
+
+def to_values(images, spec: DatasetSpec) -> tf.Tensor:
+    """Encoded images -> int32 values `[B, H, W, C]` (see `value_shape`)."""
+    if spec.encoding == "palette":
+        return tf.cast(images, tf.int32)[..., None]
+    if spec.encoding == "binary":
+        return tf.cast(tf.round(images), tf.int32)
+    return tf.cast(tf.round(tf.cast(images, tf.float32) * 255.0), tf.int32)
+
+
+def from_values(values, spec: DatasetSpec) -> tf.Tensor:
+    """int32 values `[B, H, W, C]` -> encoded images."""
+    if spec.encoding == "palette":
+        return values[..., 0]
+    if spec.encoding == "binary":
+        return tf.cast(values, tf.float32)
+    return tf.cast(values, tf.float32) / 255.0
+
+
+def symmetric_shape(spec: DatasetSpec) -> tuple[int, int, int]:
+    """Shape of `to_symmetric` images: palette data is played in its RGB colours."""
+    channels = 3 if spec.encoding == "palette" else spec.image_shape[-1]
+    return spec.height, spec.width, channels
+
+
+def to_symmetric(images, spec: DatasetSpec) -> tf.Tensor:
+    """Encoded images -> float `[B, H, W, C]` in [-1, 1] (a tanh generator's range)."""
+    if spec.encoding == "palette":
+        return tf.cast(palette_to_rgb(images, spec.palette), tf.float32) / 127.5 - 1.0
+    return 2.0 * tf.cast(images, tf.float32) - 1.0
+
+
+def from_symmetric(x, spec: DatasetSpec) -> tf.Tensor:
+    """Floats in [-1, 1] -> encoded images (nearest palette colour, {0, 1} or [0, 1])."""
+    if spec.encoding == "palette":
+        return quantize((x + 1.0) * 127.5, spec.palette)
+    if spec.encoding == "binary":
+        return tf.cast(x > 0.0, tf.float32)
+    return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
+
+
+# === Encoded images <-> the integer pixels clients send (serving) ===
+def pixels_dtype(spec: DatasetSpec) -> tf.DType:
+    """Palette data travels as int32 indices `[N, H, W]`, the others as uint8 `[N, H, W, C]`."""
+    return tf.int32 if spec.encoding == "palette" else tf.uint8
+
+
+def to_pixels(images, spec: DatasetSpec) -> tf.Tensor:
+    """Encoded images -> pixels as clients send them (`pixels_dtype`; rgb 0-255, binary 0/1)."""
+    if spec.encoding == "palette":
+        return tf.cast(images, tf.int32)
+    if spec.encoding == "binary":
+        return tf.cast(tf.round(images), tf.uint8)
+    return tf.cast(tf.round(tf.cast(images, tf.float32) * 255.0), tf.uint8)
+
+
+def from_pixels(pixels, spec: DatasetSpec) -> tf.Tensor:
+    """Pixels as clients send them -> encoded images (checked by the caller)."""
+    if spec.encoding == "palette":
+        return pixels
+    if spec.encoding == "binary":
+        return tf.cast(pixels, tf.float32)
+    return tf.cast(pixels, tf.float32) / 255.0

@@ -26,12 +26,12 @@ def _spread(values) -> dict:
 def generate(model, num: int, seed: int, temperature: float = 1.0, chunk: int = 256) -> np.ndarray:
     """`num` encoded samples in chunks (sub-seeds seed*1000+i keep chunks independent).
 
-    `temperature` reaches autoregressive models only (those with `complete`).
+    `temperature` reaches tempered samplers only (the autoregressive models).
     """
-    extra = {"temperature": temperature} if hasattr(model, "complete") else {}
+    temperature = temperature if model.tempered else 1.0
     if num <= chunk:
-        return np.asarray(model.sample(num, seed, **extra))
-    parts = [np.asarray(model.sample(min(chunk, num - start), seed * 1000 + i, **extra))
+        return np.asarray(model.sample(num, seed, temperature=temperature))
+    parts = [np.asarray(model.sample(min(chunk, num - start), seed * 1000 + i, temperature=temperature))
              for i, start in enumerate(range(0, num, chunk))]
     return np.concatenate(parts)
 

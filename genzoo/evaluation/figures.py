@@ -9,8 +9,8 @@ function of the model, the input images and the seed.
   a time swept across [-3, 3] with the others held at the posterior mean, one row per
   dimension, the most used dimensions (largest mean KL) first.
 * `vae_interpolation`: pairs of held-out images encoded, the posterior means joined
-  by a straight line, decoded; `gan_interpolation`: two random codes joined on the
-  sphere (`GAN.interpolate`). The lecture's "moving on the code space".
+  by a straight line, decoded (`Encoder`); `code_interpolation`: two random codes joined
+  on the sphere (`CodeSpace`). The lecture's "moving on the code space".
 * `completions` (autoregressive models): original | top half kept | completion |
   top quarter kept | completion (50% and 75% of the pixels hidden, raster order).
 """
@@ -30,17 +30,20 @@ def _rgb(encoded, spec) -> np.ndarray:
     return to_rgb_uint8(encoded, spec).numpy()
 
 
-def sample_grid(model, num: int, seed: int, scale: int, temperature: float | None = None) -> np.ndarray:
-    """`num` samples; a conditional model gets one row per class of `num // classes` samples."""
+def sample_grid(model, num: int, seed: int, scale: int, temperature: float = 1.0) -> np.ndarray:
+    """`num` samples; a conditional model gets one row per class of `num // classes` samples.
+
+    `temperature` reaches tempered samplers only.
+    """
     spec = model.spec
-    extra = {} if temperature is None else {"temperature": temperature}
-    if getattr(model, "conditional", False):
+    temperature = temperature if model.tempered else 1.0
+    if model.conditional:
         classes = spec.num_classes
         per_class = max(1, num // classes)
         labels = np.repeat(np.arange(classes, dtype=np.int32), per_class)
-        images = _rgb(model.sample(len(labels), seed, labels=labels, **extra), spec)
+        images = _rgb(model.sample(len(labels), seed, labels=labels, temperature=temperature), spec)
         return pictures.grid(images, columns=per_class, scale=scale)
-    return pictures.grid(_rgb(model.sample(num, seed, **extra), spec), scale=scale)
+    return pictures.grid(_rgb(model.sample(num, seed, temperature=temperature), spec), scale=scale)
 
 
 def latent_order(model, images, labels=None) -> np.ndarray:
@@ -63,7 +66,7 @@ def latent_traversal(model, images, labels=None, steps: int = 9, max_dims: int =
     for row, dim in enumerate(order):
         z[row * steps:(row + 1) * steps, dim] = values
     row_labels = None if labels is None else np.repeat(np.asarray(labels)[:1], len(z))
-    decoded = model.likelihood.mode(model.decode(tf.constant(z), row_labels))
+    decoded = model.decode(tf.constant(z), row_labels)
     return pictures.grid(_rgb(decoded, model.spec), columns=steps, scale=scale)
 
 
@@ -78,20 +81,20 @@ def vae_interpolation(model, images, labels=None, steps: int = 9, scale: int = 1
     z = np.concatenate([(1 - t) * mean[2 * r] + t * mean[2 * r + 1] for r in range(pairs)])
     # A conditional VAE keeps the first image's class along the path.
     path_labels = None if labels is None else np.repeat(np.asarray(labels)[0:2 * pairs:2], steps)
-    decoded = _rgb(model.likelihood.mode(model.decode(tf.constant(z), path_labels)), model.spec)
+    decoded = _rgb(model.decode(tf.constant(z), path_labels), model.spec)
     originals = _rgb(images[:2 * pairs], model.spec)
     rows = [np.concatenate([originals[2 * r:2 * r + 1], decoded[r * steps:(r + 1) * steps], originals[2 * r + 1:2 * r + 2]])
             for r in range(pairs)]
     return pictures.grid(np.concatenate(rows), columns=steps + 2, scale=scale)
 
 
-def gan_interpolation(model, rows: int, steps: int, seed: int, scale: int = 1) -> np.ndarray:
-    """`rows` walks of `steps` images between two random codes (spherical interpolation)."""
+def code_interpolation(model, rows: int, steps: int, seed: int, scale: int = 1) -> np.ndarray:
+    """`rows` walks of `steps` images between two random codes (spherical interpolation; `CodeSpace`)."""
     return pictures.grid(_rgb(model.interpolation_grid(rows, steps, seed), model.spec), columns=steps, scale=scale)
 
 
 def completions(model, images, seed: int, hidden_fractions=(0.5, 0.75), scale: int = 1,
-                temperature: float = 1.0) -> np.ndarray:
+                temperature: float = 1.0, labels=None) -> np.ndarray:
     """Per image: original, then for each hidden fraction the kept pixels (rest grey) and the completion."""
     spec = model.spec
     originals = _rgb(images, spec)
@@ -101,6 +104,6 @@ def completions(model, images, seed: int, hidden_fractions=(0.5, 0.75), scale: i
         masked = originals.reshape(len(originals), -1, 3).copy()
         masked[:, known:] = HIDDEN_GREY
         columns.append(masked.reshape(originals.shape))
-        columns.append(_rgb(model.complete(images, known, seed, temperature), spec))
+        columns.append(_rgb(model.complete(images, known, seed, labels=labels, temperature=temperature), spec))
     tiles = np.stack(columns, axis=1).reshape(-1, *originals.shape[1:])
     return pictures.grid(tiles, columns=len(columns), scale=scale)

@@ -23,14 +23,6 @@ import tensorflow as tf
 DECODES_PER_CALL = 1024
 
 
-def has_exact_likelihood(model) -> bool:
-    return hasattr(model, "log_prob")
-
-
-def has_bound(model) -> bool:
-    return hasattr(model, "importance_weighted_bound")
-
-
 def summarise(log_probs: np.ndarray, num_dims: int) -> dict:
     """Per-image log-likelihoods (nats) -> mean NLL in nats and bits/dim, with standard errors."""
     nll = -np.asarray(log_probs, np.float64)
@@ -46,7 +38,8 @@ def summarise(log_probs: np.ndarray, num_dims: int) -> dict:
 def exact_log_probs(model, dataset: tf.data.Dataset, batch_size: int = 64) -> np.ndarray:
     """log p(x) per image (nats) of every image of an unbatched `{"image", "label"}` dataset."""
     log_prob = tf.function(model.log_prob, reduce_retracing=True)
-    return np.concatenate([log_prob(batch["image"]).numpy() for batch in dataset.batch(batch_size)])
+    labels = (lambda batch: batch["label"]) if model.conditional else (lambda batch: None)
+    return np.concatenate([log_prob(batch["image"], labels(batch)).numpy() for batch in dataset.batch(batch_size)])
 
 
 def importance_weighted_bounds(model, dataset: tf.data.Dataset, num_samples: int, seed: int = 0) -> np.ndarray:
@@ -56,7 +49,7 @@ def importance_weighted_bounds(model, dataset: tf.data.Dataset, num_samples: int
     reproducible from the seed and independent of the batch size used elsewhere.
     """
     batch_size = max(1, DECODES_PER_CALL // num_samples)
-    conditional = getattr(model, "conditional", False)
+    conditional = model.conditional
 
     out = []
     # Eager on purpose: each call is a few large batched ops, and a traced function per k

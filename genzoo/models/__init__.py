@@ -1,10 +1,21 @@
-"""Models: each module registers its classes; `registry.build(name, spec)` makes one."""
+"""Models: each family registers its classes; `registry.build(name, spec)` makes one.
 
-from genzoo.models import registry
+What a model can do is declared in `genzoo.models.capabilities`; see docs/architecture.md.
+"""
+
+from genzoo.models import capabilities, registry
+from genzoo.models.autoregressive import (
+    AutoregressiveModel,
+    DiagonalBiLSTM,
+    PixelCNN,
+    PixelLSTM,
+    RowLSTM,
+)
 from genzoo.models.base import GenerativeModel
 from genzoo.models.gan import DCGAN, GAN, ConditionalGAN
-from genzoo.models.pixel_cnn import PixelCNN
-from genzoo.models.pixel_rnn import DiagonalBiLSTM, PixelLSTM, RowLSTM
 from genzoo.models.vae import VAE, ConditionalVAE
 
-__all__ = ["VAE", "ConditionalVAE", "GenerativeModel", "registry"]
+__all__ = [
+    "DCGAN", "GAN", "VAE", "AutoregressiveModel", "ConditionalGAN", "ConditionalVAE", "DiagonalBiLSTM",
+    "GenerativeModel", "PixelCNN", "PixelLSTM", "RowLSTM", "capabilities", "registry",
+]

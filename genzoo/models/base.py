@@ -4,8 +4,10 @@ A model is a Keras subclassed `keras.Model` built from a `DatasetSpec`:
   * `train_step(data)` / `test_step(data)` hold the algorithm; `data` is a batch
     `{"image": ..., "label": ...}`. Losses are reduced with `global_mean` so the
     update does not depend on the number of replicas.
-  * `sample(num, seed, labels=None)` returns encoded images (see `DatasetSpec`);
-    the same seed gives the same images (stateless random ops).
+  * it declares what it can do among its bases (`genzoo.models.capabilities`): every
+    model is a `Sampler`, `sample(num, seed, labels=None, temperature=1.0)` returning
+    encoded images (see `DatasetSpec`); the same seed gives the same images
+    (stateless random ops). `capabilities()` lists them; tools ask it, never `hasattr`.
   * `get_config()` round-trips, so `.keras` files and `config.json` rebuild it.
   * `metric_names` lists what `train_step` reports; `monitor` is the held-out
     metric to watch (lower is better).
@@ -17,6 +19,8 @@ import keras
 import tensorflow as tf
 
 from genzoo.data.spec import DatasetSpec
+from genzoo.errors import UserError
+from genzoo.models import capabilities as caps
 
 
 def seed_pair(seed, step) -> tf.Tensor:
@@ -36,7 +40,20 @@ def make_optimizer(learning_rate: float, **adam_kwargs) -> keras.optimizers.Opti
     return optimizer
 
 
-class GenerativeModel(keras.Model):
+def require_positive(**values) -> None:
+    """Refuses a hyper-parameter below 1, naming it."""
+    for name, value in values.items():
+        if value < 1:
+            raise UserError(f"{name} must be positive, got {value}")
+
+
+def check_python_temperature(temperature) -> None:
+    """Refuses a negative temperature given as a Python number (tensors are checked in-graph by serving)."""
+    if isinstance(temperature, (int, float)) and temperature < 0:
+        raise UserError(f"temperature must be >= 0, got {temperature}")
+
+
+class GenerativeModel(keras.Model, caps.Sampler):
     """Base class: holds the spec, the seed and the metric trackers."""
 
     monitor = "loss"
@@ -69,12 +86,48 @@ class GenerativeModel(keras.Model):
         self.compile(optimizer=make_optimizer(learning_rate))
         self.optimizer.build(self.trainable_variables)
 
+    def forward_flops(self, batch: int) -> float | None:
+        """FLOPs of one teacher-forced forward pass at `batch` images, where a loop hides them
+        from TensorFlow's graph profiler (the benchmark profiles the graph otherwise): None."""
+        return None
+
     def checkpoint_objects(self) -> dict:
         """What a checkpoint holds besides the trainer's own counters."""
         return {"model": self, "optimizer": self.optimizer}
 
-    def sample(self, num: int, seed: int, labels=None):
-        raise NotImplementedError
+    # === Capabilities ===
+    def capabilities(self) -> frozenset[type]:
+        """What this model can do (`genzoo.models.capabilities`): its class's declared bases.
+
+        A model whose abilities depend on its hyper-parameters narrows this set.
+        """
+        return caps.declared(type(self))
+
+    @classmethod
+    def registered_name(cls) -> str | None:
+        """The registry name of exactly this class (None for an unregistered subclass)."""
+        return cls.__dict__.get("_registered_as")
+
+    @property
+    def conditional(self) -> bool:
+        return caps.Conditional in self.capabilities()
+
+    def labels_for(self, num, labels):
+        """int32 labels for `num` images: conditional models cycle the classes when None;
+        other models refuse labels."""
+        if not self.conditional:
+            if labels is not None:
+                raise UserError(f"{type(self).__name__} is not conditional; it takes no labels")
+            return None
+        if labels is None:
+            return tf.range(num) % self.spec.num_classes
+        return tf.cast(labels, tf.int32)
+
+    def check_temperature(self, temperature) -> None:
+        """Samplers that are not `tempered` take only temperature 1 (a tensor is left to the caller)."""
+        check_python_temperature(temperature)
+        if not self.tempered and isinstance(temperature, (int, float)) and temperature != 1.0:
+            raise UserError(f"{type(self).__name__} has no sampling temperature; got {temperature}")
 
     def get_config(self):
         return {"spec": self.spec.to_config(), "seed": self.seed, "name": self.name}

@@ -14,6 +14,7 @@ def register(name: str):
         if name in _MODELS:
             raise ValueError(f"model name {name!r} is already registered to {_MODELS[name].__name__}")
         _MODELS[name] = cls
+        cls._registered_as = name  # read by GenerativeModel.registered_name (serving cannot import this)
         return cls
 
     return add

@@ -7,9 +7,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
-from absl import app  # noqa: E402
+from absl import app
 
-from genzoo.errors import UserError  # noqa: E402
+from genzoo.errors import UserError
 
 USER_ERROR_EXIT = 2
 

@@ -70,7 +70,15 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
 
     from genzoo import data, images
     from genzoo.evaluation import features as feats
-    from genzoo.evaluation import figures, generate, likelihood, memorisation, sample_quality
+    from genzoo.evaluation import (
+        figures,
+        generate,
+        likelihood,
+        memorisation,
+        sample_quality,
+    )
+    from genzoo.models import capabilities
+    from genzoo.models.capabilities import has
     from genzoo.training import runs
 
     model, config = runs.load_model(model_dir)
@@ -111,10 +119,10 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
                                             train=(train_images, train_labels), verbose=verbose, **load)
 
     # === Likelihood ===
-    if likelihood.has_exact_likelihood(model):
+    if has(model, capabilities.ExactLikelihood):
         metrics["likelihood"] = {"kind": "exact", **likelihood.summarise(
             likelihood.exact_log_probs(model, heldout_ds), spec.num_dims)}
-    elif likelihood.has_bound(model):
+    elif has(model, capabilities.LikelihoodBound):
         bounds = likelihood.vae_bounds(model, heldout_ds, iw_samples, seed)
         metrics["likelihood"] = {"kind": "importance_weighted_bound", "note": "k=1 is the ELBO; NLL upper bounds",
                                  "bounds": bounds}
@@ -156,18 +164,18 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     save("memorisation_pairs.png", memorisation.pairs_picture(samples_rgb, train_rgb, audit, scale=scale))
 
     # === Figures ===
-    ar = hasattr(model, "complete")
-    save("samples.png", figures.sample_grid(model, 64, seed, scale, temperature if ar else None))
+    save("samples.png", figures.sample_grid(model, 64, seed, scale, temperature))
     few = heldout[:16]
-    few_labels = heldout_labels[:16] if getattr(model, "conditional", False) else None
-    if hasattr(model, "encode") and hasattr(model, "decode"):
+    few_labels = heldout_labels[:16] if model.conditional else None
+    if has(model, capabilities.Encoder) and has(model, capabilities.Decoder):
         save("latent_traversal.png", figures.latent_traversal(model, few, few_labels, scale=scale))
         save("interpolation.png", figures.vae_interpolation(model, heldout[:8],
                                                             None if few_labels is None else few_labels[:8], scale=scale))
-    if hasattr(model, "interpolation_grid"):
-        save("interpolation.png", figures.gan_interpolation(model, 4, 9, seed, scale=scale))
-    if ar:
-        save("completions.png", figures.completions(model, heldout[:8], seed, scale=scale, temperature=temperature))
+    elif has(model, capabilities.CodeSpace):
+        save("interpolation.png", figures.code_interpolation(model, 4, 9, seed, scale=scale))
+    if has(model, capabilities.Completer):
+        save("completions.png", figures.completions(model, heldout[:8], seed, scale=scale, temperature=temperature,
+                                                    labels=None if few_labels is None else few_labels[:8]))
     metrics["figures"] = written
 
     files.write_json(os.path.join(out, "metrics.json"), metrics)

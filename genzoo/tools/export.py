@@ -7,9 +7,9 @@ See docs/serving.md.
 
 from __future__ import annotations
 
-from genzoo.tools import common
+from absl import flags
 
-from absl import flags  # noqa: E402
+from genzoo.tools import common
 
 
 def define_flags():
@@ -30,11 +30,11 @@ def main(argv):
         raise common.UserError(f"--version must be a positive integer, got {FLAGS.version}")
     if FLAGS.max_num_samples < 1:
         raise common.UserError(f"--max_num_samples must be at least 1, got {FLAGS.max_num_samples}")
-    from genzoo import export
+    from genzoo import serving
     from genzoo.training import runs
 
     model, config = runs.load_model(FLAGS.model_dir)
-    path = export.export(
+    path = serving.export(
         model, FLAGS.export_base, version=FLAGS.version, max_num_samples=FLAGS.max_num_samples,
         metadata={"run": {"model_dir": FLAGS.model_dir, "train": config.get("train")}},
     )

@@ -14,9 +14,9 @@ version as a serving client would (docs/serving.md) and draws its `images` outpu
 
 from __future__ import annotations
 
-from genzoo.tools import common
+from absl import flags
 
-from absl import flags  # noqa: E402
+from genzoo.tools import common
 
 
 def define_flags():
@@ -61,54 +61,59 @@ def main(argv):
     import numpy as np
 
     from genzoo import data, images
+    from genzoo.models.capabilities import CodeSpace, Completer, Encoder, has
     from genzoo.training import runs
 
     model, config = runs.load_model(FLAGS.model_dir)
     spec = model.spec
     labels = None
     if wanted is not None:
-        if not getattr(model, "conditional", False):
+        if not model.conditional:
             raise common.UserError(f"--labels: model {config['train']['model']!r} is not conditional")
         if min(wanted) < 0 or max(wanted) >= spec.num_classes:
             raise common.UserError(f"--labels must lie in 0-{spec.num_classes - 1}")
         labels = np.resize(np.array(wanted, np.int32), FLAGS.num)
-    autoregressive = hasattr(model, "complete")
-    if FLAGS["temperature"].present and not autoregressive:
-        raise common.UserError(f"--temperature: model {config['train']['model']!r} is not autoregressive")
+    if FLAGS["temperature"].present and not model.tempered:
+        raise common.UserError(f"--temperature: model {config['train']['model']!r} has no sampling temperature")
     if FLAGS.mode == "sample":
-        extra = {"temperature": FLAGS.temperature} if autoregressive else {}
-        pictures = data.to_rgb_uint8(model.sample(FLAGS.num, FLAGS.seed, labels=labels, **extra), spec).numpy()
+        pictures = data.to_rgb_uint8(
+            model.sample(FLAGS.num, FLAGS.seed, labels=labels, temperature=FLAGS.temperature), spec).numpy()
         columns = None
     elif FLAGS.mode in ("interpolate", "attribute"):
-        if not hasattr(model, "interpolation_grid"):
+        if not has(model, CodeSpace):
             raise common.UserError(f"model {config['train']['model']!r} has no code space to {FLAGS.mode} in")
         make = model.interpolation_grid if FLAGS.mode == "interpolate" else model.attribute_grid
         rows = max(1, FLAGS.num // FLAGS.steps)
         pictures = data.to_rgb_uint8(make(rows, FLAGS.steps, FLAGS.seed, labels=labels), spec).numpy()
         columns = FLAGS.steps
     elif FLAGS.mode == "complete":
-        if not autoregressive:
+        if not has(model, Completer):
             raise common.UserError(f"model {config['train']['model']!r} cannot complete images")
         train = config["train"]
         ds, _ = data.load(train["dataset"], "test", encoding=train["encoding"], data_dir=train["data_dir"],
                           tfds_dir=train["tfds_dir"])
-        batch = next(iter(ds.batch(FLAGS.num)))["image"]
+        held_out = next(iter(ds.batch(FLAGS.num)))
+        batch = held_out["image"]
+        given = held_out["label"] if labels is None else labels[:len(batch)]
         known = round(FLAGS.known_fraction * spec.height * spec.width)
         originals = data.to_rgb_uint8(batch, spec).numpy()
         masked = originals.reshape(len(originals), -1, 3).copy()
         masked[:, known:] = 128  # hidden pixels shown grey
-        done = data.to_rgb_uint8(model.complete(batch, known, FLAGS.seed, FLAGS.temperature), spec).numpy()
+        done = model.complete(batch, known, FLAGS.seed, labels=given if model.conditional else None,
+                              temperature=FLAGS.temperature)
+        done = data.to_rgb_uint8(done, spec).numpy()
         pictures = np.stack([originals, masked.reshape(originals.shape), done], axis=1).reshape(-1, *originals.shape[1:])
         columns = 3 * max(1, int(np.sqrt(len(originals))))
     else:
-        if not hasattr(model, "reconstruct"):
+        if not has(model, Encoder):
             raise common.UserError(f"model {config['train']['model']!r} has no encoder to reconstruct with")
         train = config["train"]
         ds, _ = data.load(train["dataset"], "test", encoding=train["encoding"], data_dir=train["data_dir"],
                           tfds_dir=train["tfds_dir"])
         batch = next(iter(ds.batch(FLAGS.num)))
         originals = data.to_rgb_uint8(batch["image"], spec).numpy()
-        rebuilt = data.to_rgb_uint8(model.reconstruct(batch["image"], batch["label"]), spec).numpy()
+        given = batch["label"] if model.conditional else None
+        rebuilt = data.to_rgb_uint8(model.reconstruct(batch["image"], given), spec).numpy()
         pictures = np.stack([originals, rebuilt], axis=1).reshape(-1, *originals.shape[1:])
         columns = 2 * max(1, int(np.sqrt(len(originals))))
     scale = FLAGS.scale or images.auto_scale(spec.height)
@@ -125,14 +130,14 @@ def draw_saved_model(FLAGS):
     import numpy as np
     import tensorflow as tf
 
-    from genzoo import data, export, images
+    from genzoo import data, images, serving
 
     path = FLAGS.saved_model
     try:
-        with open(os.path.join(path, export.METADATA_FILE)) as f:
+        with open(os.path.join(path, serving.METADATA_FILE)) as f:
             info = json.load(f)
     except FileNotFoundError:
-        raise common.UserError(f"--saved_model {path}: not a genzoo export (no {export.METADATA_FILE})") from None
+        raise common.UserError(f"--saved_model {path}: not a genzoo export (no {serving.METADATA_FILE})") from None
     if FLAGS.num < 1:
         raise common.UserError(f"--num must be at least 1, got {FLAGS.num}")
     signatures = tf.saved_model.load(path).signatures
@@ -150,8 +155,7 @@ def draw_saved_model(FLAGS):
                           tfds_dir=train.get("tfds_dir"))
         batch = next(iter(ds.batch(num)))
         num, originals = len(batch["image"]), data.to_rgb_uint8(batch["image"], spec).numpy()
-        pixels = batch["image"] if spec.encoding != "rgb" else tf.round(batch["image"] * 255.0)
-        request["images"] = pixels
+        request["images"] = data.encodings.to_pixels(batch["image"], spec)
         labels = labels[:num] if FLAGS.labels else batch["label"]
     values = {
         "num_samples": num, "seed": FLAGS.seed, "labels": labels, "temperature": FLAGS.temperature,

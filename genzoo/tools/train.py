@@ -6,9 +6,9 @@ checkpoint. See docs/training.md.
 
 from __future__ import annotations
 
-from genzoo.tools import common
+from absl import flags
 
-from absl import flags  # noqa: E402
+from genzoo.tools import common
 
 MODEL_HPARAMS = ("latent_dim", "filters", "hidden", "beta", "kl_warmup_steps")
 

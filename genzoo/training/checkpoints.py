@@ -6,7 +6,6 @@ fault, a truncated copy) is skipped for the one before it, with a message.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 
@@ -28,7 +27,7 @@ def untracked_weights(model) -> list[str]:
 class Checkpoints:
     """A `tf.train.CheckpointManager` with fall-back restore and chief-only files."""
 
-    def __init__(self, directory: str, keep: int, chief: bool = True, **objects):
+    def __init__(self, directory: str, keep: int | None, chief: bool = True, **objects):
         missing = untracked_weights(objects["model"]) if "model" in objects else []
         if missing:
             raise RuntimeError(f"checkpoints would not hold these weights (kept in a list?): {', '.join(missing)}")
@@ -57,12 +56,3 @@ class Checkpoints:
     def close(self) -> None:
         if not self.chief:
             shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def latest_readable(directory: str) -> str | None:
-    """The newest checkpoint path in `directory` listed by its index file."""
-    state = tf.train.get_checkpoint_state(directory)
-    if not state:
-        return None
-    return state.model_checkpoint_path if os.path.isabs(state.model_checkpoint_path) else os.path.join(
-        directory, state.model_checkpoint_path)

@@ -19,11 +19,11 @@ import sys
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from genzoo import data, distribute, files, images
 from genzoo.errors import UserError
+from genzoo.evaluation import figures
 from genzoo.models import registry
 from genzoo.training.checkpoints import Checkpoints
 from genzoo.training.config import TrainConfig
@@ -66,11 +66,6 @@ def distributed_steps(strategy: tf.distribute.Strategy, model, step: tf.Variable
 
 def build_model(config: TrainConfig, spec: data.DatasetSpec):
     return registry.build(config.model, spec, seed=config.seed, **config.hparams)
-
-
-def sample_grid(model, num: int, seed: int) -> np.ndarray:
-    pictures = data.to_rgb_uint8(model.sample(num, seed), model.spec).numpy()
-    return images.grid(pictures, scale=images.auto_scale(model.spec.height))
 
 
 class QualityHook:
@@ -199,7 +194,8 @@ class _Run:
     def _write_pictures(self, step: int):
         if not self.chief:
             return
-        picture = sample_grid(self.model, self.config.num_samples, self.config.seed)
+        picture = figures.sample_grid(self.model, self.config.num_samples, self.config.seed,
+                                      images.auto_scale(self.model.spec.height))
         images.save_png(os.path.join(self.config.model_dir, "samples.png"), picture)
         with self.writers["train"].as_default(step=step):
             tf.summary.image("samples", picture[None], step=step)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 
-import tensorflow as tf
-
 from genzoo.errors import UserError
 from genzoo.models import registry
+from genzoo.training.checkpoints import Checkpoints
 
 
 def read_config(model_dir: str) -> dict:
@@ -28,13 +27,6 @@ def load_model(model_dir: str):
     cls = registry.get(config["train"]["model"])
     model = cls.from_config(config["model_config"])
     directory = os.path.join(model_dir, "checkpoints")
-    state = tf.train.get_checkpoint_state(directory)
-    paths = list(state.all_model_checkpoint_paths) if state else []
-    for path in reversed(paths):
-        path = path if os.path.isabs(path) else os.path.join(directory, path)
-        try:
-            tf.train.Checkpoint(model=model).restore(path).expect_partial()
-            return model, config
-        except Exception:  # noqa: BLE001 - any read failure means: try the one before
-            print(f"genzoo: checkpoint {path} is unreadable; trying the one before")
-    raise UserError(f"{model_dir}: no readable checkpoint in {directory}")
+    if Checkpoints(directory, keep=None, model=model).restore_latest() is None:
+        raise UserError(f"{model_dir}: no readable checkpoint in {directory}")
+    return model, config

@@ -57,8 +57,8 @@ def test_vae_interpolation_runs_between_two_encoded_real_images(tmp_path, heldou
     assert np.array_equal(picture[1:TILE, 6 * TILE + 1:7 * TILE], real[TILE + 1:2 * TILE, 1:TILE])
 
 
-def test_gan_interpolation_walks_between_two_codes(tmp_path):
-    check_written(tmp_path, figures.gan_interpolation(model("gan"), rows=2, steps=6, seed=0, scale=SCALE), 2, 6)
+def test_code_interpolation_walks_between_two_codes(tmp_path):
+    check_written(tmp_path, figures.code_interpolation(model("gan"), rows=2, steps=6, seed=0, scale=SCALE), 2, 6)
 
 
 def test_completions_show_half_and_three_quarters_hidden(tmp_path):

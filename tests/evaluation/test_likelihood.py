@@ -6,8 +6,7 @@ import tensorflow as tf
 
 from genzoo.data import builtin
 from genzoo.evaluation import likelihood
-from genzoo.models.pixel_cnn import PixelCNN
-from genzoo.models.vae import VAE, ConditionalVAE
+from genzoo.models import VAE, ConditionalVAE, PixelCNN
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
-"""The model contract, checked once for every registered model."""
+"""The model contract, checked once for every registered model: the base contract and
+each declared capability's behaviour, and that serving exports exactly the declared ones."""
 
+import inspect
 import json
 
 import keras
@@ -7,7 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genzoo import data
+from genzoo import data, serving
+from genzoo.errors import UserError
+from genzoo.models import capabilities as caps
 from genzoo.models import registry
 from genzoo.training.checkpoints import untracked_weights
 from tests.small_models import SMALL_HPARAMS
@@ -47,7 +51,6 @@ def test_model_honours_the_contract(name, shapes, tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.sample(3, seed=5).numpy(), samples.numpy())
     assert set(model.checkpoint_objects()) >= {"model"}
-    assert hasattr(model, "serving_functions"), f"{name} is not servable"
 
     # What genzoo.training.runs.load_model does: a model checkpoint restored into a model
     # built with other random weights must hold every weight (a list-held weight did not).
@@ -69,3 +72,99 @@ def test_registry_fails_loudly():
     with pytest.raises(ValueError, match="already registered"):
         registry.register("vae")(type("Other", (), {}))
     assert tf.constant(len(registry.names())).numpy() >= 9
+
+
+# === Capabilities ===
+# The serving signatures each capability adds (Decoder: the model's decode_signature).
+SIGNATURES = {caps.Sampler: {"sample"}, caps.Encoder: {"encode", "reconstruct"}, caps.Completer: {"complete"},
+              caps.ExactLikelihood: {"log_prob"}}
+
+
+def _small(name, spec):
+    keras.utils.set_random_seed(3)
+    return registry.build(name, spec, seed=1, **SMALL_HPARAMS.get(name, {}))
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_declared_capabilities_are_implemented_not_stubs(name, shapes):
+    model = _small(name, shapes[1])
+    declared = model.capabilities()
+    assert caps.Sampler in declared
+    for capability in declared:
+        for method, stub in vars(capability).items():
+            if inspect.isfunction(stub):
+                assert getattr(type(model), method) is not stub, f"{name}: {capability.__name__}.{method} is a stub"
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_each_declared_capability_behaves(name, shapes):
+    batch, spec = shapes
+    model = _small(name, spec)
+    has = model.capabilities()
+    images = batch["image"][:4]
+    labels = batch["label"][:4] if caps.Conditional in has else None
+
+    if caps.Conditional in has:
+        picked = model.sample(4, seed=2, labels=[1, 1, 1, 1])
+        assert picked.shape == (4, *spec.image_shape)
+    else:
+        with pytest.raises(UserError, match="not conditional"):
+            model.sample(2, seed=2, labels=[0, 1])
+    if not model.tempered:
+        with pytest.raises(UserError, match="no sampling temperature"):
+            model.sample(2, seed=2, temperature=0.5)
+
+    if caps.ExactLikelihood in has:
+        log_p = model.log_prob(images, labels).numpy()
+        assert log_p.shape == (4,) and np.all(np.isfinite(log_p)) and np.all(log_p <= 0)
+        np.testing.assert_allclose(model.bits_per_dim(-log_p), -log_p / (spec.num_dims * np.log(2)), rtol=1e-6)
+    if caps.LikelihoodBound in has:
+        elbo = model.elbo(images, labels, seed=1).numpy()
+        iw = model.importance_weighted_bound(images, labels, num_samples=16, seed=1).numpy()
+        assert np.all(np.isfinite(elbo)) and np.all(elbo <= 0) and np.all(np.isfinite(iw)) and np.all(iw <= 0)
+        assert iw.mean() >= elbo.mean() - 1.0  # tighter in expectation (one-sample noise allowed)
+    if caps.Encoder in has:
+        mean, log_var = model.encode(images, labels)
+        assert mean.shape == log_var.shape == (4, model.latent_dim)
+        assert model.reconstruct(images, labels).shape == images.shape
+    if caps.Decoder in has:
+        z = model.sample_codes(3, seed=4)
+        assert z.shape == (3, model.latent_dim)
+        decoded = model.decode(z)
+        assert decoded.shape == (3, *spec.image_shape) and decoded.dtype == spec.image_dtype
+        np.testing.assert_array_equal(decoded.numpy(), model.decode(z).numpy())
+    if caps.CodeSpace in has:
+        assert model.interpolation_grid(2, 3, seed=0).shape == (6, *spec.image_shape)
+    if caps.Completer in has:
+        known = spec.width + 3
+        done = model.complete(images, known, seed=0, labels=labels).numpy().reshape(4, -1)
+        np.testing.assert_array_equal(done[:, :known], images.numpy().reshape(4, -1)[:, :known])
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_serving_exports_exactly_the_declared_capabilities(name, shapes):
+    model = _small(name, shapes[1])
+    has = model.capabilities()
+    expected = set().union(*(names for capability, names in SIGNATURES.items() if capability in has))
+    if caps.Decoder in has:
+        expected.add(model.decode_signature)
+    functions = serving.signatures(model, 4)
+    assert set(functions) == expected and next(iter(functions)) == "sample"
+    for fn in functions.values():
+        inputs = {spec.name for spec in tf.nest.flatten(fn.get_concrete_function().structured_input_signature)}
+        assert ("labels" in inputs) == (caps.Conditional in has)
+        if "num_samples" in inputs:
+            assert ("temperature" in inputs) == model.tempered
+
+
+def test_tools_ask_capabilities_not_attributes():
+    """No `hasattr` probe, class-name or model-name check outside the models."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for path in [*root.glob("genzoo/**/*.py"), *root.glob("tools/*.py")]:
+        if "genzoo/models" in path.as_posix():
+            continue
+        text = path.read_text()
+        for probe in ("hasattr(model", "__class__.__name__", 'getattr(model, "conditional"'):
+            assert probe not in text, f"{path.relative_to(root)} probes a model with {probe!r}"

@@ -1,10 +1,10 @@
-"""genzoo.models.lstm: the fused LSTM's hand-written backward pass against TensorFlow's autodiff."""
+"""genzoo.models.layers.lstm: the fused LSTM's hand-written backward pass against TensorFlow's autodiff."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from genzoo.models import lstm
+from genzoo.models.layers import lstm
 
 
 def _reference(input_gates, kernel, bias):

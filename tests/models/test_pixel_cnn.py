@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genzoo import data
+from genzoo import data, serving
 from genzoo.errors import UserError
-from genzoo.models.masked import MaskedConv2D, channel_groups, conv_mask
-from genzoo.models.pixel_cnn import PixelCNN
+from genzoo.models import PixelCNN
+from genzoo.models.layers.masked_conv import MaskedConv2D, channel_groups, conv_mask
 from tests.models.test_pixel_rnn import (
     PALETTE,
     SPECS,
@@ -114,7 +114,7 @@ def test_config_and_keras_file_round_trip(tmp_path):
 
 def test_serving_sample_and_log_prob():
     model = _tiny("rgb")
-    functions = model.serving_functions(max_num_samples=2)
+    functions = serving.signatures(model, max_num_samples=2)
     out = functions["sample"](tf.constant(2), tf.constant(3, tf.int64), tf.constant(1.0))
     np.testing.assert_array_equal(out["images"].numpy(), data.to_rgb_uint8(model.sample(2, seed=3), model.spec).numpy())
     pixels = tf.cast(model.to_values(model.sample(2, seed=3)), tf.uint8)

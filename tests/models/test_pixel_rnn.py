@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genzoo import data
+from genzoo import data, serving
 from genzoo.errors import UserError
 from genzoo.models import registry
-from genzoo.models.pixel_rnn import DiagonalBiLSTM, PixelLSTM, RowLSTM
+from genzoo.models import DiagonalBiLSTM, PixelLSTM, RowLSTM
 
 POKEMON_DIR = Path(__file__).resolve().parents[2].parent / "shared/data/pokemon"
 PALETTE = tuple((i * 40 % 256, i * 90 % 256, i * 20 % 256) for i in range(5))
@@ -174,9 +174,9 @@ def test_config_and_keras_file_round_trip(tmp_path, encoding):
     np.testing.assert_allclose(loaded.log_prob(images).numpy(), model.log_prob(images).numpy(), rtol=1e-6)
 
 
-def test_serving_functions_check_requests_and_match_the_model():
+def test_serving_signatures_check_requests_and_match_the_model():
     model = _tiny("palette")
-    functions = model.serving_functions(max_num_samples=4)
+    functions = serving.signatures(model, max_num_samples=4)
     assert list(functions) == ["sample", "complete", "log_prob"]
     out = functions["sample"](tf.constant(3), tf.constant(5, tf.int64), tf.constant(1.0))
     np.testing.assert_array_equal(out["indices"].numpy(), model.sample(3, seed=5).numpy())

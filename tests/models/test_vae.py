@@ -60,7 +60,7 @@ def test_elbo_is_below_exact_log_likelihood_of_tiny_binary_model():
     model.compile_for_training(1e-3)
     images = tf.constant([[[[1.0], [0.0]]], [[[1.0], [1.0]]]])
     z = np.linspace(-8, 8, 4001, dtype=np.float32)[:, None]
-    params = model.decode(tf.constant(z))
+    params = model.decoder_params(tf.constant(z))
     for i in range(2):
         log_px_z = model.likelihood.log_prob(params, tf.repeat(images[i:i + 1], len(z), 0)).numpy()
         prior = np.exp(-0.5 * z[:, 0] ** 2) / math.sqrt(2 * math.pi)
@@ -85,7 +85,7 @@ def test_bound_is_finite_and_unbiased_for_a_very_narrow_posterior():
     images = tf.repeat(tf.constant([[[[1.0], [0.0]]]]), 4000, 0)
     bounds = model.importance_weighted_bound(images, num_samples=1, seed=3).numpy()
     assert np.all(np.isfinite(bounds))
-    elbo = float(model.likelihood.log_prob(model.decode(mean), images[:1])[0] - kl_divergence(mean, log_var)[0])
+    elbo = float(model.likelihood.log_prob(model.decoder_params(mean), images[:1])[0] - kl_divergence(mean, log_var)[0])
     # bound - ELBO is (chi^2_2 - 2) / 2 here: standard deviation 1 per draw.
     assert np.mean(bounds) == pytest.approx(elbo, abs=4 / math.sqrt(len(bounds)))
     assert np.std(bounds) == pytest.approx(1.0, rel=0.1)

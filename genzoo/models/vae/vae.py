@@ -21,15 +21,16 @@ from genzoo.losses import (
     reparameterised_log_prob,
     standard_normal_log_prob,
 )
-from genzoo.models import likelihoods
-from genzoo.models.base import GenerativeModel, seed_pair
-from genzoo.models.networks import conv_decoder, conv_encoder
+from genzoo.models import capabilities, likelihoods
+from genzoo.models.base import GenerativeModel, require_positive, seed_pair
+from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.registry import register
+from genzoo.models.vae.networks import conv_decoder, conv_encoder
 
 
 @register("vae")
 @keras.saving.register_keras_serializable("genzoo")
-class VAE(GenerativeModel):
+class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.LikelihoodBound):
     """Convolutional VAE with a diagonal Gaussian posterior and an N(0, I) prior.
 
     Args:
@@ -45,16 +46,13 @@ class VAE(GenerativeModel):
       seed: base seed of the training noise.
     """
 
-    conditional = False
     metric_names = ("loss", "reconstruction", "kl", "elbo", "bits_per_dim")
     default_learning_rate = 2e-3
 
     def __init__(self, spec, latent_dim: int = 32, filters: int = 32, hidden: int = 256,
                  beta: float = 1.0, kl_warmup_steps: int = 400, seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
-        for name, value in (("latent_dim", latent_dim), ("filters", filters), ("hidden", hidden)):
-            if value < 1:
-                raise UserError(f"{name} must be positive, got {value}")
+        require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden)
         if beta < 0 or kl_warmup_steps < 0:
             raise UserError(f"beta and kl_warmup_steps must be >= 0, got {beta}, {kl_warmup_steps}")
         if self.conditional and self.spec.num_classes < 2:
@@ -81,25 +79,31 @@ class VAE(GenerativeModel):
         mean, log_var = tf.split(stats, 2, axis=-1)
         return mean, log_var
 
-    def decode(self, z, labels=None):
+    def decoder_params(self, z, labels=None):
         """p(x | z): per-pixel likelihood parameters."""
         return tf.cast(self.decoder(self._with_label(z, labels)), tf.float32)
+
+    def decode(self, z, labels=None):
+        """Codes -> encoded images: each pixel the decoder's most likely value."""
+        z = tf.convert_to_tensor(z, tf.float32)
+        return self.likelihood.mode(self.decoder_params(z, self.labels_for(tf.shape(z)[0], labels)))
 
     def call(self, data):
         """Reconstruction parameters at the posterior mean (deterministic)."""
         mean, _ = self.encode(data["image"], data.get("label"))
-        return self.decode(mean, data.get("label"))
+        return self.decoder_params(mean, data.get("label"))
 
     def reconstruct(self, images, labels=None):
         mean, _ = self.encode(images, labels)
-        return self.likelihood.mode(self.decode(mean, labels))
+        return self.likelihood.mode(self.decoder_params(mean, labels))
 
-    def sample(self, num: int, seed: int, labels=None, pixel_noise: bool = False):
+    def sample_codes(self, num, seed):
+        return tf.random.stateless_normal([num, self.latent_dim], seed_pair(seed, 0))
+
+    def sample(self, num, seed, labels=None, temperature=1.0, *, pixel_noise: bool = False):
         """Decodes z ~ N(0, I). Without `pixel_noise`, each pixel is the decoder's most likely value."""
-        z = tf.random.stateless_normal([num, self.latent_dim], seed_pair(seed, 0))
-        if self.conditional and labels is None:
-            labels = tf.range(num) % self.spec.num_classes
-        params = self.decode(z, labels)
+        self.check_temperature(temperature)
+        params = self.decoder_params(self.sample_codes(num, seed), self.labels_for(num, labels))
         return self.likelihood.sample(params, seed_pair(seed, 1)) if pixel_noise else self.likelihood.mode(params)
 
     # === ELBO ===
@@ -110,8 +114,13 @@ class VAE(GenerativeModel):
             lambda n: tf.random.stateless_normal([n, self.latent_dim], seed), tf.shape(mean)[0]
         )
         z = mean + tf.exp(0.5 * log_var) * eps  # reparameterisation: gradients flow to mean, log_var
-        reconstruction = self.likelihood.log_prob(self.decode(z, labels), images)
+        reconstruction = self.likelihood.log_prob(self.decoder_params(z, labels), images)
         return reconstruction, kl_divergence(mean, log_var)
+
+    def elbo(self, images, labels=None, seed=0):
+        """The ELBO per image, in nats, from one posterior sample per image."""
+        reconstruction, kl = self.elbo_terms(images, labels, seed_pair(seed, 3))
+        return reconstruction - kl
 
     def kl_weight(self):
         if not self.kl_warmup_steps:
@@ -152,66 +161,13 @@ class VAE(GenerativeModel):
         flat_z = tf.reshape(z, [-1, self.latent_dim])
         repeat = lambda t: tf.reshape(tf.tile(t[None], [num_samples] + [1] * len(t.shape)), [-1, *t.shape[1:]])
         flat_labels = None if labels is None else repeat(tf.convert_to_tensor(labels))
-        log_px_z = self.likelihood.log_prob(self.decode(flat_z, flat_labels), repeat(tf.convert_to_tensor(images)))
+        log_px_z = self.likelihood.log_prob(self.decoder_params(flat_z, flat_labels), repeat(tf.convert_to_tensor(images)))
         log_weights = (
             tf.reshape(log_px_z, [num_samples, batch])
             + standard_normal_log_prob(z)
             - reparameterised_log_prob(eps, log_var)
         )
         return tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)
-
-    # === Serving ===
-    def serving_functions(self, max_num_samples: int) -> dict:
-        """TF Serving signatures (docs/serving.md); `sample` is the serving_default.
-
-        `sample(num_samples, seed)`, `decode(z)` -> uint8 RGB `images` (+ int32
-        `indices` for palette data); `encode(images)` -> `mean`, `log_var`;
-        `reconstruct(images)` -> `images` (+ `indices`). `images` inputs are int32
-        palette indices, or uint8 pixels for rgb/binary data (`export.serving_image_spec`).
-        The conditional VAE takes int32 `labels`, one per image, in every signature.
-        """
-        from genzoo import export
-
-        spec = self.spec
-        inputs = {
-            "num_samples": tf.TensorSpec([], tf.int32, name="num_samples"),
-            "seed": tf.TensorSpec([], tf.int64, name="seed"),
-            "z": tf.TensorSpec([None, self.latent_dim], tf.float32, name="z"),
-            "images": export.serving_image_spec(spec),
-            "labels": tf.TensorSpec([None], tf.int32, name="labels"),
-        }
-
-        def endpoint(body, *names):
-            names = (*names, "labels") if self.conditional else names  # the CVAE adds `labels` to each
-            return export.signature_function(body, [inputs[name] for name in names])
-
-        def labels_for(labels, batch):
-            return export.check_labels(labels, spec.num_classes, batch) if self.conditional else None
-
-        def sample(num_samples, seed, labels=None):
-            num_samples = export.check_num_samples(num_samples, max_num_samples)
-            return export.image_outputs(self.sample(num_samples, seed, labels_for(labels, num_samples)), spec)
-
-        def decode(z, labels=None):
-            z = export.check_finite(z, "z")
-            params = self.decode(z, labels_for(labels, tf.shape(z)[0]))
-            return export.image_outputs(self.likelihood.mode(params), spec)
-
-        def encode(images, labels=None):
-            images = export.encoded_from_serving(images, spec)
-            mean, log_var = self.encode(images, labels_for(labels, tf.shape(images)[0]))
-            return {"mean": mean, "log_var": log_var}
-
-        def reconstruct(images, labels=None):
-            images = export.encoded_from_serving(images, spec)
-            return export.image_outputs(self.reconstruct(images, labels_for(labels, tf.shape(images)[0])), spec)
-
-        return {
-            "sample": endpoint(sample, "num_samples", "seed"),
-            "decode": endpoint(decode, "z"),
-            "encode": endpoint(encode, "images"),
-            "reconstruct": endpoint(reconstruct, "images"),
-        }
 
     def get_config(self):
         return {
@@ -222,7 +178,5 @@ class VAE(GenerativeModel):
 
 @register("cvae")
 @keras.saving.register_keras_serializable("genzoo")
-class ConditionalVAE(VAE):
+class ConditionalVAE(VAE, capabilities.Conditional):
     """The VAE with the class label (one-hot) given to both encoder and decoder."""
-
-    conditional = True

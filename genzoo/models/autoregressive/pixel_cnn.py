@@ -5,9 +5,9 @@ References:
   (PixelCNN section 3.5; masks A and B section 3.4; residual blocks figure 5).
 
 Training evaluates every conditional at once (one pass of convolutions). Sampling
-is sequential: `sample` re-runs the whole network for every sub-pixel, H*W*C passes
-per batch (1200 for 20x20 RGB, 400 for palette); the caching of Ramachandran et al.
-2017 is not implemented.
+is sequential: row r's sub-pixels re-run the network on rows 0..r
+(`samplers.rowwise_generate`); the caching of Ramachandran et al. 2017 is not
+implemented.
 """
 
 from __future__ import annotations
@@ -16,12 +16,9 @@ import keras
 from keras import layers
 
 from genzoo.errors import UserError
-from genzoo.models.masked import (
-    AutoregressiveModel,
-    MaskedConv2D,
-    masked_output,
-    value_input,
-)
+from genzoo.models.autoregressive.base import AutoregressiveModel
+from genzoo.models.autoregressive.networks import masked_output, value_input
+from genzoo.models.layers.masked_conv import MaskedConv2D
 from genzoo.models.registry import register
 
 
@@ -63,7 +60,7 @@ class PixelCNN(AutoregressiveModel):
 
     rowwise_sampling = True
 
-    def value_logits(self, values):
+    def value_logits(self, values, labels=None):
         return self.network(values)
 
     def get_config(self):

@@ -24,107 +24,34 @@ References:
 
 from __future__ import annotations
 
-import math
-
 import keras
-import numpy as np
 import tensorflow as tf
-from keras import layers
 
 from genzoo import gan_losses
-from genzoo.data.encodings import palette_to_rgb, quantize, to_rgb_uint8
+from genzoo.data import encodings
 from genzoo.distribute import global_gradient_norm, global_mean, replica_slice
 from genzoo.errors import UserError
-from genzoo.models.base import GenerativeModel, make_optimizer, seed_pair
-from genzoo.models.networks import num_downsamples
+from genzoo.models import capabilities
+from genzoo.models.base import (
+    GenerativeModel,
+    make_optimizer,
+    require_positive,
+    seed_pair,
+)
+from genzoo.models.code_space import CodeSpaceWalks
+from genzoo.models.gan.networks import (
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+)
 from genzoo.models.registry import register
-
-LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
-
-
-# === Networks ===
-def _code_input(latent_dim: int, num_classes: int):
-    """Code z (+ int label, embedded) -> the generator's first features (Mirza & Osindero 2014)."""
-    code = keras.Input((latent_dim,), name="code")
-    if not num_classes:
-        return [code], code
-    label = keras.Input((), dtype="int32", name="label")
-    embedded = layers.Embedding(num_classes, LABEL_EMBEDDING, name="label_embedding")(label)
-    return [code, label], layers.Concatenate()([code, embedded])
-
-
-def _projection_head(inputs: list, features, num_classes: int, name: str, classifier: bool = False):
-    """Features phi(x) -> psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3),
-    and with `classifier` also class logits from phi(x) (Odena et al. 2017): `[score, logits]`."""
-    score = layers.Dense(1, name="score")(features)
-    if num_classes:
-        label = keras.Input((), dtype="int32", name="label")
-        inputs = [*inputs, label]
-        embedded = layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label)
-        projection = layers.Dot(axes=-1)([embedded, features])
-        score = layers.Add()([score, projection])
-    score = layers.Reshape(())(score)
-    if classifier:
-        return keras.Model(inputs, [score, layers.Dense(num_classes, name="class_logits")(features)], name=name)
-    return keras.Model(inputs, score, name=name)
-
-
-def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int = 0, name="generator"):
-    """Goodfellow et al. 2014: fully connected ReLU layers, tanh output in [-1, 1]."""
-    inputs, x = _code_input(latent_dim, num_classes)
-    x = layers.Dense(hidden, activation="relu")(x)
-    x = layers.Dense(hidden, activation="relu")(x)
-    x = layers.Dense(math.prod(shape), activation="tanh")(x)
-    return keras.Model(inputs, layers.Reshape(shape)(x), name=name)
-
-
-def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator",
-                      classifier: bool = False):
-    """Two LeakyReLU layers (the paper's maxout units do the same job) and a linear score."""
-    image = keras.Input(shape, name="image")
-    x = layers.Flatten()(image)
-    x = layers.Dense(hidden)(x)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Dense(hidden)(x)
-    x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], x, num_classes, name, classifier)
-
-
-def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator"):
-    """Radford et al. 2016: project and reshape, then fractionally strided convolutions
-    with batch norm and ReLU, doubling the size each time, and a tanh output."""
-    height, width, channels = shape
-    n = num_downsamples(height, width)
-    h, w, top = height // 2**n, width // 2**n, filters * 2**n
-    inputs, x = _code_input(latent_dim, num_classes)
-    x = layers.Dense(h * w * top, use_bias=False)(x)  # batch norm's offset replaces the bias
-    x = layers.BatchNormalization(synchronized=True)(x)
-    x = layers.ReLU()(layers.Reshape((h, w, top))(x))
-    for i in reversed(range(n)):
-        x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
-    x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
-    return keras.Model(inputs, x, name=name)
-
-
-def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
-                        name="discriminator", classifier: bool = False):
-    """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
-    the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017)."""
-    height, width, _ = shape
-    image = keras.Input(shape, name="image")
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 3, padding="same")(image))
-    for i in range(num_downsamples(height, width)):
-        x = layers.Conv2D(filters * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(synchronized=True)(x) if norm == "batch" else layers.LayerNormalization()(x)
-        x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier)
 
 
 # === Model ===
 @register("gan")
 @keras.saving.register_keras_serializable("genzoo")
-class GAN(GenerativeModel):
+class GAN(GenerativeModel, CodeSpaceWalks):
     """The adversarial game with fully connected networks (Goodfellow et al. 2014).
 
     Images are played in RGB scaled to [-1, 1] (palette data through its colours,
@@ -150,7 +77,7 @@ class GAN(GenerativeModel):
       seed: base seed of the training noise.
     """
 
-    conditional = False
+    decode_signature = "generate"
     default_aux_weight = 0.0
     architecture = "mlp"
     metric_names = ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "d_grad_norm", "g_grad_norm")
@@ -164,10 +91,7 @@ class GAN(GenerativeModel):
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
                  seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
-        for name, value in (("latent_dim", latent_dim), ("filters", filters), ("hidden", hidden),
-                            ("d_steps", d_steps)):
-            if int(value) < 1:
-                raise UserError(f"{name} must be positive, got {value}")
+        require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
         if loss not in gan_losses.LOSSES:
             raise UserError(f"unknown GAN loss {loss!r}; choose one of {', '.join(gan_losses.LOSSES)}")
         if not 0.0 <= ema_decay < 1.0:
@@ -186,8 +110,7 @@ class GAN(GenerativeModel):
         self.aux_weight = float(aux_weight)
         self.gan_loss = gan_losses.get(loss)
         self.num_classes = self.spec.num_classes if self.conditional else 0
-        channels = 3 if self.spec.encoding == "palette" else self.spec.image_shape[-1]
-        self.image_shape = (self.spec.height, self.spec.width, channels)
+        self.image_shape = encodings.symmetric_shape(self.spec)
         # === Layers ===
         self.generator = self.build_generator("generator")
         self.discriminator = self.build_discriminator()
@@ -207,17 +130,11 @@ class GAN(GenerativeModel):
     # === Encodings <-> the networks' [-1, 1] space ===
     def to_model_space(self, images):
         """Encoded images -> float `[B, H, W, C]` in [-1, 1]."""
-        if self.spec.encoding == "palette":
-            return tf.cast(palette_to_rgb(images, self.spec.palette), tf.float32) / 127.5 - 1.0
-        return 2.0 * tf.cast(images, tf.float32) - 1.0
+        return encodings.to_symmetric(images, self.spec)
 
     def from_model_space(self, x):
         """Generator output in [-1, 1] -> encoded images (nearest palette colour, {0,1} or [0,1])."""
-        if self.spec.encoding == "palette":
-            return quantize((x + 1.0) * 127.5, self.spec.palette)
-        if self.spec.encoding == "binary":
-            return tf.cast(x > 0.0, tf.float32)
-        return tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
+        return encodings.from_symmetric(x, self.spec)
 
     # === Network calls ===
     def _inputs(self, x, labels):
@@ -355,136 +272,24 @@ class GAN(GenerativeModel):
         return seed_pair(self.seed * 1000003 + salt, self.g_optimizer.iterations)
 
     # === Code space ===
-    def _labels_for(self, num, labels):
-        if not self.conditional:
-            return None
-        if labels is None:
-            return tf.range(num) % self.num_classes
-        return tf.cast(labels, tf.int32)
-
     def generate(self, z, labels=None, ema: bool = True):
         """Codes `[N, latent_dim]` (+ labels) -> encoded images, by the averaged generator unless `ema=False`."""
         z = tf.convert_to_tensor(z, tf.float32)
         network = self.ema_generator if ema else self.generator
-        x = network(self._inputs(z, self._labels_for(tf.shape(z)[0], labels)), training=False)
+        x = network(self._inputs(z, self.labels_for(tf.shape(z)[0], labels)), training=False)
         return self.from_model_space(x)
+
+    def decode(self, z, labels=None):
+        """The `Decoder` capability: `generate` with the averaged generator."""
+        return self.generate(z, labels)
 
     def sample_codes(self, num, seed):
         return tf.random.stateless_normal([num, self.latent_dim], seed_pair(seed, 0))
 
-    def sample(self, num: int, seed: int, labels=None):
+    def sample(self, num, seed, labels=None, temperature=1.0):
         """`num` encoded images from z ~ N(0, I); conditional models cycle the classes when `labels` is None."""
+        self.check_temperature(temperature)
         return self.generate(self.sample_codes(num, seed), labels)
-
-    @staticmethod
-    def interpolate(z0, z1, steps: int, spherical: bool = True):
-        """`steps` codes from z0 to z1 (both ends included), `[steps, latent_dim]`.
-
-        Spherical by default (White 2016): a straight line between two Gaussian codes
-        passes through codes of atypically small norm.
-        """
-        if steps < 2:
-            raise UserError(f"interpolation needs at least 2 steps, got {steps}")
-        z0, z1 = tf.convert_to_tensor(z0, tf.float32), tf.convert_to_tensor(z1, tf.float32)
-        t = tf.linspace(0.0, 1.0, steps)[:, None]
-        if not spherical:
-            return (1.0 - t) * z0 + t * z1
-        cos = tf.reduce_sum(z0 * z1) / (tf.norm(z0) * tf.norm(z1))
-        omega = tf.acos(tf.clip_by_value(cos, -1.0 + 1e-7, 1.0 - 1e-7))
-        return (tf.sin((1.0 - t) * omega) * z0 + tf.sin(t * omega) * z1) / tf.sin(omega)
-
-    @staticmethod
-    def attribute_vector(codes_a, codes_b):
-        """mean(codes_a) - mean(codes_b): adding it to a code moves its image from group b
-        towards group a (Radford et al. 2016, section 6.3, the "smiling" vector)."""
-        return tf.reduce_mean(tf.cast(codes_a, tf.float32), 0) - tf.reduce_mean(tf.cast(codes_b, tf.float32), 0)
-
-    def interpolation_grid(self, rows: int, steps: int, seed: int, labels=None):
-        """Encoded images `[rows * steps, ...]`: each row walks between two random codes."""
-        codes = self.sample_codes(2 * rows, seed)
-        path = tf.concat([self.interpolate(codes[2 * r], codes[2 * r + 1], steps) for r in range(rows)], 0)
-        return self.generate(path, None if labels is None else np.repeat(np.resize(labels, rows), steps))
-
-    def attribute_grid(self, rows: int, steps: int, seed: int, pool: int = 512, labels=None):
-        """Encoded images `[rows * steps, ...]` adding -2..2 times the "more ink" vector to `rows` codes.
-
-        The lecture's demo labels samples by hand; here the groups are labelled by a
-        property every dataset has: the quarter of `pool` samples with the most
-        non-background pixels minus the quarter with the fewest.
-        """
-        codes = self.sample_codes(pool, seed)
-        pictures = tf.cast(to_rgb_uint8(self.generate(codes, self._labels_for(pool, None)), self.spec), tf.float32)
-        ink = tf.reduce_mean(tf.cast(tf.reduce_min(pictures, axis=-1) < 200.0, tf.float32), axis=[1, 2])
-        order = tf.argsort(ink)
-        quarter = pool // 4
-        vector = self.attribute_vector(tf.gather(codes, order[-quarter:]), tf.gather(codes, order[:quarter]))
-        base = self.sample_codes(rows, seed + 1)
-        scales = tf.linspace(-2.0, 2.0, steps)
-        path = tf.reshape(base[:, None, :] + scales[None, :, None] * vector, [-1, self.latent_dim])
-        return self.generate(path, None if labels is None else np.repeat(np.resize(labels, rows), steps))
-
-    # === Serving ===
-    def _serving_outputs(self, encoded):
-        outputs = {"images": to_rgb_uint8(encoded, self.spec)}
-        if self.spec.encoding == "palette":
-            outputs["indices"] = tf.cast(encoded, tf.int32)
-        return outputs
-
-    def _check_labels(self, labels, num):
-        """The labels, usable only after the checks passed (so a bad label fails with
-        this message, not inside the embedding lookup)."""
-        with tf.control_dependencies([
-            tf.debugging.assert_equal(tf.size(labels), num, message="labels must hold one class per image"),
-            tf.debugging.assert_non_negative(labels, message="labels must be >= 0"),
-            tf.debugging.assert_less(labels, self.num_classes,
-                                     message=f"labels must be below the number of classes, {self.num_classes}"),
-        ]):
-            return tf.identity(labels)
-
-    def serving_functions(self, max_num_samples: int) -> dict:
-        """`sample(num_samples, seed[, labels])` (the default) and `generate(z[, labels])`."""
-        cap = int(max_num_samples)
-        message = f"num_samples exceeds the cap of {cap}"
-
-        def check_num(num):
-            with tf.control_dependencies([
-                tf.debugging.assert_positive(num, message="num_samples must be positive"),
-                tf.debugging.assert_less_equal(num, cap, message=message),
-            ]):
-                return tf.identity(num)
-
-        num_spec = tf.TensorSpec([], tf.int32, name="num_samples")
-        seed_spec = tf.TensorSpec([], tf.int64, name="seed")
-        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
-        label_spec = tf.TensorSpec([None], tf.int32, name="labels")
-
-        def sample_images(num_samples, seed, labels=None):
-            num_samples = check_num(num_samples)
-            return self._serving_outputs(self.generate(self.sample_codes(num_samples, seed), labels))
-
-        def generate_images(z, labels=None):
-            with tf.control_dependencies([check_num(tf.shape(z)[0])]):
-                z = tf.debugging.assert_all_finite(z, message="z must be finite")
-            return self._serving_outputs(self.generate(z, labels))
-
-        if self.conditional:
-            @tf.function(input_signature=[num_spec, seed_spec, label_spec])
-            def sample(num_samples, seed, labels):
-                return sample_images(num_samples, seed, self._check_labels(labels, num_samples))
-
-            @tf.function(input_signature=[z_spec, label_spec])
-            def generate(z, labels):
-                return generate_images(z, self._check_labels(labels, tf.shape(z)[0]))
-        else:
-            @tf.function(input_signature=[num_spec, seed_spec])
-            def sample(num_samples, seed):
-                return sample_images(num_samples, seed)
-
-            @tf.function(input_signature=[z_spec])
-            def generate(z):
-                return generate_images(z)
-
-        return {"sample": sample, "generate": generate}
 
     # === Config ===
     def get_config(self):
@@ -518,7 +323,7 @@ class DCGAN(GAN):
 
 @register("cgan")
 @keras.saving.register_keras_serializable("genzoo")
-class ConditionalGAN(DCGAN):
+class ConditionalGAN(DCGAN, capabilities.Conditional):
     """DCGAN with the class label embedded into the generator's code (Mirza & Osindero
     2014), a projection discriminator (Miyato & Koyama 2018) and, by default, an
     auxiliary classifier (Odena et al. 2017).
@@ -528,5 +333,4 @@ class ConditionalGAN(DCGAN):
     (chance 25%), with the class head 42-60% (docs/gan.md).
     """
 
-    conditional = True
     default_aux_weight = 1.0  # Odena et al. 2017 weigh L_S and L_C equally

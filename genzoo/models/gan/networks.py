@@ -1,0 +1,102 @@
+"""The GAN family's networks: MLP (Goodfellow et al. 2014) and DCGAN (Radford et al. 2016)
+generators and discriminators, with the conditional inputs and heads.
+
+References:
+  Goodfellow et al., *Generative Adversarial Nets*, 2014 (the MLP networks).
+  Radford, Metz & Chintala, 2016 (DCGAN: strided convolutions, batch norm, ReLU in G,
+    LeakyReLU(0.2) in D, tanh output).
+  Mirza & Osindero, *Conditional Generative Adversarial Nets*, 2014 (labels to G).
+  Miyato & Koyama, *cGANs with Projection Discriminator*, 2018 (labels to D, eq. 3).
+  Odena, Olah & Shlens, 2017 (AC-GAN: a class head on D).
+  Gulrajani et al., 2017 (layer norm in a gradient-penalised critic).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from genzoo.models.layers.convolutional import num_downsamples
+
+LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
+
+
+# === Networks ===
+def _code_input(latent_dim: int, num_classes: int):
+    """Code z (+ int label, embedded) -> the generator's first features (Mirza & Osindero 2014)."""
+    code = keras.Input((latent_dim,), name="code")
+    if not num_classes:
+        return [code], code
+    label = keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(num_classes, LABEL_EMBEDDING, name="label_embedding")(label)
+    return [code, label], layers.Concatenate()([code, embedded])
+
+
+def _projection_head(inputs: list, features, num_classes: int, name: str, classifier: bool = False):
+    """Features phi(x) -> psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3),
+    and with `classifier` also class logits from phi(x) (Odena et al. 2017): `[score, logits]`."""
+    score = layers.Dense(1, name="score")(features)
+    if num_classes:
+        label = keras.Input((), dtype="int32", name="label")
+        inputs = [*inputs, label]
+        embedded = layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label)
+        projection = layers.Dot(axes=-1)([embedded, features])
+        score = layers.Add()([score, projection])
+    score = layers.Reshape(())(score)
+    if classifier:
+        return keras.Model(inputs, [score, layers.Dense(num_classes, name="class_logits")(features)], name=name)
+    return keras.Model(inputs, score, name=name)
+
+
+def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int = 0, name="generator"):
+    """Goodfellow et al. 2014: fully connected ReLU layers, tanh output in [-1, 1]."""
+    inputs, x = _code_input(latent_dim, num_classes)
+    x = layers.Dense(hidden, activation="relu")(x)
+    x = layers.Dense(hidden, activation="relu")(x)
+    x = layers.Dense(math.prod(shape), activation="tanh")(x)
+    return keras.Model(inputs, layers.Reshape(shape)(x), name=name)
+
+
+def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator",
+                      classifier: bool = False):
+    """Two LeakyReLU layers (the paper's maxout units do the same job) and a linear score."""
+    image = keras.Input(shape, name="image")
+    x = layers.Flatten()(image)
+    x = layers.Dense(hidden)(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Dense(hidden)(x)
+    x = layers.LeakyReLU(0.2)(x)
+    return _projection_head([image], x, num_classes, name, classifier)
+
+
+def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator"):
+    """Radford et al. 2016: project and reshape, then fractionally strided convolutions
+    with batch norm and ReLU, doubling the size each time, and a tanh output."""
+    height, width, channels = shape
+    n = num_downsamples(height, width)
+    h, w, top = height // 2**n, width // 2**n, filters * 2**n
+    inputs, x = _code_input(latent_dim, num_classes)
+    x = layers.Dense(h * w * top, use_bias=False)(x)  # batch norm's offset replaces the bias
+    x = layers.BatchNormalization(synchronized=True)(x)
+    x = layers.ReLU()(layers.Reshape((h, w, top))(x))
+    for i in reversed(range(n)):
+        x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
+    x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
+                        name="discriminator", classifier: bool = False):
+    """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
+    the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017)."""
+    height, width, _ = shape
+    image = keras.Input(shape, name="image")
+    x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 3, padding="same")(image))
+    for i in range(num_downsamples(height, width)):
+        x = layers.Conv2D(filters * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(synchronized=True)(x) if norm == "batch" else layers.LayerNormalization()(x)
+        x = layers.LeakyReLU(0.2)(x)
+    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier)
