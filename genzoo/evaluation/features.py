@@ -10,11 +10,18 @@ records the extractor it used in `metrics.json` and offers two kinds:
   which of 4 rotations (0, 90, 180, 270 degrees; Gidaris et al. 2018, *Unsupervised
   Representation Learning by Predicting Image Rotations*) was applied, or for
   non-square images which of {identity, left-right flip, up-down flip, 180-degree
-  rotation}. Either way the features are its 128-unit penultimate layer. It is
-  saved once as `<dir>/<dataset>-v<VERSION>/classifier.keras` with `classifier.json`
-  (dataset, version, task, test accuracy, training budget) and reused, so every run
-  evaluated against the same file gets comparable scores. Bump `VERSION` whenever
-  the architecture or training recipe changes.
+  rotation}. Either way the features are its 128-unit penultimate layer.
+  It is **reproducible**: trained in a process of its own with TensorFlow's op
+  determinism and a fixed seed (the setting cannot be undone in a process, so it must
+  not leak into the caller), the same data and recipe give the same weights, bit for
+  bit (`tests/evaluation/test_features.py` trains twice in two processes). It is kept
+  as `<dir>/<dataset>-<key>-v<VERSION>/classifier.weights.npy` (every weight, float32,
+  in layer order: unlike a `.keras` zip it holds no save date) with `classifier.json`
+  (dataset, key, recipe, task, test accuracy, the weights' sha256). The key hashes the
+  training and test images and labels with the recipe (epochs, seed, VERSION), so
+  other data or another budget is another artefact; the sha256 is checked on every
+  load, and a mismatch retrains with a message. Bump `VERSION` whenever the
+  architecture or training recipe changes.
 * **a user-supplied Keras model** (`.keras` file), for example InceptionV3 with
   downloaded weights for the literature's FID. It receives float32 RGB in [0, 255],
   resized (bilinear) to its input size; put any preprocessing inside the model. A
@@ -29,6 +36,9 @@ import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
+import tempfile
 
 import keras
 import numpy as np
@@ -37,9 +47,11 @@ import tensorflow as tf
 from genzoo import files
 from genzoo.errors import UserError
 
-VERSION = 1
+VERSION = 2  # 2: deterministic training in its own process, weights as .npy, data-and-recipe key
 FEATURE_LAYER = "features"
 NUM_TRANSFORMS = 4
+MAX_EPOCHS = 1000
+WEIGHTS_FILE = "classifier.weights.npy"
 
 
 # === The classifier ===
@@ -78,17 +90,47 @@ def task_arrays(images: np.ndarray, labels: np.ndarray, num_classes: int):
     return x, y, "rotation" if images.shape[1] == images.shape[2] else "flip"
 
 
-def artefact_dir(root: str, dataset: str) -> str:
-    """`root/<readable dataset name>-<hash>-v<VERSION>`: one folder per dataset and version."""
+def check_epochs(epochs) -> int:
+    if not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS:
+        raise UserError(f"--classifier_epochs must be an integer in 1-{MAX_EPOCHS}, got {epochs!r}")
+    return epochs
+
+
+def artefact_key(train, test, epochs: int, seed: int) -> str:
+    """sha256 over the training and test images and labels and the recipe: the artefact's identity."""
+    digest = hashlib.sha256(json.dumps({"epochs": epochs, "seed": seed, "version": VERSION}).encode())
+    for array in (*train, *test):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def artefact_dir(root: str, dataset: str, key: str) -> str:
+    """`root/<readable dataset name>-<key>-v<VERSION>`: one folder per data, recipe and version."""
     readable = re.sub(r"[^A-Za-z0-9]+", "_", dataset).strip("_")[-40:]
-    digest = hashlib.sha1(dataset.encode()).hexdigest()[:8]
-    return os.path.join(root, f"{readable}-{digest}-v{VERSION}")
+    return os.path.join(root, f"{readable}-{key[:16]}-v{VERSION}")
+
+
+def flat_weights(model: keras.Model) -> np.ndarray:
+    return np.concatenate([np.asarray(w, np.float32).ravel() for w in model.get_weights()])
+
+
+def set_flat_weights(model: keras.Model, flat: np.ndarray) -> None:
+    weights, start = [], 0
+    for w in model.get_weights():
+        weights.append(flat[start:start + w.size].reshape(w.shape))
+        start += w.size
+    if start != flat.size:
+        raise ValueError(f"{flat.size} stored numbers for a network of {start} weights")
+    model.set_weights(weights)
 
 
 def train_classifier(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], num_classes: int,
                      dataset: str, out_dir: str, epochs: int = 15, seed: int = 0, verbose: int = 0) -> dict:
-    """Trains, saves `classifier.keras` + `classifier.json` in `out_dir`, returns the JSON record.
+    """Trains in this process, saves the weights + `classifier.json` in `out_dir`, returns the record.
 
+    Deterministic only with op determinism on (`train_in_subprocess` does that).
     `train`, `test`: (uint8 RGB images `[N, H, W, 3]`, int labels, -1 when unlabelled).
     """
     x, y, task = task_arrays(*train, num_classes)
@@ -99,19 +141,45 @@ def train_classifier(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarra
                   metrics=["accuracy"])
     model.fit(x.astype(np.float32), y, batch_size=64, epochs=epochs, shuffle=True, verbose=verbose)
     _, accuracy = model.evaluate(tx.astype(np.float32), ty, batch_size=256, verbose=0)
+    os.makedirs(out_dir, exist_ok=True)
+    weights = flat_weights(model)
+    files.write_bytes(os.path.join(out_dir, WEIGHTS_FILE), _npy_bytes(weights))
     record = {
         "kind": "genzoo_classifier", "version": VERSION, "dataset": dataset, "task": task,
-        "num_classes": classes, "test_accuracy": float(accuracy), "chance_accuracy": 1.0 / classes,
+        "key": artefact_key(train, test, epochs, seed), "num_classes": classes,
+        "test_accuracy": float(accuracy), "chance_accuracy": 1.0 / classes,
         "epochs": epochs, "seed": seed, "num_train_images": len(train[0]),
         "input_shape": list(x.shape[1:]), "feature_layer": FEATURE_LAYER, "feature_dim": 128,
+        "weights_sha256": _sha256(os.path.join(out_dir, WEIGHTS_FILE)), "tensorflow": tf.__version__,
     }
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "classifier.keras")
-    tmp = os.path.join(out_dir, ".tmp-classifier.keras")  # keras needs the suffix; rename keeps it atomic
-    model.save(tmp)
-    os.replace(tmp, path)
     files.write_json(os.path.join(out_dir, "classifier.json"), record)  # written last: marks a complete artefact
     return record
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def train_in_subprocess(train, test, num_classes: int, dataset: str, out_dir: str, epochs: int, seed: int) -> dict:
+    """`train_classifier` in a fresh Python process with op determinism on (it cannot be turned
+    off again, so it must not leak into the caller); the data travels as an .npz, no pickle."""
+    with tempfile.TemporaryDirectory(prefix="genzoo-classifier-") as scratch:
+        job = os.path.join(scratch, "job.npz")
+        np.savez(job, train_x=train[0], train_y=train[1], test_x=test[0], test_y=test[1])
+        args = json.dumps({"job": job, "num_classes": num_classes, "dataset": dataset, "out_dir": out_dir,
+                           "epochs": epochs, "seed": seed})
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        done = subprocess.run([sys.executable, "-m", "genzoo.evaluation.classifier_job", args],
+                              capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"training the feature classifier for {dataset} failed: {tail[0]}")
+    with open(os.path.join(out_dir, "classifier.json")) as f:
+        return json.load(f)
 
 
 # === Extractors ===
@@ -167,29 +235,48 @@ def user_extractor(path: str) -> FeatureExtractor:
 
 
 def load_classifier(folder: str) -> FeatureExtractor:
-    """genzoo's classifier from `folder` (classifier.keras + classifier.json), cut at `features`."""
-    with open(os.path.join(folder, "classifier.json")) as f:
-        record = json.load(f)
+    """genzoo's classifier from `folder` (weights + classifier.json), cut at `features`.
+
+    Raises `ValueError` when the folder is incomplete, of another version or its weights'
+    sha256 differs from the record.
+    """
+    try:
+        with open(os.path.join(folder, "classifier.json")) as f:
+            record = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"classifier.json unreadable ({type(err).__name__})") from None
     if record.get("version") != VERSION:
-        raise UserError(f"{folder}: classifier version {record.get('version')} is not the current {VERSION}")
-    path = os.path.join(folder, "classifier.keras")
-    network = keras.saving.load_model(path, compile=False)
+        raise ValueError(f"classifier version {record.get('version')} is not the current {VERSION}")
+    path = os.path.join(folder, WEIGHTS_FILE)
+    digest = _sha256(path) if os.path.isfile(path) else None
+    if digest != record.get("weights_sha256"):
+        raise ValueError(f"{WEIGHTS_FILE} does not match the sha256 in classifier.json")
+    height, width, _ = record["input_shape"]
+    network = classifier_network(height, width, record["num_classes"], record["seed"])
+    set_flat_weights(network, np.load(path, allow_pickle=False))
     features = keras.Model(network.inputs, network.get_layer(FEATURE_LAYER).output)
-    return FeatureExtractor(features, {**record, "path": os.path.abspath(path), "sha256": _sha256(path)})
+    return FeatureExtractor(features, {**record, "path": os.path.abspath(path), "sha256": digest})
 
 
 def genzoo_extractor(root: str, dataset: str, load_split, num_classes: int, epochs: int = 15,
                      seed: int = 0, verbose: int = 0) -> FeatureExtractor:
-    """The dataset's versioned classifier under `root`, trained first if it is not there yet.
+    """The classifier for this data and recipe under `root`, trained first if it is not there yet
+    (or if the stored one fails its checks: then with a message saying why).
 
     `load_split(split)` -> (uint8 RGB images, labels) for `train` and `test`.
     """
-    folder = artefact_dir(root, dataset)
-    if not os.path.exists(os.path.join(folder, "classifier.json")):
-        if verbose:
-            print(f"genzoo: training the feature classifier for {dataset} into {folder}")
-        train_classifier(load_split("train"), load_split("test"), num_classes, dataset, folder, epochs, seed,
-                         verbose=0)
+    check_epochs(epochs)
+    root = os.path.expanduser(root)
+    train, test = load_split("train"), load_split("test")
+    folder = artefact_dir(root, dataset, artefact_key(train, test, epochs, seed))
+    if os.path.exists(os.path.join(folder, "classifier.json")):
+        try:
+            return load_classifier(folder)
+        except ValueError as err:
+            print(f"genzoo: the feature classifier in {folder} fails its check ({err}); training it again")
+    elif verbose:
+        print(f"genzoo: training the feature classifier for {dataset} into {folder}")
+    train_in_subprocess(train, test, num_classes, dataset, folder, epochs, seed)
     return load_classifier(folder)
 
 

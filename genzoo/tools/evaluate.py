@@ -210,6 +210,8 @@ def main(argv):
         raise common.UserError(f"--pr_k must be at least 1, got {FLAGS.pr_k}")
     if FLAGS.temperature < 0:
         raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
+    if not 1 <= FLAGS.classifier_epochs <= 1000:
+        raise common.UserError(f"--classifier_epochs must be an integer in 1-1000, got {FLAGS.classifier_epochs}")
     ks = _parse_ks(FLAGS.iw_samples)
     import warnings
 

@@ -41,19 +41,54 @@ def test_classifier_is_a_versioned_artefact_that_is_reused(tmp_path, sprites):
         return sprites[0] if split == "train" else sprites[1]
 
     extractor = features.genzoo_extractor(str(tmp_path), "npz:/data/x.npz", load_split, 4, epochs=1)
-    folder = features.artefact_dir(str(tmp_path), "npz:/data/x.npz")
+    key = features.artefact_key(sprites[0], sprites[1], 1, 0)
+    folder = features.artefact_dir(str(tmp_path), "npz:/data/x.npz", key)
     with open(os.path.join(folder, "classifier.json")) as f:
         record = json.load(f)
     assert record["dataset"] == "npz:/data/x.npz" and record["version"] == features.VERSION
-    assert record["task"] == "labels" and 0.0 <= record["test_accuracy"] <= 1.0
-    assert extractor.record["sha256"] and extractor.record["test_accuracy"] == record["test_accuracy"]
+    assert record["task"] == "labels" and 0.0 <= record["test_accuracy"] <= 1.0 and record["key"] == key
+    assert extractor.record["sha256"] == record["weights_sha256"]
     out = extractor(sprites[1][0])
     assert out.shape == (12, 128) and np.isfinite(out).all()
-    assert sorted(calls) == ["test", "train"]
     again = features.genzoo_extractor(str(tmp_path), "npz:/data/x.npz", load_split, 4, epochs=1)
-    assert len(calls) == 2  # loaded, not trained again
+    assert os.listdir(tmp_path) == [os.path.basename(folder)]  # loaded, not trained into a second folder
     assert np.allclose(again(sprites[1][0]), out, atol=1e-5)
     assert folder.endswith(f"-v{features.VERSION}") and "data_x_npz" in folder
+    # Other data or another recipe is another artefact.
+    assert features.artefact_key(sprites[0], sprites[1], 2, 0) != key
+    assert features.artefact_key(sprites[1], sprites[0], 1, 0) != key
+    assert features.artefact_key(sprites[0], sprites[1], 1, 1) != key
+
+
+def test_two_trainings_in_two_processes_give_the_same_file(tmp_path, sprites):
+    first = features.train_in_subprocess(sprites[0], sprites[1], 4, "x", str(tmp_path / "a"), epochs=2, seed=3)
+    second = features.train_in_subprocess(sprites[0], sprites[1], 4, "x", str(tmp_path / "b"), epochs=2, seed=3)
+    a = (tmp_path / "a" / features.WEIGHTS_FILE).read_bytes()
+    assert a == (tmp_path / "b" / features.WEIGHTS_FILE).read_bytes()
+    assert first["weights_sha256"] == second["weights_sha256"] and first["test_accuracy"] == second["test_accuracy"]
+    other = features.train_in_subprocess(sprites[0], sprites[1], 4, "x", str(tmp_path / "c"), epochs=2, seed=4)
+    assert other["weights_sha256"] != first["weights_sha256"]  # the seed matters: the check can fail
+
+
+def test_a_corrupted_classifier_is_retrained_with_a_message(tmp_path, sprites, capsys):
+    load_split = lambda split: sprites[0] if split == "train" else sprites[1]
+    extractor = features.genzoo_extractor(str(tmp_path), "d", load_split, 4, epochs=1)
+    folder = os.path.dirname(extractor.record["path"])
+    weights = os.path.join(folder, features.WEIGHTS_FILE)
+    good = open(weights, "rb").read()
+    with open(weights, "r+b") as f:  # one flipped byte in the last weight
+        f.seek(-1, 2)
+        f.write(bytes([good[-1] ^ 0xFF]))
+    again = features.genzoo_extractor(str(tmp_path), "d", load_split, 4, epochs=1)
+    assert "fails its check" in capsys.readouterr().out
+    assert open(weights, "rb").read() == good  # retrained to the same bits
+    assert np.allclose(again(sprites[1][0]), extractor(sprites[1][0]))
+
+
+@pytest.mark.parametrize("epochs", [0, -1, 1001, 2.5])
+def test_bad_classifier_epochs_are_refused(epochs, tmp_path, sprites):
+    with pytest.raises(UserError, match="--classifier_epochs must be an integer in 1-1000"):
+        features.genzoo_extractor(str(tmp_path), "d", lambda split: sprites[0], 4, epochs=epochs)
 
 
 def test_user_model_features_are_resized_and_averaged_over_space(tmp_path):
