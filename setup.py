@@ -19,7 +19,7 @@ setup(
     package_data={"genzoo.data.pokemon": ["checksums.tsv"]},
     install_requires=[
         "tensorflow>=2.16",
-        "keras>=3.0",
+        "keras>=3.14",  # earlier versions have published safe_mode bypasses
         "tensorflow-datasets>=4.9",
         "importlib_resources",  # TFDS custom builders import it but TFDS 4.9.10 does not install it
         "tensorboard",  # tf.summary needs it; TF 2.21 no longer installs it

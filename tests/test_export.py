@@ -489,7 +489,7 @@ def test_export_tool_exports_a_trained_run(shapes, tmp_path):
     (["--export_base=serving"], "--model_dir is required"),
     (["--model_dir=run"], "--export_base is required"),
     (["--model_dir=run", "--export_base=serving", "--version=0"], "--version must be a positive integer, got 0"),
-    (["--model_dir=run", "--export_base=serving", "--max_num_samples=0"], "--max_num_samples must be at least 1, got 0"),
+    (["--model_dir=run", "--export_base=serving", "--max_num_samples=0"], "--max_num_samples must lie in 1-2147483647, got 0"),
 ])
 def test_export_tool_flag_errors_are_one_line(flags, message, tmp_path):
     done = subprocess.run([sys.executable, "-m", "genzoo.tools.export", *flags], cwd=tmp_path,

@@ -37,17 +37,31 @@ def build(name: str, spec, **hparams):
     unknown = sorted(set(hparams) - set(accepted))
     if unknown:
         raise UserError(f"model {name!r} has no hyper-parameter {unknown[0]!r}; it takes {', '.join(accepted)}")
+    for key, value in hparams.items():
+        _check_type(name, key, value, accepted[key])
     return cls(spec=spec, **hparams)
 
 
-def hyperparameters(cls) -> list[str]:
-    """The keyword arguments of a model class's constructor (besides spec), base classes included."""
-    names = []
+def _check_type(model: str, key: str, value, default) -> None:
+    """A hyper-parameter's value must have its default's type (an int where a float is expected is fine)."""
+    if default is None or value is None:
+        return
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise UserError(f"model {model!r}: hyper-parameter {key} must be {expected.__name__}, got {value!r}")
+
+
+def hyperparameters(cls) -> dict:
+    """The keyword arguments of a model class's constructor (besides spec), base classes
+    included, with their defaults (None where there is none)."""
+    found = {}
     for klass in cls.__mro__:
         if klass.__module__.startswith("keras"):
             break
         for param in inspect.signature(klass.__init__).parameters.values():
-            if param.kind is param.KEYWORD_ONLY or param.kind is param.POSITIONAL_OR_KEYWORD:
-                if param.name not in ("self", "spec") and param.name not in names:
-                    names.append(param.name)
-    return names
+            named = param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
+            if named and param.name not in ("self", "spec") and param.name not in found:
+                found[param.name] = None if param.default is param.empty else param.default
+    return found

@@ -12,6 +12,28 @@ from absl import app
 from genzoo.errors import UserError
 
 USER_ERROR_EXIT = 2
+MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds
+MAX_IMAGES = 4096  # per grid or per score: N x N distance matrices and one batch of samples
+
+
+def check_range(flag: str, value, low, high) -> None:
+    """One-line refusal of `--flag` outside [low, high]."""
+    if not low <= value <= high:
+        raise UserError(f"--{flag} must lie in {low}-{high}, got {value}")
+
+
+def check_output_file(flag: str, path: str) -> None:
+    """`--flag` names a file to write: not a folder, and its folder must be creatable."""
+    if os.path.isdir(path):
+        raise UserError(f"--{flag}={path} is a folder; name a file")
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise UserError(f"--{flag}={path}: {parent} is a file, not a folder")
+
+
+def check_output_folder(flag: str, path: str) -> None:
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"--{flag}={path} is a file, not a folder")
 
 
 def run(main) -> None:

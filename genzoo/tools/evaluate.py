@@ -43,8 +43,8 @@ def _parse_ks(text: str) -> list[int]:
         ks = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise common.UserError(f"--iw_samples must be comma-separated integers, got {text!r}") from None
-    if not ks or min(ks) < 1:
-        raise common.UserError(f"--iw_samples must be positive integers, got {text!r}")
+    if not ks or min(ks) < 1 or max(ks) > common.MAX_IMAGES:
+        raise common.UserError(f"--iw_samples must be integers in 1-{common.MAX_IMAGES}, got {text!r}")
     return sorted(set(ks))
 
 
@@ -202,10 +202,11 @@ def main(argv):
         files.check_keras_file(FLAGS.features)
     if FLAGS.split not in ("train", "test", "all"):
         raise common.UserError(f"--split must be one of train, test, all; got {FLAGS.split!r}")
-    if FLAGS.num_samples < 2:
-        raise common.UserError(f"--num_samples must be at least 2, got {FLAGS.num_samples}")
-    if FLAGS.num_seeds < 1:
-        raise common.UserError(f"--num_seeds must be at least 1, got {FLAGS.num_seeds}")
+    common.check_range("num_samples", FLAGS.num_samples, 2, common.MAX_IMAGES)
+    common.check_range("num_seeds", FLAGS.num_seeds, 1, 100)
+    common.check_range("seed", FLAGS.seed, 0, common.MAX_SEED - 100)
+    if FLAGS.out:
+        common.check_output_folder("out", FLAGS.out)
     if FLAGS.pr_k < 1:
         raise common.UserError(f"--pr_k must be at least 1, got {FLAGS.pr_k}")
     if FLAGS.temperature < 0:

@@ -28,8 +28,8 @@ def main(argv):
             raise common.UserError(f"--{name} is required")
     if FLAGS.version is not None and FLAGS.version < 1:
         raise common.UserError(f"--version must be a positive integer, got {FLAGS.version}")
-    if FLAGS.max_num_samples < 1:
-        raise common.UserError(f"--max_num_samples must be at least 1, got {FLAGS.max_num_samples}")
+    common.check_range("max_num_samples", FLAGS.max_num_samples, 1, 2**31 - 1)  # requests count in int32
+    common.check_output_folder("export_base", FLAGS.export_base)
     from genzoo import serving
     from genzoo.training import runs
 

@@ -39,12 +39,14 @@ def main(argv):
     if len(argv) > 1:
         raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
+    common.check_range("num", FLAGS.num, 1, common.MAX_IMAGES)
+    common.check_range("seed", FLAGS.seed, 0, common.MAX_SEED)
+    common.check_output_file("out", FLAGS.out)
+    wanted = parse_labels(FLAGS.labels)
     if FLAGS.saved_model:
         return draw_saved_model(FLAGS)
     if not FLAGS.model_dir:
         raise common.UserError("--model_dir is required")
-    if FLAGS.num < 1:
-        raise common.UserError(f"--num must be at least 1, got {FLAGS.num}")
     # Checks that need no model first: loading a run takes seconds.
     if FLAGS.temperature < 0:
         raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
@@ -52,12 +54,6 @@ def main(argv):
         raise common.UserError(f"--steps must be at least 2, got {FLAGS.steps}")
     if FLAGS.mode == "complete" and not 0.0 <= FLAGS.known_fraction <= 1.0:
         raise common.UserError(f"--known_fraction must lie in [0, 1], got {FLAGS.known_fraction}")
-    wanted = None
-    if FLAGS.labels:
-        try:
-            wanted = [int(x) for x in FLAGS.labels.split(",")]
-        except ValueError:
-            raise common.UserError(f"--labels must be integers, got {FLAGS.labels!r}") from None
     import numpy as np
 
     from genzoo import data, images
@@ -121,6 +117,15 @@ def main(argv):
     print(f"genzoo: wrote {FLAGS.out} ({len(pictures)} images)")
 
 
+def parse_labels(text: str) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise common.UserError(f"--labels must be integers, got {text!r}") from None
+
+
 def draw_saved_model(FLAGS):
     """Fills a signature's inputs by name from the flags, calls it, and draws its `images`."""
     import json
@@ -138,8 +143,6 @@ def draw_saved_model(FLAGS):
             info = json.load(f)
     except FileNotFoundError:
         raise common.UserError(f"--saved_model {path}: not a genzoo export (no {serving.METADATA_FILE})") from None
-    if FLAGS.num < 1:
-        raise common.UserError(f"--num must be at least 1, got {FLAGS.num}")
     signatures = tf.saved_model.load(path).signatures
     if FLAGS.signature not in signatures:
         raise common.UserError(f"--signature {FLAGS.signature!r}: {path} has {', '.join(sorted(signatures))}")
@@ -147,8 +150,8 @@ def draw_saved_model(FLAGS):
     spec = data.DatasetSpec.from_config(info["model_config"]["spec"])
     inputs = fn.structured_input_signature[1]
     num, originals, request = FLAGS.num, None, {}
-    labels = np.resize(np.array([int(x) for x in FLAGS.labels.split(",")] if FLAGS.labels else
-                                np.arange(max(spec.num_classes, 1)), np.int32), num)
+    wanted = parse_labels(FLAGS.labels)
+    labels = np.resize(np.array(wanted if wanted else np.arange(max(spec.num_classes, 1)), np.int32), num)
     if "images" in inputs:  # held-out images of the run's dataset, in the serving format
         train = info.get("run", {}).get("train") or {"dataset": spec.name, "encoding": spec.encoding}
         ds, _ = data.load(train["dataset"], "test", encoding=train.get("encoding"), data_dir=train.get("data_dir"),

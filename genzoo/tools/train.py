@@ -44,6 +44,8 @@ def define_flags():
     flags.DEFINE_float("beta", 1.0, "VAE KL weight (1 is the ELBO).")
     flags.DEFINE_integer("kl_warmup_steps", 400, "VAE: KL weight rises from 0 over these steps.")
     flags.DEFINE_string("hparams", "", "Other model hyper-parameters, key=value,...")
+    flags.DEFINE_bool("start_over", False, "Train from scratch in --model_dir when none of its checkpoints can be read "
+                      "(they and history.json are replaced); without it such a run is refused.")
 
 
 def config_from_flags():
@@ -58,7 +60,7 @@ def config_from_flags():
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
         num_samples=FLAGS.num_samples, quality_every=FLAGS.quality_every, quality_samples=FLAGS.quality_samples,
-        features_dir=FLAGS.features_dir, features=FLAGS.features, hparams=hparams,
+        features_dir=FLAGS.features_dir, features=FLAGS.features, hparams=hparams, start_over=FLAGS.start_over,
     )
 
 

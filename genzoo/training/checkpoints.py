@@ -12,6 +12,8 @@ import tempfile
 import tensorflow as tf
 from absl import logging
 
+from genzoo.errors import UserError
+
 
 def untracked_weights(model) -> list[str]:
     """Paths of `model`'s weights that a `tf.train.Checkpoint(model=model)` would not hold.
@@ -42,12 +44,21 @@ class Checkpoints:
         """Restores the newest readable checkpoint; returns its path (None: fresh start)."""
         for path in reversed(self.manager.checkpoints):
             try:
-                self.checkpoint.restore(path).expect_partial()
-                return path
+                status = self.checkpoint.restore(path)
             except Exception as err:  # noqa: BLE001 - any read failure means: try the one before
                 message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 logging.warning("checkpoint %s is unreadable (%s); falling back to the one before", path, message)
                 print(f"genzoo: checkpoint {path} is unreadable ({message}); falling back to the one before")
+                continue
+            try:
+                # Every weight of the model (and optimizer) must come from the checkpoint: a renamed
+                # layer would otherwise keep its initial values silently.
+                status.assert_existing_objects_matched()
+            except AssertionError as err:
+                first = str(err).strip().splitlines()[0][:300]
+                raise UserError(f"checkpoint {path} does not hold every weight of this model ({first})") from None
+            status.expect_partial()  # the checkpoint may hold more than this model (e.g. the trainer's step)
+            return path
         return None
 
     def save(self, step: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from genzoo import files
 from genzoo.errors import UserError
@@ -10,6 +11,8 @@ from genzoo.errors import UserError
 # A run's identity: resuming with different values would silently mix two runs.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size", "precision")
+MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds
+MAX_SAMPLES = 4096  # images per grid; quality scores build N x N distance matrices
 
 
 @dataclasses.dataclass
@@ -36,8 +39,11 @@ class TrainConfig:
     features_dir: str | None = None  # genzoo's feature classifiers; None: genzoo.evaluation.DEFAULT_FEATURES_DIR
     features: str | None = None  # a user's .keras feature model instead of genzoo's classifier
     hparams: dict = dataclasses.field(default_factory=dict)
+    start_over: bool = False  # train from scratch where no checkpoint of the run can be read
 
     def validate(self) -> TrainConfig:
+        if not 0 <= self.seed <= MAX_SEED:
+            raise UserError(f"--seed must lie in 0-{MAX_SEED}, got {self.seed}")
         if self.batch_size < 1:
             raise UserError(f"--batch_size must be at least 1, got {self.batch_size}")
         if self.epochs < 0:
@@ -48,12 +54,12 @@ class TrainConfig:
             raise UserError(f"--checkpoint_every must be at least 1, got {self.checkpoint_every}")
         if self.keep_checkpoints < 2:
             raise UserError(f"--keep_checkpoints must be at least 2 (one to fall back to), got {self.keep_checkpoints}")
-        if self.num_samples < 1:
-            raise UserError(f"--num_samples must be at least 1, got {self.num_samples}")
+        if not 1 <= self.num_samples <= MAX_SAMPLES:
+            raise UserError(f"--num_samples must lie in 1-{MAX_SAMPLES}, got {self.num_samples}")
         if self.quality_every < 0:
             raise UserError(f"--quality_every must be >= 0 (0 is off), got {self.quality_every}")
-        if self.quality_samples < 2:
-            raise UserError(f"--quality_samples must be at least 2, got {self.quality_samples}")
+        if not 2 <= self.quality_samples <= MAX_SAMPLES:
+            raise UserError(f"--quality_samples must lie in 2-{MAX_SAMPLES}, got {self.quality_samples}")
         if self.features and not self.quality_every:
             raise UserError(f"--features={self.features} needs --quality_every (it only picks the quality score's features)")
         if self.features:
@@ -62,6 +68,10 @@ class TrainConfig:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not self.model_dir:
             raise UserError("--model_dir must not be empty")
+        if os.path.exists(self.model_dir) and not os.path.isdir(self.model_dir):
+            raise UserError(f"--model_dir={self.model_dir} is a file, not a folder")
+        if "seed" in self.hparams:
+            raise UserError("--hparams must not set seed; use --seed")
         return self
 
     def to_dict(self) -> dict:

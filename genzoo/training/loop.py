@@ -204,11 +204,14 @@ class _Run:
         return os.path.join(self.config.model_dir, "history.json")
 
     def _load_history(self, epoch: int) -> list[dict]:
-        try:
-            with open(self._history_path()) as f:
-                return [row for row in json.load(f) if row["epoch"] <= epoch]
-        except (OSError, ValueError):
+        path = self._history_path()
+        if not os.path.exists(path):
             return []
+        try:
+            with open(path) as f:
+                return [row for row in json.load(f) if row["epoch"] <= epoch]
+        except (OSError, ValueError, TypeError, KeyError) as err:
+            raise UserError(f"{path} is corrupt ({type(err).__name__}); repair or remove it to resume") from None
 
     def _save_checkpoint(self):
         self.checkpoints.save(self._step())
@@ -226,6 +229,12 @@ class _Run:
     def run(self) -> list[dict]:
         config = self.config
         restored = self.checkpoints.restore_latest()
+        if not restored and self.checkpoints.manager.checkpoints:
+            if not config.start_over:
+                raise UserError(
+                    f"no checkpoint in {self.checkpoints.directory} can be read; pass --start_over to train "
+                    "from scratch in this folder (its checkpoints and history.json are replaced) or use a new --model_dir")
+            print(f"genzoo: --start_over: no checkpoint in {self.checkpoints.directory} can be read; training from scratch")
         if restored:
             # The checkpoint holds the old learning rate; a rerun's --learning_rate wins.
             for obj in self.model.checkpoint_objects().values():
@@ -257,6 +266,7 @@ class _Run:
                     self._save_checkpoint()
             train_values = self._results()
             test_values = self.evaluate(test_step)
+            self._check_finite({f"held-out {k}": v for k, v in test_values.items()})
             step = self._step()
             self._write_scalars("test", test_values, step)
             quality, seconds = {}, 0.0
@@ -287,15 +297,13 @@ class _Run:
         return history
 
 
-def write_config(config: TrainConfig, model, quality_features: dict | None = None) -> None:
-    """Writes config.json, or checks that an existing one is the same run.
+def write_config(config: TrainConfig, model, quality_features: dict | None = None, saved: dict | None = None) -> None:
+    """Writes config.json, or checks that an existing one (`saved`) is the same run.
 
     `quality_features`: the record of the quality hook's feature extractor (its file's sha256).
     """
     path = os.path.join(config.model_dir, "config.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            saved = json.load(f)
+    if saved is not None:
         config.check_resumable(saved["train"])
     files.write_json(path, {
         "train": config.to_dict(), "model_class": type(model).__name__,
@@ -320,9 +328,92 @@ def train(config: TrainConfig, verbose: int = 1) -> tuple[keras.Model, list[dict
     """
     if verbose and not sys.stdout.isatty():
         verbose = 2 if verbose == 1 else verbose
-    if config.learning_rate is None:
-        config.learning_rate = registry.get(config.model).default_learning_rate
-    run = _Run(config, verbose)
-    if run.chief:
-        write_config(config, run.model, run.quality.extractor.record if run.quality else None)
-    return run.model, run.run()
+    config.validate()
+    with RunLock(config.model_dir, enabled=_chief_by_environment()):
+        saved = read_saved_config(config.model_dir)
+        if config.learning_rate is None:  # a rerun keeps the run's rate; a new run takes the model's default
+            config.learning_rate = (saved or {}).get("train", {}).get("learning_rate") or \
+                registry.get(config.model).default_learning_rate
+        run = _Run(config, verbose)
+        if run.chief:
+            write_config(config, run.model, run.quality.extractor.record if run.quality else None, saved)
+        return run.model, run.run()
+
+
+def read_saved_config(model_dir: str) -> dict | None:
+    """The run's config.json (None before the first run); a corrupt one is a user error."""
+    path = os.path.join(model_dir, "config.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+        saved["train"]["model"]
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise UserError(f"{path} is corrupt ({type(err).__name__}); repair it or use a new --model_dir") from None
+    return saved
+
+
+class RunLock:
+    """`model_dir/.lock` holding the training process's pid: a second training of the same run
+    is refused while the first lives; a lock left by a dead process is taken over."""
+
+    def __init__(self, model_dir: str, enabled: bool = True):
+        self.path = os.path.join(model_dir, ".lock") if enabled else None
+
+    def __enter__(self):
+        if self.path is None:  # a multi-worker run's other workers: the chief holds the lock
+            return self
+        folder = os.path.dirname(self.path)
+        self.created = not os.path.exists(folder)  # removed again if the run fails before writing anything
+        os.makedirs(folder, exist_ok=True)
+        while True:
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and owner != os.getpid() and _alive(owner):
+                    raise UserError(f"{os.path.dirname(self.path)} is being trained by process {owner}; "
+                                    "wait for it or use another --model_dir") from None
+                os.remove(self.path)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+
+    def _owner(self) -> int | None:
+        try:
+            with open(self.path) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def __exit__(self, *exc):
+        if self.path is not None and self._owner() == os.getpid():
+            os.remove(self.path)
+            folder = os.path.dirname(self.path)
+            if self.created and not os.listdir(folder):
+                os.rmdir(folder)
+
+
+def _chief_by_environment() -> bool:
+    """Whether this process is the chief by TF_CONFIG (read before any strategy exists)."""
+    try:
+        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except ValueError:
+        return True  # the strategy will report the bad TF_CONFIG
+    cluster, task = tf_config.get("cluster") or {}, tf_config.get("task") or {}
+    if not cluster:
+        return True
+    kind, index = task.get("type"), task.get("index", 0)
+    return kind == "chief" or ("chief" not in cluster and kind == "worker" and index == 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -93,7 +93,7 @@ def test_bad_quality_flags_give_one_line_errors_and_write_nothing(tmp_path, smal
         "negative every": ([f"--dataset={small_npz_dataset}", "--quality_every=-1"],
                            "--quality_every must be >= 0 (0 is off), got -1"),
         "one sample": ([f"--dataset={small_npz_dataset}", "--quality_every=1", "--quality_samples=1"],
-                       "--quality_samples must be at least 2, got 1"),
+                       "--quality_samples must lie in 2-4096, got 1"),
         "not a number": ([f"--dataset={small_npz_dataset}", "--quality_every=often"], "--quality_every"),
         "one held-out image": ([f"--dataset=npz:{tiny}", "--quality_every=1", "--batch_size=9"],
                                "--quality_every needs at least 2 held-out images; the test split of"),
