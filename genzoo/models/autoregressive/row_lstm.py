@@ -3,6 +3,13 @@
 References:
   van den Oord, Kalchbrenner & Kavukcuoglu, *Pixel Recurrent Neural Networks*, 2016
   (Row LSTM section 3.1).
+  Ramachandran et al., *Fast Generation for Convolutional Autoregressive Models*, 2017
+  (caching, `cached.py`).
+
+Sampling is cached (`RowLSTM._generate`): the LSTM state at pixel (i, j) depends on
+row i's inputs at columns <= j (the masked 1 x 3 input-to-state convolution) and on
+row i - 1's states (complete), so each sub-pixel computes every layer at its pixel
+only, from the carried maps of the earlier pixels.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from genzoo.models.autoregressive import cached
 from genzoo.models.autoregressive.lstm_2d import TwoDimensionalLSTM
 from genzoo.models.layers.lstm import lstm_update
 from genzoo.models.layers.masked_conv import MaskedConv2D
@@ -59,7 +67,63 @@ class RowLSTMLayer(keras.layers.Layer):
 @register("row_lstm")
 @keras.saving.register_keras_serializable("genzoo")
 class RowLSTM(TwoDimensionalLSTM):
-    __doc__ = "Row LSTM PixelRNN (van den Oord et al. 2016, section 3.1).\n\n" + TwoDimensionalLSTM.__doc__
+    __doc__ = ("Row LSTM PixelRNN (van den Oord et al. 2016, section 3.1).\n\n" + TwoDimensionalLSTM.__doc__.replace(
+        "Sampling re-runs the network for every sub-pixel: H*W*C passes per batch.",
+        "Sampling is cached: each sub-pixel computes every layer at its pixel only (`_generate`)."))
 
     def _lstm_layer(self, units, groups, name):
         return RowLSTMLayer(units, 3, groups, name=name)
+
+    # === Cached sampling ===
+    def _generate(self, known, num_known, seed, temperature, labels=None):
+        """Cached sampling: per sub-pixel, every layer at the current pixel only (labels are ignored).
+
+        Per layer it keeps the maps of its input features (the input-to-state window reads the pixel
+        to the left), hidden states (the state-to-state window reads the row above at columns
+        j-1..j+1) and cells (the row above at column j); the mask-A 7x7 window reads the cached
+        input features. One XLA-compiled loop, the noise drawn before it (`cached.generate`).
+        """
+        return cached.generate(self, known, num_known, seed, temperature)
+
+    @tf.function(jit_compile=True)
+    def _cached_run_compiled(self, known, num_known, gumbel, temperature):
+        return self._cached_run(known, num_known, gumbel, temperature)
+
+    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
+        """`cached.run` with the network written out per position, on the layers of `self.network`."""
+        net, c, v, u = self.network, self.num_channels, self.num_values, self.units
+        first = cached.CausalConv(net.get_layer("mask_a_7x7"))
+        layers = []
+        for i in range(self.num_layers):
+            lstm = net.get_layer(f"lstm_{i}")
+            k = lstm.kernel_size
+            layers.append((cached.CausalConv(lstm.input_to_state), tf.reshape(lstm.state_to_state, [k * u, 4 * u]),
+                           cached.CausalConv(net.get_layer(f"residual_{i}")), k))
+        pads = [first.pad] + [pad for to_state, _, _, k in layers for pad in (to_state.pad, (1, k // 2), (1, 0))]
+
+        def forward(maps, row, col, pixel):
+            x = first(cached.value_features(net, pixel, v), maps[0], row, col)
+            activations = []
+            for (to_state, state_kernel, residual, k), (x_map, h_map, cell_map) in zip(layers, _triples(maps[1:])):
+                gates = to_state(x, x_map, row, col) + tf.matmul(cached.window(h_map, row, col, 1, k), state_kernel)
+                h, cell = lstm_update(gates, cached.window(cell_map, row, col, 1, 1))
+                activations += [x, h, cell]
+                x = x + residual(h)
+            return cached.output_logits(net, x, c, v), activations
+
+        def write_pixel(maps, row, col, pixel, activations):
+            values = [cached.value_features(net, pixel, v), *activations]
+            return tuple(cached.write(m, row, col, value, pad) for m, value, pad in zip(maps, values, pads))
+
+        h, w, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
+        maps = [cached.empty(batch, h, w, c if c > 1 else self.embed_dim, first.pad)]
+        activations = []
+        for pad, channels in zip(pads[1:], [self.filters, u, u] * self.num_layers):
+            maps.append(cached.empty(batch, h, w, channels, pad))
+            activations.append(tf.zeros([batch, channels]))
+        return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
+                          log_probs=log_probs)
+
+
+def _triples(maps):
+    return [maps[i:i + 3] for i in range(0, len(maps), 3)]

@@ -1,0 +1,98 @@
+"""The cached samplers (`genzoo/models/autoregressive/cached.py`) against the naive re-run.
+
+Untrained networks give almost uniform logits, so the Gumbel noise alone would decide
+the draws and a wrong sampler could still draw the naive images: the weights here are
+sharpened (random biases, the output layer scaled to logits of standard deviation 2),
+so the logits are far from uniform.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genzoo import data, serving
+from genzoo.models import registry
+
+PALETTE = tuple((i * 40 % 256, i * 90 % 256, i * 20 % 256) for i in range(7))
+SPECS = {
+    "palette": data.DatasetSpec("tiny", 5, 6, "palette", palette=PALETTE),
+    "rgb": data.DatasetSpec("tiny", 4, 5, "rgb", channels=3),
+    "binary": data.DatasetSpec("tiny", 5, 6, "binary"),
+}
+SMALL = {
+    "pixel_cnn": {"filters": 12, "blocks": 2, "embed_dim": 4},
+    "row_lstm": {"units": 12, "filters": 12, "layers": 2, "embed_dim": 4},
+}
+CACHED = list(SMALL)
+
+
+def _model(name, encoding):
+    keras.utils.set_random_seed(4)
+    model = registry.build(name, SPECS[encoding], **SMALL[name])
+    rng = np.random.RandomState(0)
+    for w in model.weights:
+        if w.path.endswith("bias"):
+            w.assign(rng.normal(0.0, 0.3, w.shape).astype(np.float32))
+    scale = 2.0 / float(tf.math.reduce_std(model.value_logits(_values(model, 4, seed=2))))
+    for w in model.network.get_layer("output_logits").weights:
+        w.assign(w * scale)
+    return model
+
+
+def _values(model, batch, seed=0):
+    rng = np.random.RandomState(seed)
+    h, w = model.spec.height, model.spec.width
+    return tf.constant(rng.randint(0, model.num_values, (batch, h, w, model.num_channels)), tf.int32)
+
+
+@pytest.mark.parametrize("encoding", list(SPECS))
+@pytest.mark.parametrize("name", CACHED)
+def test_cached_log_probs_equal_the_teacher_forced_ones(name, encoding):
+    # Every conditional: the cached loop run on known images against the full network.
+    model = _model(name, encoding)
+    values = _values(model, 3)
+    logits = model.value_logits(values)
+    assert float(tf.math.reduce_std(logits)) > 1.0  # far from uniform
+    gumbel = tf.zeros([model.num_pixels * model.num_channels, 3, model.num_values])
+    run = tf.function(lambda: model._cached_run(values, model.num_pixels, gumbel, 0.0, log_probs=True))
+    copied, log_probs = run()
+    np.testing.assert_array_equal(copied.numpy(), values.numpy())
+    expected = -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=values, logits=logits)
+    np.testing.assert_allclose(log_probs.numpy(), expected.numpy(), atol=2e-4)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.0])
+@pytest.mark.parametrize("encoding", list(SPECS))
+@pytest.mark.parametrize("name", CACHED)
+def test_cached_sample_equals_naive_sample(name, encoding, temperature):
+    model = _model(name, encoding)
+    cached = model.sample(6, seed=5, temperature=temperature).numpy()
+    np.testing.assert_array_equal(cached, model.naive_sample(6, seed=5, temperature=temperature).numpy())
+    if temperature:
+        assert not np.array_equal(cached, model.sample(6, seed=6, temperature=temperature).numpy())
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.0])
+@pytest.mark.parametrize("encoding", ["palette", "rgb"])
+@pytest.mark.parametrize("name", CACHED)
+def test_cached_completion_equals_naive_completion(name, encoding, temperature):
+    model = _model(name, encoding)
+    images = model.from_values(_values(model, 4, seed=1))
+    naive = tf.function(model._naive_generate)
+    for num_known in (0, 1, 7, model.num_pixels - 1, model.num_pixels):
+        done = model.complete(images, num_known, seed=9, temperature=temperature)
+        reference = naive(model.to_values(images), tf.constant(num_known), tf.constant(9, tf.int64),
+                          tf.constant(temperature))
+        np.testing.assert_array_equal(model.to_values(done).numpy(), reference.numpy(), err_msg=f"{num_known} known")
+
+
+@pytest.mark.parametrize("name", CACHED)
+def test_serving_sample_signature_draws_the_model_samples(name):
+    model = _model(name, "palette")
+    functions = serving.signatures(model, 8)
+    for num, seed, temperature in ((8, 3, 1.0), (2, 4, 0.0)):
+        out = functions["sample"](tf.constant(num), tf.constant(seed, tf.int64), tf.constant(temperature))
+        expected = model.sample(num, seed=seed, temperature=temperature).numpy()
+        np.testing.assert_array_equal(out["indices"].numpy(), expected)
+        np.testing.assert_array_equal(expected, model.naive_sample(num, seed=seed, temperature=temperature).numpy())
