@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from genzoo.evaluation import distances
+from genzoo.evaluation import distances, two_sample
 
 # genzoo's versioned feature classifiers (`features.genzoo_extractor`), shared by the tools.
 DEFAULT_FEATURES_DIR = os.path.join(os.path.expanduser("~"), ".cache", "genzoo", "features")
@@ -34,6 +34,24 @@ def generate(model, num: int, seed: int, temperature: float = 1.0, chunk: int = 
     parts = [np.asarray(model.sample(min(chunk, num - start), seed * 1000 + i, temperature=temperature))
              for i, start in enumerate(range(0, num, chunk))]
     return np.concatenate(parts)
+
+
+def two_sample_scores(real_rgb, fake_rgb, seeds, extractor=None, real_features=None) -> dict:
+    """The classifier two-sample test and the two-sided 1-NN accuracy (pixel space and, with
+    `extractor`, its feature space) of `fake_rgb` against `real_rgb`, with the chance band.
+
+    The two sets must not be paired (corrupted copies of the same images): see `two_sample.c2st`.
+    """
+    scores = {"c2st": two_sample.c2st(real_rgb, fake_rgb, seeds=tuple(seeds))}
+    n = scores["c2st"]["num_per_side"]
+    scores["c2st"]["chance_band_99"] = two_sample.chance_band(2 * n, alpha=0.01)
+    scores["nearest_neighbour_pixels"] = two_sample.nearest_neighbour_accuracy(
+        two_sample.pixel_features(real_rgb), two_sample.pixel_features(fake_rgb), seed=seeds[0])
+    if extractor is not None:
+        real = extractor(real_rgb) if real_features is None else real_features
+        scores["nearest_neighbour_features"] = two_sample.nearest_neighbour_accuracy(
+            real, extractor(fake_rgb), seed=seeds[0])
+    return scores
 
 
 def sample_quality(extractor, real_rgb, generate_rgb, seeds, k: int = 3, real_features=None) -> dict:

@@ -76,6 +76,8 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
         likelihood,
         memorisation,
         sample_quality,
+        two_sample,
+        two_sample_scores,
     )
     from genzoo.models import capabilities
     from genzoo.models.capabilities import has
@@ -151,10 +153,26 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
         print(f"genzoo: Fréchet distance {quality['frechet_distance']['mean']:.3f} "
               f"+- {quality['frechet_distance']['std']:.3f}")
 
-    # === Memorisation ===
+    # === Two-sample tests (docs/evaluation.md): samples vs held-out, training vs held-out the floor ===
     samples_rgb = generated[seeds[0]]
+    c2st_seeds = seeds  # the sampling seeds: the training loop's quality hook scores the same way
+    metrics["two_sample"] = {
+        "samples_vs_heldout": two_sample_scores(heldout_rgb, samples_rgb, c2st_seeds, extractor),
+        "training_vs_heldout_reference": two_sample_scores(heldout_rgb, train_rgb, c2st_seeds, extractor),
+    }
+    if verbose:
+        c2st = metrics["two_sample"]["samples_vs_heldout"]["c2st"]
+        print(f"genzoo: C2ST accuracy {c2st['accuracy']:.3f} +- {c2st['std']:.3f} "
+              f"({c2st['num_per_side']} images a side; 0.5 = indistinguishable)")
+
+    # === Memorisation ===
     audit = memorisation.audit(samples_rgb, train_rgb, heldout_rgb)
     metrics["memorisation"] = memorisation.summary(audit)
+    # Samples told from the training images, beside the held-out images' own score against them:
+    # a model that copies is closer to its training set than new images are.
+    metrics["memorisation"]["c2st_samples_vs_training"] = two_sample.c2st(train_rgb, samples_rgb, seeds=c2st_seeds)
+    metrics["memorisation"]["c2st_heldout_vs_training_reference"] = two_sample.c2st(
+        train_rgb, heldout_rgb, seeds=c2st_seeds)
     written = {}
 
     def save(filename, picture):
@@ -181,7 +199,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     files.write_json(os.path.join(out, "metrics.json"), metrics)
     writer = tf.summary.create_file_writer(os.path.join(out, "logs"))
     with writer.as_default(step=step):
-        for tag, value in _flat_scalars({k: metrics[k] for k in ("likelihood", "sample_quality", "memorisation")}).items():
+        for tag, value in _flat_scalars({k: metrics[k] for k in ("likelihood", "sample_quality", "two_sample", "memorisation")}).items():
             tf.summary.scalar(tag, value)
     writer.close()
     return metrics

@@ -77,7 +77,7 @@ class QualityHook:
     points of one run's curve differ only by the weights.
     """
 
-    SCORES = ("frechet_distance", "kid", "precision", "recall")
+    SCORES = ("frechet_distance", "kid", "precision", "recall")  # and c2st (its own test, no features)
 
     def __init__(self, config: TrainConfig, spec: data.DatasetSpec, test_ds: tf.data.Dataset, verbose: int):
         from genzoo.evaluation import DEFAULT_FEATURES_DIR, features
@@ -93,20 +93,30 @@ class QualityHook:
             self.extractor = features.dataset_extractor(
                 config.features_dir or DEFAULT_FEATURES_DIR, config.dataset, spec, encoding=config.encoding,
                 data_dir=config.data_dir, tfds_dir=config.tfds_dir, verbose=verbose)
-        self.heldout_features = self.extractor(data.to_rgb_uint8(heldout, spec).numpy())
+        self.heldout_rgb = data.to_rgb_uint8(heldout, spec).numpy()
+        self.heldout_features = self.extractor(self.heldout_rgb)
 
     def due(self, epochs_done: int) -> bool:
         return epochs_done % self.config.quality_every == 0
 
     def __call__(self, model) -> dict[str, float]:
-        from genzoo.evaluation import generate, sample_quality
+        from genzoo.evaluation import generate, sample_quality, two_sample
 
         def generate_rgb(seed):
             return data.to_rgb_uint8(generate(model, self.config.quality_samples, seed), self.spec).numpy()
 
-        scores = sample_quality(self.extractor, None, generate_rgb, seeds=[self.config.seed],
+        generated = {}
+
+        def generate_once(seed):
+            generated[seed] = generate_rgb(seed)
+            return generated[seed]
+
+        scores = sample_quality(self.extractor, None, generate_once, seeds=[self.config.seed],
                                 real_features=self.heldout_features)
-        return {f"quality/{name}": scores[name]["mean"] for name in self.SCORES}
+        out = {f"quality/{name}": scores[name]["mean"] for name in self.SCORES}
+        c2st = two_sample.c2st(self.heldout_rgb, generated[self.config.seed], seeds=(self.config.seed,))
+        out["quality/c2st"] = c2st["accuracy"]
+        return out
 
 
 class _Run:

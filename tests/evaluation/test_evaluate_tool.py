@@ -36,6 +36,16 @@ def test_evaluate_writes_metrics_figures_and_tensorboard_scalars(tmp_path, vae_r
         assert len(quality["scores"][name]["per_seed"]) == 2
         assert quality["scores"][name]["std"] == pytest.approx(np.std(quality["scores"][name]["per_seed"]))
     assert metrics["memorisation"]["threshold"] == 0.05 and metrics["memorisation"]["num_samples"] == 40
+    two = metrics["two_sample"]
+    for side in ("samples_vs_heldout", "training_vs_heldout_reference"):
+        c2st = two[side]["c2st"]
+        assert c2st["num_per_side"] == 20 and len(c2st["per_seed"]) == 2 and 0 <= c2st["accuracy"] <= 1
+        assert 0 < c2st["p_value"] <= 1 and c2st["chance_band_99"] > 0
+        for space in ("nearest_neighbour_pixels", "nearest_neighbour_features"):
+            assert set(two[side][space]) >= {"accuracy", "real_side", "fake_side"}
+    # Training images pass for held-out ones far better than a 1-epoch VAE's samples do.
+    assert two["training_vs_heldout_reference"]["c2st"]["accuracy"] < two["samples_vs_heldout"]["c2st"]["accuracy"]
+    assert metrics["memorisation"]["c2st_samples_vs_training"]["num_per_side"] == 40
     assert set(metrics["figures"]) == {"samples.png", "latent_traversal.png", "interpolation.png",
                                        "memorisation_pairs.png"}
     for name, size in metrics["figures"].items():
@@ -45,14 +55,14 @@ def test_evaluate_writes_metrics_figures_and_tensorboard_scalars(tmp_path, vae_r
     events = list((out / "logs").glob("events.*"))
     tags = {v.tag for e in events for record in tf.compat.v1.train.summary_iterator(str(e)) for v in record.summary.value}
     assert {"likelihood/bounds/8/bits_per_dim", "sample_quality/scores/frechet_distance/mean",
-            "memorisation/near_copy_share"} <= tags
+            "memorisation/near_copy_share", "two_sample/samples_vs_heldout/c2st/accuracy"} <= tags
 
 
 def test_bad_input_gives_a_one_line_error_and_exit_2(tmp_path, vae_run):
     cases = {
         "missing run": ([f"--model_dir={tmp_path / 'nope'}"], "--model_dir="),
         "not a run": ([f"--model_dir={tmp_path}"], "not a genzoo run (no config.json)"),
-        "bad k": ([f"--model_dir={vae_run}", "--iw_samples=0,8"], "--iw_samples must be positive"),
+        "bad k": ([f"--model_dir={vae_run}", "--iw_samples=0,8"], "--iw_samples must be integers in 1-4096"),
         "bad split": ([f"--model_dir={vae_run}", "--split=valid"], "--split"),
         "bad features": ([f"--model_dir={vae_run}", f"--features={tmp_path / 'x.keras'}"], "file not found"),
     }

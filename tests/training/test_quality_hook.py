@@ -11,7 +11,7 @@ from genzoo.training import TrainConfig, train
 from tests.small_models import SMALL_HPARAMS
 from tests.tools.conftest import SMALL_VAE, assert_one_line_errors, start_tool
 
-SCORES = ("quality/frechet_distance", "quality/kid", "quality/precision", "quality/recall")
+SCORES = ("quality/frechet_distance", "quality/kid", "quality/precision", "quality/recall", "quality/c2st")
 # seed 1, not 0: training the missing feature classifier reseeds the global generators
 # with 0, so only a run seeded otherwise would notice that leaking into its data order.
 SEED = 1
@@ -43,6 +43,7 @@ def test_scores_are_in_every_epochs_history_row_and_in_tensorboard(runs):
         assert all(math.isfinite(row[name]) for name in SCORES), row
         assert row["quality/frechet_distance"] >= 0
         assert 0 <= row["quality/precision"] <= 1 and 0 <= row["quality/recall"] <= 1
+        assert 0 <= row["quality/c2st"] <= 1
     # Different weights give different samples, so the two epochs' distances differ.
     assert history[0]["quality/frechet_distance"] != history[1]["quality/frechet_distance"]
     events = list((runs["hook"] / "logs" / "test").glob("events.*"))
@@ -66,10 +67,12 @@ def test_scores_are_the_evaluate_tools_for_the_same_weights_seed_and_classifier(
     features = metrics["sample_quality"]["features"]
     assert record["sha256"] == features["sha256"] and record["path"] == features["path"]  # one shared artefact
     last = _history(runs["hook"])[-1]
-    for name in SCORES:
+    for name in SCORES[:-1]:
         expected = metrics["sample_quality"]["scores"][name.split("/")[1]]["per_seed"][0]
         # Same samples, images and features; only float summation order may differ.
         assert last[name] == pytest.approx(expected, rel=1e-6, abs=1e-9), name
+    # The same samples and seed: the same two-sample test.
+    assert last["quality/c2st"] == metrics["two_sample"]["samples_vs_heldout"]["c2st"]["per_seed"][0]
 
 
 def test_the_hook_does_not_change_the_training_trajectory(runs):
@@ -135,6 +138,6 @@ def test_a_user_feature_model_scores_in_its_own_space_and_is_recorded(tmp_path, 
     metrics = evaluate(str(tmp_path / "run"), str(tmp_path / "eval"), split="test", seed=SEED, num_samples=SAMPLES,
                        num_seeds=1, iw_samples=(1,), features=path, verbose=0)
     last = _history(tmp_path / "run")[-1]
-    for name in SCORES:
+    for name in SCORES[:-1]:
         expected = metrics["sample_quality"]["scores"][name.split("/")[1]]["per_seed"][0]
         assert last[name] == pytest.approx(expected, rel=1e-6, abs=1e-9), name
