@@ -31,7 +31,7 @@ def readme_commands() -> list[str]:
     """Every command line of the README's bash blocks, in order, comments dropped."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
     lines = []
-    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL):
         for line in block.splitlines():
             line = line.split(" #")[0].strip()
             if line and not line.startswith("#"):
@@ -65,7 +65,7 @@ def test_readme_commands_run_as_written_from_a_fresh_folder(tmp_path):
         if command is None:
             continue
         argv = [sys.executable if word == "python" else word for word in shlex.split(command)]
-        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, f"README command failed: {line}\n{done.stderr[-2000:]}"
         ran.append(line)
     assert len(ran) == 6, ran  # quick-start train, pokemon train, two samples, evaluate, export

@@ -123,6 +123,7 @@ def sampling_flops(model, num: int) -> float:
     network once per sub-pixel (on the rows done so far when it samples row by row); other
     samplers decode `num` codes."""
     import tensorflow as tf
+
     from genzoo.models.capabilities import Decoder, ExactLikelihood, has
     closed = model.forward_flops(num)
     if closed is not None:
@@ -406,7 +407,7 @@ def main():
     start_rates = matmul_rates(args)
     names = [name for name in registered() if keep(name)]
     if "train" in parts:
-        for name, dataset in [(name, dataset) for name in names for dataset in datasets_of(name)]:
+        for name, dataset in [(model, dataset) for model in names for dataset in datasets_of(model)]:
             row = {"model": name, "dataset": dataset, "genzoo": measure(args, "genzoo", name, dataset)}
             if name in __import__("keras_baselines").BASELINES:
                 row["keras"] = measure(args, "keras", name, dataset, onednn="tf_default")

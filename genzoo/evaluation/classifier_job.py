@@ -6,10 +6,10 @@ import sys
 
 
 def main(args: dict) -> None:
-    import genzoo  # noqa: F401 - its TensorFlow settings, as in every genzoo process
     import numpy as np
     import tensorflow as tf
 
+    import genzoo  # noqa: F401 - its TensorFlow settings, as in every genzoo process
     from genzoo.evaluation import features
 
     tf.config.experimental.enable_op_determinism()
