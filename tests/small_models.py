@@ -17,4 +17,5 @@ SMALL_HPARAMS = {
     "row_lstm": _RNN2D,
     "diagonal_bilstm": _RNN2D,
     "pixel_cnn": {"filters": 8, "blocks": 1, "embed_dim": 8},
+    "gated_pixel_cnn": {"filters": 8, "layers": 2, "embed_dim": 8},
 }

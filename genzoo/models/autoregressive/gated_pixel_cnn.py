@@ -1,0 +1,141 @@
+"""Gated PixelCNN: vertical and horizontal stacks without the blind spot, gated units, class conditioning.
+
+References:
+  van den Oord, Kalchbrenner, Vinyals, Espeholt, Graves & Kavukcuoglu, *Conditional
+  Image Generation with PixelCNN Decoders*, 2016 (gated activation units, equation 2;
+  the two stacks and the blind spot, section 2.2 and figure 1; a layer of both stacks,
+  figure 2; conditioning on a class, equation 4).
+  van den Oord, Kalchbrenner & Kavukcuoglu, *Pixel Recurrent Neural Networks*, 2016
+  (raster order with R -> G -> B inside a pixel, masks A and B, section 3.4).
+
+A stack of masked convolutions (`PixelCNN`) sees, above a pixel, a cone that grows
+by one column per row: the pixels up and to the right beyond it are a blind spot
+however deep the stack. Here two stacks replace it:
+  * the vertical stack sees whole rows above: its input is shifted down one row, and
+    each layer is a (k//2 + 1) x k convolution of the rows at and above it, so the
+    features at row r depend on rows < r only, k//2 columns further left *and right*
+    with every layer;
+  * the horizontal stack sees the current row left of the pixel: 1 x k convolutions
+    masked like PixelCNN's (mask A first, then B, with the R -> G -> B colour groups
+    at the centre tap), plus a 1x1 convolution of the vertical stack's features at the
+    same pixel (allowed: they come from rows above only) and a residual connection.
+Each layer's output is the gated unit tanh(W_f * x + V_f h) * sigmoid(W_g * x + V_g h),
+where h is the one-hot class label, so V h is a learned per-class bias of every gate
+(an embedding of the label, separately per layer and stack).
+Sampling runs the network on the rows drawn so far, as for `PixelCNN`. Not implemented:
+the paper's skip connections to the output and conditioning on a spatial map (h = m(s)).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from genzoo.errors import UserError
+from genzoo.models import capabilities
+from genzoo.models.autoregressive.base import AutoregressiveModel
+from genzoo.models.autoregressive.networks import masked_output, value_input
+from genzoo.models.base import require_positive
+from genzoo.models.layers.masked_conv import MaskedConv2D
+from genzoo.models.registry import register
+
+__all__ = ["GatedPixelCNN"]
+
+FIRST_KERNEL = 7  # the paper's first layer is 7 wide, the others 3 (as PixelCNN's 7x7 then 3x3)
+KERNEL = 3
+
+
+def gate(x):
+    """tanh(first half) * sigmoid(second half) of the channels (equation 2)."""
+    a, b = keras.ops.split(x, 2, axis=-1)
+    return keras.ops.tanh(a) * keras.ops.sigmoid(b)
+
+
+@register("gated_pixel_cnn")
+@keras.saving.register_keras_serializable("genzoo")
+class GatedPixelCNN(AutoregressiveModel):
+    """Gated PixelCNN: vertical and horizontal stacks of gated layers, 1x1 mask-B output.
+
+    The first layer has kernels 7 wide (the vertical one 4 x 7 over the rows above, the
+    horizontal one 1 x 7 with mask A), the others 3 wide (2 x 3 and 1 x 3 with mask B).
+    After `layers` layers a pixel sees rows r-3-layers..r-1 in columns c-2-layers..c+2+layers
+    and its own row from column c-2-layers (and its earlier colours).
+
+    Args:
+      spec: the `DatasetSpec` (palette, rgb or binary).
+      filters: feature maps of each stack (p in the paper; the gates have 2p); with RGB
+        it must split into 3 colour groups.
+      layers: gated layers of both stacks.
+      embed_dim: colour embedding size (palette and binary).
+      conditional: condition every gate on the class label (equation 4); takes effect
+        when the dataset has at least 2 classes.
+      seed: base seed.
+
+    The defaults (48 filters, 7 layers: about 450k weights on `shapes`) took 0.7 s per
+    training step at batch 64 on 2 shared cores, against 0.4 s for `PixelCNN`'s defaults.
+    """
+
+    def __init__(self, spec, filters: int = 48, layers: int = 7, embed_dim: int = 32, conditional: bool = True,
+                 seed: int = 0, **kwargs):
+        super().__init__(spec, seed, **kwargs)
+        require_positive(filters=filters, layers=layers, embed_dim=embed_dim)
+        groups = self.num_channels
+        if filters % groups:
+            raise UserError(f"filters must split into {groups} colour groups, got {filters}")
+        self.filters, self.num_layers, self.embed_dim = int(filters), int(layers), int(embed_dim)
+        # Not `self.conditional`: that property says whether the model *is* conditional.
+        self.class_conditional = bool(conditional)
+        self.num_classes = self.spec.num_classes if self.is_conditional else 0
+        # === Functional Model ===
+        w, c, v = self.spec.width, self.num_channels, self.num_values
+        values, x = value_input(None, w, c, v, self.embed_dim)  # any height: see `rowwise_sampling`
+        inputs = [values]
+        if self.num_classes:
+            labels = keras.Input((), dtype="int32", name="labels")
+            inputs.append(labels)
+        # Rows above only: the pixel's own row would leak its right-hand pixels into the
+        # horizontal stack (section 2.2).
+        vertical = keras.layers.ZeroPadding2D(((1, 0), (0, 0)), name="shift_down")(x)[:, :-1]
+        horizontal = x
+        for i in range(self.num_layers):
+            k = FIRST_KERNEL if i == 0 else KERNEL
+            # (k//2 + 1) x k over rows r-k//2..r of features that already see only rows < r.
+            padded = keras.layers.ZeroPadding2D(((k // 2, 0), (k // 2, k // 2)), name=f"layer_{i}_v_pad")(vertical)
+            v_gates = keras.layers.Conv2D(2 * self.filters, (k // 2 + 1, k), name=f"layer_{i}_v_conv")(padded)
+            h_gates = MaskedConv2D(2 * self.filters, (1, k), "A" if i == 0 else "B", groups, out_repeats=2,
+                                   name=f"layer_{i}_h_conv")(horizontal)
+            # The vertical stack feeds the horizontal one at the same pixel (figure 2).
+            h_gates = h_gates + keras.layers.Conv2D(2 * self.filters, 1, name=f"layer_{i}_v_to_h")(v_gates)
+            if self.num_classes:  # V h: a per-class bias of every gate (equation 4)
+                v_gates = v_gates + self._label_bias(labels, f"layer_{i}_v_label")
+                h_gates = h_gates + self._label_bias(labels, f"layer_{i}_h_label")
+            vertical = gate(v_gates)
+            h = MaskedConv2D(self.filters, 1, "B", groups, name=f"layer_{i}_h_out")(gate(h_gates))
+            horizontal = h if i == 0 else horizontal + h  # residual in the horizontal stack
+        self.network = keras.Model(inputs, masked_output(horizontal, self.filters, c, v, w), name="gated_pixel_cnn")
+        self.built = True
+
+    def _label_bias(self, labels, name):
+        bias = keras.layers.Embedding(self.num_classes, 2 * self.filters, name=name)(labels)
+        return keras.layers.Reshape((1, 1, 2 * self.filters), name=f"{name}_bias")(bias)
+
+    # The vertical stack's shift and the padded convolutions take any number of rows.
+    rowwise_sampling = True
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.class_conditional and self.spec.num_classes >= 2
+
+    def capabilities(self):
+        declared = super().capabilities()
+        return declared | {capabilities.Conditional} if self.is_conditional else declared
+
+    def value_logits(self, values, labels=None):
+        if not self.num_classes:
+            return self.network(values)
+        if labels is None:
+            raise UserError("this GatedPixelCNN is conditional: value_logits needs labels")
+        return self.network([values, labels])
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "layers": self.num_layers,
+                "embed_dim": self.embed_dim, "conditional": self.class_conditional}
