@@ -23,6 +23,7 @@ SPECS = {
 SMALL = {
     "pixel_cnn": {"filters": 12, "blocks": 2, "embed_dim": 4},
     "row_lstm": {"units": 12, "filters": 12, "layers": 2, "embed_dim": 4},
+    "diagonal_bilstm": {"units": 12, "filters": 12, "layers": 2, "embed_dim": 4},
 }
 CACHED = list(SMALL)
 

@@ -3,6 +3,13 @@
 References:
   van den Oord, Kalchbrenner & Kavukcuoglu, *Pixel Recurrent Neural Networks*, 2016
   (Diagonal BiLSTM section 3.2, skewing figure 3).
+  Ramachandran et al., *Fast Generation for Convolutional Autoregressive Models*, 2017
+  (caching, `cached.py`).
+
+Sampling is cached (`DiagonalBiLSTM._generate`): the left-to-right state at pixel
+(i, j) needs the states at (i, j - 1) and (i - 1, j) and the input at (i, j) only,
+so it is computed per pixel; the right-to-left sweep reaches a pixel shifted down one
+row, so row i - 1's sweep runs once that row is complete, at the end of the row.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from genzoo.models.autoregressive import cached
 from genzoo.models.autoregressive.lstm_2d import TwoDimensionalLSTM
 from genzoo.models.layers.lstm import lstm_update
 from genzoo.models.layers.masked_conv import MaskedConv2D
@@ -87,7 +95,93 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
 @register("diagonal_bilstm")
 @keras.saving.register_keras_serializable("genzoo")
 class DiagonalBiLSTM(TwoDimensionalLSTM):
-    __doc__ = "Diagonal BiLSTM PixelRNN (van den Oord et al. 2016, section 3.2).\n\n" + TwoDimensionalLSTM.__doc__
+    __doc__ = ("Diagonal BiLSTM PixelRNN (van den Oord et al. 2016, section 3.2).\n\n"
+               + TwoDimensionalLSTM.__doc__.replace(
+                   "Sampling re-runs the network for every sub-pixel: H*W*C passes per batch.",
+                   "Sampling is cached: each sub-pixel computes every layer at its pixel only (`_generate`)."))
 
     def _lstm_layer(self, units, groups, name):
         return DiagonalBiLSTMLayer(units, groups, name=name)
+
+    # === Cached sampling ===
+    def _generate(self, known, num_known, seed, temperature, labels=None):
+        """Cached sampling: per sub-pixel, every layer at the current pixel only (labels are ignored).
+
+        Per layer it keeps the maps of its input features, left-to-right hidden states (the pixel
+        above and the one to the left are read) and cells (the one to the left), and the
+        right-to-left hidden states, which a sweep over each finished row fills (the pixel below
+        reads them). One XLA-compiled loop, the noise drawn before it (`cached.generate`).
+        """
+        return cached.generate(self, known, num_known, seed, temperature)
+
+    @tf.function(jit_compile=True)
+    def _cached_run_compiled(self, known, num_known, gumbel, temperature):
+        return self._cached_run(known, num_known, gumbel, temperature)
+
+    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
+        """`cached.run` with the network written out per position, on the layers of `self.network`."""
+        net, c, v, u = self.network, self.num_channels, self.num_values, self.units
+        first = cached.CausalConv(net.get_layer("mask_a_7x7"))
+        layers = []
+        for i in range(self.num_layers):
+            lstm = net.get_layer(f"lstm_{i}")
+            layers.append((cached.CausalConv(lstm.input_to_state_left_to_right),
+                           tf.reshape(lstm.state_to_state_left_to_right, [2 * u, 4 * u]),
+                           cached.CausalConv(lstm.input_to_state_right_to_left), lstm.state_to_state_right_to_left,
+                           cached.CausalConv(net.get_layer(f"residual_{i}"))))
+        # Per layer: the maps of the input features x (read by the row's sweep), the left-to-right h
+        # (read below) and the right-to-left h (written a row at a time, read below); the pixel to the
+        # left's h and cell are carried as they are (read from the h map right after it was written,
+        # XLA copied the map at every step).
+        pads = ((0, 0), (1, 0), (1, 0))
+
+        def forward(maps, row, col, pixel):
+            x = first(cached.value_features(net, pixel, v), maps[0], row, col)
+            activations = []
+            for (to_state, state_kernel, _, _, residual), (_, h_map, back_map, left_h, left_cell) in zip(
+                    layers, _per_layer(maps[1:])):
+                left_h, left_cell = (tf.where(col > 0, value, 0.0) for value in (left_h, left_cell))
+                neighbours = tf.concat([cached.window(h_map, row, col, 1, 1), left_h], axis=1)  # above, left
+                gates = to_state(x) + tf.matmul(neighbours, state_kernel)
+                h, cell = lstm_update(gates, left_cell)
+                activations += [x, h, cell]
+                x = x + residual(h + cached.window(back_map, row, col, 1, 1))  # right-to-left, a row up
+            return cached.output_logits(net, x, c, v), activations
+
+        def write_pixel(maps, row, col, pixel, activations):
+            written = [cached.write(maps[0], row, col, cached.value_features(net, pixel, v), first.pad)]
+            for n, (x_map, h_map, back_map, _, _) in enumerate(_per_layer(maps[1:])):
+                x, h, cell = activations[3 * n:3 * n + 3]
+                written += [cached.write(x_map, row, col, x, pads[0]), cached.write(h_map, row, col, h, pads[1]),
+                            back_map, h, cell]
+            return tuple(written)
+
+        def finish_row(maps, row):
+            """The right-to-left sweep over the finished row, into the map the next row reads."""
+            swept = [maps[0]]
+            for (_, _, to_state, state_kernel, _), (x_map, h_map, back_map, *left) in zip(
+                    layers, _per_layer(maps[1:])):
+                x_row, above = x_map[row], back_map[row]  # [W, B, F], the row above's [W, B, U]
+                gates = to_state(x_row) + tf.matmul(above, state_kernel[0])
+                h = cell = tf.zeros_like(above[0])
+                states = []
+                for col in reversed(range(self.spec.width)):
+                    h, cell = lstm_update(gates[col] + tf.matmul(h, state_kernel[1]), cell)
+                    states.append(h)
+                back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], tf.stack(states[::-1])[None])
+                swept += [x_map, h_map, back_map, *left]
+            return tuple(swept)
+
+        h, w, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
+        maps = [cached.empty(batch, h, w, c if c > 1 else self.embed_dim, first.pad)]
+        activations = []
+        for _ in layers:
+            maps += [cached.empty(batch, h, w, channels, pad) for pad, channels in zip(pads, (self.filters, u, u))]
+            maps += [tf.zeros([batch, u]), tf.zeros([batch, u])]
+            activations += [tf.zeros([batch, channels]) for channels in (self.filters, u, u)]
+        return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
+                          finish_row=finish_row, log_probs=log_probs)
+
+
+def _per_layer(maps):
+    return [maps[i:i + 5] for i in range(0, len(maps), 5)]
