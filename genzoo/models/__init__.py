@@ -7,6 +7,7 @@ from genzoo.models import capabilities, registry
 from genzoo.models.autoregressive import (
     AutoregressiveModel,
     DiagonalBiLSTM,
+    GatedPixelCNN,
     PixelCNN,
     PixelLSTM,
     RowLSTM,
@@ -17,5 +18,5 @@ from genzoo.models.vae import VAE, ConditionalVAE
 
 __all__ = [
     "DCGAN", "GAN", "VAE", "AutoregressiveModel", "ConditionalGAN", "ConditionalVAE", "DiagonalBiLSTM",
-    "GenerativeModel", "PixelCNN", "PixelLSTM", "RowLSTM", "capabilities", "registry",
+    "GatedPixelCNN", "GenerativeModel", "PixelCNN", "PixelLSTM", "RowLSTM", "capabilities", "registry",
 ]
