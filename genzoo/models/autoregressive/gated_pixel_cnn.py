@@ -7,6 +7,8 @@ References:
   figure 2; conditioning on a class, equation 4).
   van den Oord, Kalchbrenner & Kavukcuoglu, *Pixel Recurrent Neural Networks*, 2016
   (raster order with R -> G -> B inside a pixel, masks A and B, section 3.4).
+  Ramachandran et al., *Fast Generation for Convolutional Autoregressive Models*, 2017
+  (the cached sampler, `cached.py`).
 
 A stack of masked convolutions (`PixelCNN`) sees, above a pixel, a cone that grows
 by one column per row: the pixels up and to the right beyond it are a blind spot
@@ -22,16 +24,21 @@ however deep the stack. Here two stacks replace it:
 Each layer's output is the gated unit tanh(W_f * x + V_f h) * sigmoid(W_g * x + V_g h),
 where h is the one-hot class label, so V h is a learned per-class bias of every gate
 (an embedding of the label, separately per layer and stack).
-Sampling runs the network on the rows drawn so far, as for `PixelCNN`. Not implemented:
-the paper's skip connections to the output and conditioning on a spatial map (h = m(s)).
+Sampling is cached (Ramachandran et al. 2017, `_generate`): the vertical stack of a row
+depends on the rows above only, so it is computed a whole row at a time when the row
+above is finished; each sub-pixel then computes the horizontal stack at its pixel only.
+Not implemented: the paper's skip connections to the output and conditioning on a
+spatial map (h = m(s)).
 """
 
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from genzoo.errors import UserError
 from genzoo.models import capabilities
+from genzoo.models.autoregressive import cached
 from genzoo.models.autoregressive.base import AutoregressiveModel
 from genzoo.models.autoregressive.networks import masked_output, value_input
 from genzoo.models.base import require_positive
@@ -118,7 +125,8 @@ class GatedPixelCNN(AutoregressiveModel):
         bias = keras.layers.Embedding(self.num_classes, 2 * self.filters, name=name)(labels)
         return keras.layers.Reshape((1, 1, 2 * self.filters), name=f"{name}_bias")(bias)
 
-    # The vertical stack's shift and the padded convolutions take any number of rows.
+    # The vertical stack's shift and the padded convolutions take any number of rows (the
+    # row-by-row sampler runs on them), though `_generate` is the cached sampler.
     rowwise_sampling = True
 
     @property
@@ -135,6 +143,88 @@ class GatedPixelCNN(AutoregressiveModel):
         if labels is None:
             raise UserError("this GatedPixelCNN is conditional: value_logits needs labels")
         return self.network([values, labels])
+
+    # === Cached sampling (Ramachandran et al. 2017) ===
+    def _generate(self, known, num_known, seed, temperature, labels=None):
+        """Cached sampling: the vertical stack a row at a time, the horizontal stack per sub-pixel.
+
+        Caches: the input features (read by the first layer's 1 x 7 window and, four rows at a
+        time, by the first vertical convolution), each later layer's horizontal input in the
+        current row (read by its 1 x 3 window), and per layer the vertical stack's contribution
+        to the horizontal gates for the current row. One XLA-compiled loop, the noise drawn before
+        it with TensorFlow's kernels, as `cached.generate`.
+        """
+        known = tf.reshape(known, [-1, self.spec.height, self.spec.width, self.num_channels])
+        gumbel = cached.noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed)
+        return self._cached_run_compiled(known, num_known, gumbel, temperature, labels)
+
+    @tf.function(jit_compile=True)
+    def _cached_run_compiled(self, known, num_known, gumbel, temperature, labels=None):
+        return self._cached_run(known, num_known, gumbel, temperature, labels)
+
+    def _cached_run(self, known, num_known, gumbel, temperature, labels=None, log_probs=False):
+        """`cached.run` with this network written out per row (vertical) and pixel (horizontal)."""
+        net, c, v, f, n = self.network, self.num_channels, self.num_values, self.filters, self.num_layers
+        height, width, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
+        if self.num_classes and labels is None:
+            raise UserError("this GatedPixelCNN is conditional: sampling needs labels")
+        h_convs = [cached.CausalConv(net.get_layer(f"layer_{i}_h_conv")) for i in range(n)]
+        h_outs = [cached.CausalConv(net.get_layer(f"layer_{i}_h_out")) for i in range(n)]
+        v_convs = [net.get_layer(f"layer_{i}_v_conv") for i in range(n)]
+        v_to_h = [net.get_layer(f"layer_{i}_v_to_h") for i in range(n)]
+        v_bias = h_bias = [0.0] * n
+        if self.num_classes:  # V h of equation 4, gathered once (the last vertical gates feed nothing)
+            label_bias = lambda name: tf.gather(net.get_layer(name).embeddings, labels)[:, None]
+            v_bias = [label_bias(f"layer_{i}_v_label") for i in range(n - 1)] + [0.0]
+            h_bias = [label_bias(f"layer_{i}_h_label") for i in range(n)]
+        # The input features: the vertical stack reads rows r-4..r-1 (shift plus 3 rows of padding),
+        # the first horizontal window columns j-3..j.
+        side = FIRST_KERNEL // 2
+        x_pad, row_pad = (side + 1, side), (0, KERNEL // 2)
+
+        def vertical_row(x_map, above, r):
+            """Row r of the vertical stack, from the rows above it: per layer its term of the horizontal
+            gates `[W, B, 2F]`, and each later layer's vertical input at row r `[B, W + 2, F]`."""
+            x = tf.transpose(tf.slice(x_map, tf.stack([r, 0, 0, 0]), [side + 1, -1, -1, -1]), [2, 0, 1, 3])
+            to_horizontal, inputs = [], []
+            for i in range(n):
+                if i:  # rows r-1 and r of the previous layer's gated output
+                    x = tf.stack([above[i - 1], inputs[-1]], axis=1)
+                gates = tf.nn.conv2d(x, tf.convert_to_tensor(v_convs[i].kernel), 1, "VALID")[:, 0] + v_convs[i].bias
+                # The vertical stack feeds the horizontal one before its label term (as the network).
+                term = tf.matmul(gates, v_to_h[i].kernel[0, 0]) + v_to_h[i].bias + h_bias[i]
+                to_horizontal.append(tf.transpose(term, [1, 0, 2]))
+                if i < n - 1:
+                    inputs.append(tf.pad(gate(gates + v_bias[i]), [[0, 0], [KERNEL // 2] * 2, [0, 0]]))
+            return to_horizontal, inputs
+
+        def forward(state, row, col, pixel):
+            x_map, caches, to_horizontal = state[0], state[1], state[2]
+            horizontal = cached.value_features(net, pixel, v)
+            activations = []
+            for i in range(n):
+                if i:
+                    activations.append(horizontal)
+                gates = h_convs[i](horizontal, *((x_map, row + x_pad[0], col) if i == 0 else (caches[i - 1], 0, col)))
+                out = h_outs[i](gate(gates + to_horizontal[i][col]))
+                horizontal = out if i == 0 else horizontal + out  # residual, as the network
+            return cached.output_logits(net, horizontal, c, v), activations
+
+        def write_pixel(state, row, col, pixel, activations):
+            x_map = cached.write(state[0], row, col, cached.value_features(net, pixel, v), x_pad)
+            caches = [cached.write(cache, 0, col, a, row_pad) for cache, a in zip(state[1], activations)]
+            return (x_map, caches, *state[2:])
+
+        def finish_row(state, row):
+            return (state[0], state[1], *vertical_row(state[0], state[3], row + 1))
+
+        x_map = cached.empty(batch, height, width, c if c > 1 else self.embed_dim, x_pad)
+        caches = [cached.empty(batch, 1, width, f, row_pad) for _ in range(n - 1)]
+        above = [tf.zeros([batch, width + 2 * row_pad[1], f])] * (n - 1)  # the zero padding above row 0
+        state = (x_map, caches, *vertical_row(x_map, above, 0))
+        activations = [tf.zeros([batch, f])] * (n - 1)
+        return cached.run(forward, write_pixel, state, activations, known, num_known, gumbel, temperature,
+                          finish_row=finish_row, log_probs=log_probs)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "layers": self.num_layers,
