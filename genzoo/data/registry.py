@@ -89,14 +89,26 @@ def _load_pokemon(name, split, data_dir, tfds_dir):
 def _load_tfds(name, split, tfds_dir):
     import tensorflow_datasets as tfds
 
+    try:  # the features first: a dataset without images is refused before any download
+        features = tfds.builder(name, data_dir=tfds_dir).info.features
+    except tfds.core.registered.DatasetNotFoundError:
+        raise UserError(f"tfds:{name}: no such TFDS dataset") from None
+    if "image" not in features:
+        raise UserError(f"tfds:{name}: has no 'image' feature (it has {', '.join(sorted(features))}); "
+                        "genzoo needs images")
     try:
         ds, info = tfds.load(name, split=split, data_dir=tfds_dir, with_info=True)
     except tfds.core.registered.DatasetNotFoundError:
         raise UserError(f"tfds:{name}: no such TFDS dataset") from None
+    except ValueError as err:
+        if "Unknown split" not in str(err):
+            raise
+        raise UserError(f"tfds:{name}: {err} genzoo reads its 'train' and 'test' splits "
+                        "(use another source, e.g. npz:PATH, to split it yourself)") from None
     image = info.features["image"]
     if image.shape[0] is None or image.shape[1] is None:
         raise UserError(f"tfds:{name}: images have no fixed size ({image.shape})")
-    label = info.features["label"] if "label" in info.features else None
+    label = info.features["label"] if "label" in info.features else None  # noqa: SIM401 - no .get()
     num_classes = getattr(label, "num_classes", 0) or 0
     spec = DatasetSpec(
         name=f"tfds:{name}", height=image.shape[0], width=image.shape[1], encoding="rgb",

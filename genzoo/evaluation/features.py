@@ -33,6 +33,7 @@ Extractors take uint8 RGB images `[N, H, W, 3]` (`genzoo.data.to_rgb_uint8`).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -109,7 +110,7 @@ def artefact_key(train, test, epochs: int, seed: int) -> str:
 def artefact_dir(root: str, dataset: str, key: str) -> str:
     """`root/<readable dataset name>-<key>-v<VERSION>`: one folder per data, recipe and version."""
     readable = re.sub(r"[^A-Za-z0-9]+", "_", dataset).strip("_")[-40:]
-    return os.path.join(root, f"{readable}-{key[:16]}-v{VERSION}")
+    return files.join(root, f"{readable}-{key[:16]}-v{VERSION}")
 
 
 def flat_weights(model: keras.Model) -> np.ndarray:
@@ -141,24 +142,22 @@ def train_classifier(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarra
                   metrics=["accuracy"])
     model.fit(x.astype(np.float32), y, batch_size=64, epochs=epochs, shuffle=True, verbose=verbose)
     _, accuracy = model.evaluate(tx.astype(np.float32), ty, batch_size=256, verbose=0)
-    os.makedirs(out_dir, exist_ok=True)
+    files.makedirs(out_dir)
     weights = flat_weights(model)
-    files.write_bytes(os.path.join(out_dir, WEIGHTS_FILE), _npy_bytes(weights))
+    files.write_bytes(files.join(out_dir, WEIGHTS_FILE), _npy_bytes(weights))
     record = {
         "kind": "genzoo_classifier", "version": VERSION, "dataset": dataset, "task": task,
         "key": artefact_key(train, test, epochs, seed), "num_classes": classes,
         "test_accuracy": float(accuracy), "chance_accuracy": 1.0 / classes,
         "epochs": epochs, "seed": seed, "num_train_images": len(train[0]),
         "input_shape": list(x.shape[1:]), "feature_layer": FEATURE_LAYER, "feature_dim": 128,
-        "weights_sha256": _sha256(os.path.join(out_dir, WEIGHTS_FILE)), "tensorflow": tf.__version__,
+        "weights_sha256": _sha256(files.join(out_dir, WEIGHTS_FILE)), "tensorflow": tf.__version__,
     }
-    files.write_json(os.path.join(out_dir, "classifier.json"), record)  # written last: marks a complete artefact
+    files.write_json(files.join(out_dir, "classifier.json"), record)  # written last: marks a complete artefact
     return record
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     return buffer.getvalue()
@@ -178,8 +177,7 @@ def train_in_subprocess(train, test, num_classes: int, dataset: str, out_dir: st
     if done.returncode:
         tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"training the feature classifier for {dataset} failed: {tail[0]}")
-    with open(os.path.join(out_dir, "classifier.json")) as f:
-        return json.load(f)
+    return json.loads(files.read_text(files.join(out_dir, "classifier.json")))
 
 
 # === Extractors ===
@@ -222,14 +220,13 @@ def _load_keras(path: str) -> keras.Model:
 
 
 def _sha256(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return hashlib.sha256(files.read_bytes(path)).hexdigest()
 
 
 def user_extractor(path: str) -> FeatureExtractor:
     """A user's Keras model: its output (spatially averaged if a feature map) are the features."""
     network = _load_keras(path)
-    record = {"kind": "user_model", "path": os.path.abspath(path), "sha256": _sha256(path),
+    record = {"kind": "user_model", "path": files.abspath(path), "sha256": _sha256(path),
               "input_shape": list(network.input_shape[1:]), "output_shape": list(network.output_shape[1:])}
     return FeatureExtractor(network, record)
 
@@ -237,25 +234,30 @@ def user_extractor(path: str) -> FeatureExtractor:
 def load_classifier(folder: str) -> FeatureExtractor:
     """genzoo's classifier from `folder` (weights + classifier.json), cut at `features`.
 
-    Raises `ValueError` when the folder is incomplete, of another version or its weights'
-    sha256 differs from the record.
+    Raises `ValueError` when the folder is incomplete, its record corrupt (not JSON, a field
+    missing or of the wrong type), of another version, or its weights' sha256 differs from
+    the record; `genzoo_extractor` then trains it again.
     """
     try:
-        with open(os.path.join(folder, "classifier.json")) as f:
-            record = json.load(f)
-    except (OSError, ValueError) as err:
+        record = json.loads(files.read_text(files.join(folder, "classifier.json")))
+    except (tf.errors.OpError, ValueError) as err:  # UnicodeDecodeError and JSON errors are ValueErrors
         raise ValueError(f"classifier.json unreadable ({type(err).__name__})") from None
+    if not isinstance(record, dict):
+        raise ValueError("classifier.json is not a JSON object")  # noqa: TRY004 - callers catch ValueError
     if record.get("version") != VERSION:
         raise ValueError(f"classifier version {record.get('version')} is not the current {VERSION}")
-    path = os.path.join(folder, WEIGHTS_FILE)
-    digest = _sha256(path) if os.path.isfile(path) else None
+    path = files.join(folder, WEIGHTS_FILE)
+    digest = _sha256(path) if files.exists(path) else None
     if digest != record.get("weights_sha256"):
         raise ValueError(f"{WEIGHTS_FILE} does not match the sha256 in classifier.json")
-    height, width, _ = record["input_shape"]
-    network = classifier_network(height, width, record["num_classes"], record["seed"])
-    set_flat_weights(network, np.load(path, allow_pickle=False))
+    try:
+        height, width, _ = record["input_shape"]
+        network = classifier_network(int(height), int(width), int(record["num_classes"]), int(record["seed"]))
+        set_flat_weights(network, np.load(io.BytesIO(files.read_bytes(path)), allow_pickle=False))
+    except (KeyError, TypeError, ValueError) as err:  # a field missing or wrong, or another network's weights
+        raise ValueError(f"classifier.json does not describe {WEIGHTS_FILE} ({type(err).__name__}: {err})") from None
     features = keras.Model(network.inputs, network.get_layer(FEATURE_LAYER).output)
-    return FeatureExtractor(features, {**record, "path": os.path.abspath(path), "sha256": digest})
+    return FeatureExtractor(features, {**record, "path": files.abspath(path), "sha256": digest})
 
 
 def genzoo_extractor(root: str, dataset: str, load_split, num_classes: int, epochs: int = 15,
@@ -266,10 +268,10 @@ def genzoo_extractor(root: str, dataset: str, load_split, num_classes: int, epoc
     `load_split(split)` -> (uint8 RGB images, labels) for `train` and `test`.
     """
     check_epochs(epochs)
-    root = os.path.expanduser(root)
+    root = files.expanduser(root)
     train, test = load_split("train"), load_split("test")
     folder = artefact_dir(root, dataset, artefact_key(train, test, epochs, seed))
-    if os.path.exists(os.path.join(folder, "classifier.json")):
+    if files.exists(files.join(folder, "classifier.json")):
         try:
             return load_classifier(folder)
         except ValueError as err:

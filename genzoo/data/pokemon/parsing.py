@@ -42,9 +42,16 @@ def _int_rows(path: Path, width: int, what: str) -> list[list[int]]:
     return rows
 
 
+MAX_COLORS = 256  # the builder stores palette indices as uint8
+MAX_IMAGE_PIXELS = 4096 * 4096  # larger declared sizes are refused before decoding (decompression bombs)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 def parse_colormap(path: Path) -> tuple[tuple[int, int, int], ...]:
-    """`colormap.txt`: line k is the `R G B` of palette index k."""
+    """`colormap.txt`: line k is the `R G B` of palette index k (at most 256 colours)."""
     rows = _int_rows(path, 3, "colour values (R G B)")
+    if len(rows) > MAX_COLORS:
+        raise UserError(f"{path}: {len(rows)} colours; at most {MAX_COLORS} (palette indices are stored as uint8)")
     for number, rgb in enumerate(rows, start=1):
         if not all(0 <= c <= 255 for c in rgb):
             raise UserError(f"{path} line {number}: colour {rgb} outside 0-255")
@@ -53,6 +60,8 @@ def parse_colormap(path: Path) -> tuple[tuple[int, int, int], ...]:
 
 def parse_pixels(path: Path, num_colors: int) -> np.ndarray:
     """`pixel_color.txt`: one 20x20 sprite per line, raster order -> uint8 `[N, 20, 20]`."""
+    if num_colors > MAX_COLORS:
+        raise UserError(f"{path}: a palette of {num_colors} colours; at most {MAX_COLORS} (indices are stored as uint8)")
     rows = _int_rows(path, SIZE20 * SIZE20, "palette indices")
     pixels = np.asarray(rows, dtype=np.int64)
     bad = np.argwhere((pixels < 0) | (pixels >= num_colors))
@@ -65,10 +74,39 @@ def parse_pixels(path: Path, num_colors: int) -> np.ndarray:
     return pixels.reshape(-1, SIZE20, SIZE20).astype(np.uint8)
 
 
+def declared_size(content: bytes) -> tuple[int, int] | None:
+    """(width, height) that a PNG's IHDR or a JPEG's frame header declares, read without
+    decoding (None: neither a PNG nor a JPEG, or a header too short to say)."""
+    if content.startswith(PNG_SIGNATURE):
+        if len(content) < 24 or content[12:16] != b"IHDR":
+            return None
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if content.startswith(b"\xff\xd8"):
+        try:
+            height, width = tf.io.extract_jpeg_shape(content).numpy()[:2]
+        except tf.errors.OpError:
+            return None
+        return int(width), int(height)
+    return None
+
+
 def read_png_rgb(path: Path) -> np.ndarray:
-    """Any PNG/JPEG -> uint8 RGB `[H, W, 3]`, transparent pixels composited on white."""
+    """Any PNG/JPEG -> uint8 RGB `[H, W, 3]`, transparent pixels composited on white.
+
+    The size the header declares is checked before decoding: a small file that declares a
+    huge picture (a decompression bomb) is refused instead of allocated.
+    """
     try:
-        image = tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False).numpy()
+        content = tf.io.read_file(str(path)).numpy()
+    except (tf.errors.OpError, OSError, UnicodeEncodeError):
+        raise UserError(f"{path}: unreadable image") from None
+    size = declared_size(content)
+    if size is None:
+        raise UserError(f"{path}: unreadable image (not a PNG or JPEG)")
+    if size[0] * size[1] > MAX_IMAGE_PIXELS or 0 in size:
+        raise UserError(f"{path}: declares {size[0]}x{size[1]} pixels; images must have 1-{MAX_IMAGE_PIXELS} pixels")
+    try:
+        image = tf.io.decode_image(content, expand_animations=False).numpy()
     except (tf.errors.OpError, OSError):
         raise UserError(f"{path}: unreadable image") from None
     if image.shape[-1] in (2, 4):  # grey+alpha or RGBA
