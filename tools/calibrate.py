@@ -20,7 +20,7 @@ Each set has a "tier", how far from real sprites a person looking at the set wou
 (0 real ... 4 broken; `SETS` below). For every metric the script counts the pairs of sets
 in different tiers that the metric puts in the same order (the share is 1.0 when every
 set of a worse tier scores worse than every set of a better one) and lists the pairs it
-inverts. Writes OUT/calibration.json (everything, per seed) and OUT/calibration.md.
+inverts. Writes OUT/calibration.json (everything, per seed), OUT/calibration.md and\nOUT/calibration_sets.png (ten images of each set, one row per set, in table order).
 """
 
 from __future__ import annotations
@@ -56,9 +56,10 @@ def colour_shift(x: np.ndarray) -> np.ndarray:
     return np.clip(x.astype(int) + [24, 0, -24], 0, 255).astype(np.uint8)
 
 
-# name -> (tier, builder(train, num, rng) -> set). Tiers: how a person would judge the set:
-# 0 real sprites; 1 real sprites with a change hard to see; 2 visibly altered sprites;
-# 3 clearly degraded; 4 no sprites / no variety.
+# name -> (tier, builder(train, num, rng) -> set). Tiers: how a person looking at the sets
+# (calibration_sets.png) judges them: 0 real sprites; 1 real sprites with a change hard to
+# see (mirrored, faint speckle); 2 sprites visibly altered but intact (a cream tint);
+# 3 sprites clearly degraded (blurred, heavy colour speckle); 4 no sprites or no variety.
 def _draw(train, num, rng, replace=False):
     return train[rng.choice(len(train), num, replace=replace)]
 
@@ -69,7 +70,7 @@ SETS = {
     "training flipped left-right": (1, lambda t, n, r: _draw(t, n, r)[:, :, ::-1]),
     "training + pixel noise σ 8": (1, lambda t, n, r: pixel_noise(_draw(t, n, r), 8, r)),
     "training colour-shifted (R+24, B−24)": (2, lambda t, n, r: colour_shift(_draw(t, n, r))),
-    "training + pixel noise σ 32": (2, lambda t, n, r: pixel_noise(_draw(t, n, r), 32, r)),
+    "training + pixel noise σ 32": (3, lambda t, n, r: pixel_noise(_draw(t, n, r), 32, r)),
     "training 3x3 blur": (3, lambda t, n, r: box_blur(_draw(t, n, r))),
     "one training image repeated (collapse)": (4, lambda t, n, r: np.repeat(_draw(t, 1, r), n, 0)),
     "the per-pixel mean image repeated": (4, lambda t, n, r: np.repeat(
@@ -77,17 +78,34 @@ SETS = {
     "uniform noise": (4, lambda t, n, r: r.integers(0, 256, (n, *t.shape[1:]), dtype=np.uint8)),
 }
 
-# metric -> (label, how to read one row's value, +1 if larger is worse, -1 if smaller is worse)
+# metric -> (label, one row's value, that value's noise (one standard deviation), +1 if larger is
+# worse, -1 if smaller is worse). Noise: for C2ST and 1-NN the binomial standard deviation of an
+# accuracy over their 2n (a side: n) predictions at 0.5; for the feature scores the spread over
+# seeds (the held-out side is the same for every seed, so this is a lower bound).
+def _binomial(trials):
+    return lambda r: 0.5 / np.sqrt(trials(r))
+
+
+def _nn(space, key):
+    return lambda r: r[space][key]["mean"]
+
+
+_C2ST_TRIALS = lambda r: 2 * r["c2st"]["num_per_side"]
+_NN_TRIALS = lambda r: 2 * r["nn_num_per_side"]
+_SIDE_TRIALS = lambda r: r["nn_num_per_side"]
 METRICS = {
-    "c2st": ("C2ST accuracy", lambda r: r["c2st"]["accuracy"], 1),
-    "nn_pixels": ("1-NN accuracy, pixels", lambda r: r["nn_pixels"]["accuracy"]["mean"], 1),
-    "nn_features": ("1-NN accuracy, features", lambda r: r["nn_features"]["accuracy"]["mean"], 1),
-    "nn_pixels_fake_side": ("1-NN fake side, pixels", lambda r: r["nn_pixels"]["fake_side"]["mean"], 1),
-    "nn_features_fake_side": ("1-NN fake side, features", lambda r: r["nn_features"]["fake_side"]["mean"], 1),
-    "frechet_distance": ("FD", lambda r: r["quality"]["frechet_distance"]["mean"], 1),
-    "kid": ("KID", lambda r: r["quality"]["kid"]["mean"], 1),
-    "precision": ("precision", lambda r: r["quality"]["precision"]["mean"], -1),
-    "recall": ("recall", lambda r: r["quality"]["recall"]["mean"], -1),
+    "c2st": ("C2ST accuracy", lambda r: r["c2st"]["accuracy"], _binomial(_C2ST_TRIALS), 1),
+    "nn_pixels": ("1-NN accuracy, pixels", _nn("nn_pixels", "accuracy"), _binomial(_NN_TRIALS), 1),
+    "nn_features": ("1-NN accuracy, features", _nn("nn_features", "accuracy"), _binomial(_NN_TRIALS), 1),
+    "nn_pixels_fake_side": ("1-NN fake side, pixels", _nn("nn_pixels", "fake_side"), _binomial(_SIDE_TRIALS), 1),
+    "nn_features_fake_side": ("1-NN fake side, features", _nn("nn_features", "fake_side"),
+                              _binomial(_SIDE_TRIALS), 1),
+    "frechet_distance": ("FD", lambda r: r["quality"]["frechet_distance"]["mean"],
+                         lambda r: r["quality"]["frechet_distance"]["std"], 1),
+    "kid": ("KID", lambda r: r["quality"]["kid"]["mean"], lambda r: r["quality"]["kid"]["std"], 1),
+    "precision": ("precision", lambda r: r["quality"]["precision"]["mean"],
+                  lambda r: r["quality"]["precision"]["std"], -1),
+    "recall": ("recall", lambda r: r["quality"]["recall"]["mean"], lambda r: r["quality"]["recall"]["std"], -1),
 }
 
 
@@ -115,6 +133,7 @@ def score_set(name, train_rgb, heldout_rgb, heldout_features, extractor, num, se
                                ("nn_features", heldout_features, extractor)):
         per_seed = [two_sample.nearest_neighbour_accuracy(real, embed(sets[s]), seed=s) for s in seeds]
         row[space] = {key: _spread([p[key] for p in per_seed]) for key in ("accuracy", "real_side", "fake_side")}
+        row["nn_num_per_side"] = per_seed[0]["num_per_side"]
     audit = memorisation.audit(sets[seeds[0]], train_rgb, heldout_rgb)
     row["near_copy_share"] = float(memorisation.summary(audit)["near_copy_share"])
     row["seconds"] = round(time.monotonic() - start, 1)
@@ -122,13 +141,16 @@ def score_set(name, train_rgb, heldout_rgb, heldout_features, extractor, num, se
 
 
 def ordering(rows: dict) -> dict:
-    """Per metric: the share of cross-tier pairs of sets in the person's order, and the inverted pairs.
+    """Per metric: how it orders the pairs of sets in different tiers, against the person's order.
 
-    A tie counts half (a metric that cannot separate two tiers does not order them).
+    `share_in_order`: pairs in the person's order (a tie counts half). `inverted`: pairs in the
+    opposite order by more than twice the noise of the difference (2 sqrt(s_a^2 + s_b^2)), i.e.
+    a clear disagreement; `unresolved`: pairs closer than that, in either order (the metric
+    does not separate them at this sample size).
     """
     result = {}
-    for key, (label, read, sign) in METRICS.items():
-        agree, pairs, inverted = 0.0, 0, []
+    for key, (label, read, noise, sign) in METRICS.items():
+        agree, pairs, inverted, unresolved = 0.0, 0, [], []
         for a, b in itertools.combinations(rows, 2):
             ta, tb = rows[a]["tier"], rows[b]["tier"]
             if ta == tb:
@@ -136,13 +158,13 @@ def ordering(rows: dict) -> dict:
             worse, better = (a, b) if ta > tb else (b, a)
             diff = sign * (read(rows[worse]) - read(rows[better]))
             pairs += 1
-            if diff > 0:
-                agree += 1
-            elif diff == 0:
-                agree += 0.5
-            else:
+            agree += 1.0 if diff > 0 else 0.5 if diff == 0 else 0.0
+            if abs(diff) <= 2 * np.hypot(noise(rows[worse]), noise(rows[better])):
+                unresolved.append([worse, better])
+            elif diff < 0:
                 inverted.append([worse, better])
-        result[key] = {"label": label, "share_in_order": agree / pairs, "pairs": pairs, "inverted": inverted}
+        result[key] = {"label": label, "share_in_order": agree / pairs, "pairs": pairs, "inverted": inverted,
+                       "unresolved": unresolved}
     return result
 
 
@@ -172,11 +194,12 @@ def markdown(rows: dict, order: dict, meta: dict) -> str:
             f"| {row['tier']} | {name} | {c2st['accuracy']:.3f} ± {c2st['std']:.3f} | {c2st['p_value']:.1g} "
             f"| {nn[0]} | {nn[1]} | {_pm(q['frechet_distance'], 1)} | {_pm(q['kid'], 3)} "
             f"| {_pm(q['precision'], 3)} | {_pm(q['recall'], 3)} | {row['near_copy_share']:.0%} |")
-    lines += ["", "| metric | cross-tier pairs in the person's order | inverted pairs (worse set scored better) |",
-              "| --- | --- | --- |"]
+    lines += ["", ("| metric | cross-tier pairs in the person's order | clearly inverted (worse set scored better "
+                   "by > 2 noise sd) | not separated (within 2 noise sd) |"), "| --- | --- | --- | --- |"]
     for entry in order.values():
         inverted = "; ".join(f"{w} < {b}" for w, b in entry["inverted"]) or "none"
-        lines.append(f"| {entry['label']} | {entry['share_in_order']:.2f} of {entry['pairs']} | {inverted} |")
+        lines.append(f"| {entry['label']} | {entry['share_in_order']:.2f} of {entry['pairs']} | {inverted} "
+                     f"| {len(entry['unresolved'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -211,7 +234,15 @@ def main(argv=None) -> int:
     heldout_features = extractor(heldout_rgb)
     os.makedirs(args.out, exist_ok=True)
     names = [n for n in SETS if not args.only or any(o in n for o in args.only.split(","))]
+    if not names:
+        parser.error(f"--only={args.only} matches no set; the sets: {'; '.join(SETS)}")
     started, load_before = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.getloadavg()
+    # What the sets look like: one row of 10 images per set (the first seed's draw), in table order.
+    from genzoo import images
+
+    tiles = np.concatenate([set_for_seed(name, train_rgb, args.num, seeds[0])[:10] for name in names])
+    images.save_png(os.path.join(args.out, "calibration_sets.png"),
+                    images.grid(tiles, columns=10, scale=images.auto_scale(spec.height)))
     rows = {}
     for name in names:
         rows[name] = score_set(name, train_rgb, heldout_rgb, heldout_features, extractor, args.num, seeds)

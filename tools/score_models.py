@@ -2,6 +2,7 @@
 
   nice -n 10 python tools/score_models.py --data_dir=/work/shared/data/pokemon \
       --runs_dir=/tmp/score_runs [--models=pixel_cnn,row_lstm] [--num_samples=500] [--num_seeds=3]
+  python tools/score_models.py --runs_dir=/tmp/score_runs/all --merge=/tmp/score_runs/scores.json,OTHER/scores.json
 
 For each model: `python -m genzoo.tools.train` with the budget of `BUDGETS` below (the
 commands of docs/results.md) into RUNS_DIR/MODEL, unless that folder already holds a run
@@ -229,10 +230,25 @@ def main(argv=None) -> int:
     parser.add_argument("--num_seeds", type=int, default=3)
     parser.add_argument("--features_dir", default=None, help="genzoo's feature classifiers (evaluate's default).")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="Seconds per training or evaluation.")
+    parser.add_argument("--merge", default="", help="Comma-separated scores.json files of earlier runs of this "
+                        "script (e.g. models scored in two processes): write their rows together into RUNS_DIR.")
     parser.add_argument("--time_sampling_of", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.time_sampling_of:
         time_sampling(args.time_sampling_of)
+        return 0
+    if args.merge:
+        parts = []
+        for path in args.merge.split(","):
+            with open(path) as f:
+                parts.append(json.load(f))
+        merged = {"merged_from": [{k: p[k] for k in ("started", "command")} for p in parts],
+                  "cpu_count": os.cpu_count(), "rows": [row for p in parts for row in p["rows"]]}
+        os.makedirs(args.runs_dir, exist_ok=True)
+        with open(os.path.join(args.runs_dir, "scores.json"), "w") as f:
+            json.dump(merged, f, indent=1)
+        with open(os.path.join(args.runs_dir, "scores.md"), "w") as f:
+            f.write(markdown(merged["rows"], args))
         return 0
     from genzoo.models import registry
 
