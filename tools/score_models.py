@@ -22,6 +22,7 @@ conditional ones (`cvae`, `cgan`) train on `pokemon40`, the others on `pokemon`.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -67,8 +68,21 @@ def shown(command: list[str]) -> str:
     return shlex.join(["python", *command[1:]])
 
 
+def code_state() -> dict:
+    """The checkout the step ran from: the commit and a hash of uncommitted changes under genzoo/
+    (several people may edit the working tree while a long run goes on)."""
+    def git(*args):
+        result = subprocess.run(["git", *args], capture_output=True, cwd=ROOT, check=False)
+        return result.stdout if result.returncode == 0 else b""
+
+    diff = git("diff", "HEAD", "--", "genzoo")
+    return {"commit": git("rev-parse", "HEAD").decode().strip(),
+            "genzoo_uncommitted_sha256": hashlib.sha256(diff).hexdigest() if diff else None}
+
+
 def run_timed(command: list[str], log_path: str, timeout: float) -> dict:
-    """Runs `command` (output to `log_path`); wall and child CPU seconds, load before/after."""
+    """Runs `command` (output to `log_path`); wall and child CPU seconds, load before/after, the code."""
+    code = code_state()
     before_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     start = time.monotonic()
@@ -83,7 +97,7 @@ def run_timed(command: list[str], log_path: str, timeout: float) -> dict:
     cpu = (after_cpu.ru_utime - before_cpu.ru_utime) + (after_cpu.ru_stime - before_cpu.ru_stime)
     return {"command": shown(command), "returncode": returncode, "wall_seconds": round(wall, 1),
             "cpu_seconds": round(cpu, 1), "load_before": round(load_before, 2),
-            "load_after": round(os.getloadavg()[0], 2), "log": log_path}
+            "load_after": round(os.getloadavg()[0], 2), "log": log_path, "code": code}
 
 
 def finished(model_dir: str, command: list[str]) -> bool:
