@@ -13,19 +13,22 @@ own peak memory):
     tools/keras_baselines.py (`fit`, one-hot inputs, no XLA) run with TensorFlow's
     default kernels for this CPU, and the same baseline with oneDNN forced on (genzoo
     turns it on, see genzoo/__init__.py: the second ratio shows what genzoo gains
-    beyond that switch), where tools/keras_baselines.py has one; the FLOPs the step
-    needs and the achieved share of the matmul rate. Which data each model runs on
-    follows from its capabilities (`datasets_of`).
-  * sampling: 64 images from each tempered (autoregressive) sampler against naive
-    re-computation per sub-pixel (`prefix_logits`), 1,024 from the others, each against
-    its roofline time (the sampling FLOPs at the matmul rate).
+    beyond that switch), where tools/keras_baselines.py has one; for pixel_lstm also the
+    PyTorch peer of tools/torch_pixel_lstm.py when torch is importable (2 threads); the
+    FLOPs the step needs and the achieved share of the matmul rate. Which data each
+    model runs on follows from its capabilities (`datasets_of`).
+  * sampling: 64 images from each tempered (autoregressive) sampler (the cached or
+    carried-state loop of `sample`) against naive re-computation per sub-pixel
+    (`prefix_logits`), 1,024 from the others, each against its roofline time: the FLOPs
+    of the sampler that ran at the matmul rate (`AutoregressiveModel.sampling_flops`,
+    counted by hand from the layers the loop multiplies, for the autoregressive models).
   * pipeline: images per second the tf.data input pipeline delivers alone.
 
 FLOPs counted (multiply-add = 2): matmuls and convolutions from TensorFlow's graph
-profiler on the traced `train_step` (forward and backward) and on the sampling network;
-a model whose loops hide the work from the profiler gives its own closed-form forward
-count (`forward_flops`, pixel_lstm), a step counting 3x that; embedding lookups are not
-matrix products and count 0.
+profiler on the traced `train_step` (forward and backward) and on the decoders; a model
+whose loops hide the work from the profiler gives its own closed-form forward count
+(`forward_flops`, pixel_lstm), a step counting 3x that; an autoregressive sampler gives
+its own count (`sampling_flops`); embedding lookups are not matrix products and count 0.
 """
 
 from __future__ import annotations
@@ -119,12 +122,14 @@ def step_flops(model, batch: int) -> float:
 
 
 def sampling_flops(model, num: int) -> float:
-    """FLOPs of drawing `num` images: a tempered (autoregressive) sampler runs its teacher-forced
-    network once per sub-pixel (on the rows done so far when it samples row by row); other
-    samplers decode `num` codes."""
+    """FLOPs of drawing `num` images with `model.sample`: an autoregressive model's own count of its
+    sampling loop (`sampling_flops`); without one, its teacher-forced network once per sub-pixel
+    (on the rows done so far when it samples row by row); other samplers decode `num` codes."""
     import tensorflow as tf
 
     from genzoo.models.capabilities import Decoder, ExactLikelihood, has
+    if model.tempered and has(model, ExactLikelihood) and model.sampling_flops(num) is not None:
+        return model.sampling_flops(num)
     closed = model.forward_flops(num)
     if closed is not None:
         return closed
@@ -218,12 +223,14 @@ def worker_keras(args):
             float(np.asarray(next(iter(logs.values()))))  # wait for the step
             times.append(time.perf_counter())
 
-    steps_per_epoch = len(x) // BATCH
     warm = 4 * BATCH  # warm-up on 4 batches: traces the step (the batch shape stays the same)
     model.fit(x[:warm], None if y is None else y[:warm], batch_size=BATCH, epochs=1, verbose=0, callbacks=[Clock()])
     one = float(np.median(np.diff(times)))
     n = max(1, round(WINDOW_SECONDS / one))
-    epochs = -(-3 * n // steps_per_epoch) + 1
+    if 3 * n + 1 <= len(x) // BATCH:  # one epoch of just the batches timed (slow steps on a loaded machine)
+        x, y = x[:(3 * n + 1) * BATCH], None if y is None else y[:(3 * n + 1) * BATCH]
+    steps_per_epoch = len(x) // BATCH
+    epochs = -(-3 * n // (steps_per_epoch - 1)) if steps_per_epoch > 1 else 3 * n
     times.clear()
     model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[Clock()])
     # Windows of n steps, skipping each epoch's first step (iterator set-up) by using step-to-step gaps.
@@ -231,6 +238,23 @@ def worker_keras(args):
     gaps = np.delete(gaps, np.arange(steps_per_epoch - 1, len(gaps), steps_per_epoch))
     per_step = [float(np.mean(gaps[i * n:(i + 1) * n])) for i in range(3)]
     return {"seconds_per_step": _median(per_step), "steps_per_window": n, "per_step": per_step}
+
+
+def worker_torch(args):
+    """The PyTorch peer of tools/torch_pixel_lstm.py (2 threads), timed as the genzoo step."""
+    import torch_pixel_lstm
+
+    images, _, spec = _arrays(args.dataset, args)
+    windows = _timed_windows(torch_pixel_lstm.timed_step(images, spec.num_colors, BATCH))
+    return {"seconds_per_step": _median(windows["per_step"]), **windows}
+
+
+def torch_available() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("torch") is not None
+
+
+TORCH_PEERS = ("pixel_lstm",)
 
 
 def worker_sampling(args):
@@ -308,8 +332,8 @@ def worker_matmul(args):
     return {"flops_per_second": matmul_rate()}
 
 
-WORKERS = {"genzoo": worker_genzoo, "keras": worker_keras, "sampling": worker_sampling, "pipeline": worker_pipeline,
-           "matmul": worker_matmul}
+WORKERS = {"genzoo": worker_genzoo, "keras": worker_keras, "torch": worker_torch, "sampling": worker_sampling,
+           "pipeline": worker_pipeline, "matmul": worker_matmul}
 
 
 # === Driver side ===
@@ -347,17 +371,18 @@ def table(results) -> str:
     rate = results["matmul_flops_per_second"]
     rows = [f"Matmul rate used: {rate / 1e9:.0f} GFLOP/s (the largest of the start and end figures, oneDNN off and on).",
             "", ("| model | data | genzoo img/s | Keras img/s | speed-up (target 1.5x) | Keras + oneDNN img/s "
-                 "| speed-up vs that | GFLOP/step | % of matmul rate | peak MB genzoo / Keras |"),
-            "|---|---|---|---|---|---|---|---|---|---|"]
+                 "| speed-up vs that | PyTorch img/s | speed-up vs PyTorch (target 1.2x) | GFLOP/step "
+                 "| % of matmul rate | peak MB genzoo / Keras |"),
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["train"]:
         g = r["genzoo"]
         if "error" in g:
-            rows.append(f"| {r['model']} | {r['dataset']} | failed | | | | | | | |")
+            rows.append(f"| {r['model']} | {r['dataset']} | failed | | | | | | | | | |")
             continue
         gs = BATCH / g["seconds_per_step"]
         share = g["flops_per_step"] / g["seconds_per_step"] / rate
         cells = []
-        for key in ("keras", "keras_onednn"):
+        for key in ("keras", "keras_onednn", "torch"):
             k = r.get(key, {})
             ks = BATCH / k["seconds_per_step"] if "seconds_per_step" in k else None
             cells += [f"{ks:.1f}", f"{gs / ks:.2f}x"] if ks else ["none", "-"]
@@ -366,8 +391,9 @@ def table(results) -> str:
                     f"{g['flops_per_step'] / 1e9:.1f} | {100 * share:.0f}% | {g['peak_mb']:.0f} / {keras_mb} |")
     if not results["sampling"]:
         return "\n".join(rows)
-    rows += ["", ("| sampling | images | seconds | naive seconds | naive / this (target 300x for pixel_lstm) | roofline s "
-             "| this / roofline (target 1.5x) | peak MB |"), "|---|---|---|---|---|---|---|---|"]
+    rows += ["", ("| sampling | images | seconds (cached) | naive seconds | naive / cached (target 20x) "
+             "| roofline s (its own FLOPs) | cached / roofline (target 3x; pixel_lstm 1.5x) | peak MB |"),
+             "|---|---|---|---|---|---|---|---|"]
     for name, s in results["sampling"].items():
         if "error" in s:
             rows.append(f"| {name} | failed | | | | | | |")
@@ -388,6 +414,7 @@ def main():
     parser.add_argument("--tfds_dir", default=None)
     parser.add_argument("--parts", default="train,sampling,pipeline")
     parser.add_argument("--models", default="", help="comma-separated subset (default: all)")
+    parser.add_argument("--train_models", default="", help="comma-separated subset for the train part (default: --models)")
     parser.add_argument("--naive_full", action="store_true", help="run naive pixel_lstm sampling over all pixels")
     parser.add_argument("--out", default="", help="write the results as JSON here, the table beside it (.md)")
     parser.add_argument("--worker", default="", help=argparse.SUPPRESS)
@@ -406,12 +433,16 @@ def main():
     print("matmul", flush=True)
     start_rates = matmul_rates(args)
     names = [name for name in registered() if keep(name)]
+    train_names = [name for name in registered() if name in set(args.train_models.split(","))] \
+        if args.train_models else names
     if "train" in parts:
-        for name, dataset in [(model, dataset) for model in names for dataset in datasets_of(model)]:
+        for name, dataset in [(model, dataset) for model in train_names for dataset in datasets_of(model)]:
             row = {"model": name, "dataset": dataset, "genzoo": measure(args, "genzoo", name, dataset)}
             if name in __import__("keras_baselines").BASELINES:
                 row["keras"] = measure(args, "keras", name, dataset, onednn="tf_default")
                 row["keras_onednn"] = measure(args, "keras", name, dataset, onednn="1")
+            if name in TORCH_PEERS and torch_available():
+                row["torch"] = measure(args, "torch", name, dataset)
             results["train"].append(row)
     if "sampling" in parts:
         for name in names:

@@ -138,3 +138,15 @@ def test_conditional_gated_pixel_cnn_cached_sampler_equals_naive_with_labels():
                            model.value_logits(values, labels[::-1]).numpy(), atol=0.1)
     out = serving.signatures(model, 8)["sample"](tf.constant(3), tf.constant(5, tf.int64), tf.constant(1.0), labels)
     np.testing.assert_array_equal(out["indices"].numpy(), model.sample(3, seed=5, labels=labels).numpy())
+
+
+def test_sampling_flops_count_each_layer_at_its_causal_taps():
+    # The benchmark's roofline (`sampling_flops`), by hand for 5x6 palette images of 7 colours, 2 FLOPs a weight.
+    cnn = registry.build("pixel_cnn", SPECS["palette"], **SMALL["pixel_cnn"])
+    # Per sub-pixel: 7x7 mask A, 25 taps x 4 inputs x 12; per block 12x6, 5 taps x 6 x 6, 6x12; outputs 12x12, 12x7.
+    assert cnn.sampling_flops(3) == 3 * 30 * 2 * (25 * 4 * 12 + 2 * (72 + 180 + 72) + 144 + 84)
+    gated = registry.build("gated_pixel_cnn", SPECS["palette"], **SMALL["gated_pixel_cnn"])
+    # Per sub-pixel: 1x7 mask A 4 taps x 4 x 12, 1x1 6x6, 1x3 mask B 2 taps x 6 x 12, 1x1 6x6, outputs 6x6, 6x7;
+    # per pixel of H + 1 rows: vertical 4x7x4x12 and 2x3x6x12, each with a 12x12 into the horizontal gates.
+    per_subpixel = 4 * 4 * 12 + 36 + 2 * 6 * 12 + 36 + 36 + 42
+    assert gated.sampling_flops(3) == 3 * 2 * (30 * per_subpixel + 6 * 6 * (4 * 7 * 4 * 12 + 144 + 2 * 3 * 6 * 12 + 144))

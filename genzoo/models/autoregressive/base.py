@@ -153,6 +153,11 @@ class AutoregressiveModel(GenerativeModel, capabilities.Sampler, capabilities.Ex
         return self._run_generate(values, num_known_pixels, seed, temperature,
                                   self.labels_for(tf.shape(values)[0], labels))
 
+    def sampling_flops(self, num: int) -> float | None:
+        """Matmul FLOPs (multiply-add = 2) of drawing `num` images with `_generate`, counted by hand
+        from the layers the loop multiplies (the benchmark's roofline); None where not counted."""
+        return None
+
     def naive_sample(self, num: int, seed: int, labels=None, temperature: float = 1.0):
         """`sample` by full re-computation per sub-pixel (the reference for faster samplers)."""
         known = tf.zeros([int(num), self.spec.height, self.spec.width, self.num_channels], tf.int32)

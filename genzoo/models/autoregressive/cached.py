@@ -31,7 +31,8 @@ import tensorflow as tf
 
 from genzoo.models.autoregressive import samplers
 
-__all__ = ["CausalConv", "empty", "generate", "noise", "output_logits", "run", "value_features", "window", "write"]
+__all__ = ["CausalConv", "causal_flops", "empty", "generate", "noise", "output_flops", "output_logits", "run", "value_features",
+           "window", "write"]
 
 
 # === Caches ===
@@ -80,6 +81,17 @@ class CausalConv:
         if self.before:
             x = tf.concat([window(cache, row, col, self.rows, self.cols, self.before), centre], axis=1)
         return self.layer.activation(tf.matmul(x, self.kernel) + self.layer.bias)
+
+
+def causal_flops(*layers) -> float:
+    """Matmul FLOPs (multiply-add = 2) of evaluating `MaskedConv2D` layers at one position with
+    `CausalConv`: the taps up to the centre only (the weights the cached sampler multiplies)."""
+    return float(sum(2 * CausalConv(layer).kernel.shape.num_elements() for layer in layers))
+
+
+def output_flops(network) -> float:
+    """`causal_flops` of `networks.masked_output`'s two 1x1 layers at one position."""
+    return causal_flops(network.get_layer("output_hidden"), network.get_layer("output_logits"))
 
 
 # === The network's ends at one pixel (`networks.value_input`, `networks.masked_output`) ===

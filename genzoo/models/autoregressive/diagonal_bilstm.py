@@ -182,6 +182,21 @@ class DiagonalBiLSTM(TwoDimensionalLSTM):
         return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
                           finish_row=finish_row, log_probs=log_probs)
 
+    def sampling_flops(self, num: int) -> float:
+        """Per sub-pixel: the 7x7 window's causal taps, per layer the left-to-right input-to-state
+        1x1 and state-to-state product (above and left, 2U x 4U) and the residual 1x1, the two output
+        layers; per pixel once (the row's right-to-left sweep): per layer its input-to-state 1x1 and
+        two U x 4U products (the row above and the pixel to the right)."""
+        net, u = self.network, self.units
+        per_subpixel = cached.causal_flops(net.get_layer("mask_a_7x7")) + cached.output_flops(net)
+        per_pixel = 0.0
+        for i in range(self.num_layers):
+            lstm = net.get_layer(f"lstm_{i}")
+            per_subpixel += cached.causal_flops(lstm.input_to_state_left_to_right, net.get_layer(f"residual_{i}"))
+            per_subpixel += 2 * 2 * u * 4 * u
+            per_pixel += cached.causal_flops(lstm.input_to_state_right_to_left) + 2 * 2 * u * 4 * u
+        return float(num * self.num_pixels * (self.num_channels * per_subpixel + per_pixel))
+
 
 def _per_layer(maps):
     return [maps[i:i + 5] for i in range(0, len(maps), 5)]

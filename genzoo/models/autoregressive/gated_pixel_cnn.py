@@ -33,6 +33,8 @@ spatial map (h = m(s)).
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -225,6 +227,20 @@ class GatedPixelCNN(AutoregressiveModel):
         activations = [tf.zeros([batch, f])] * (n - 1)
         return cached.run(forward, write_pixel, state, activations, known, num_known, gumbel, temperature,
                           finish_row=finish_row, log_probs=log_probs)
+
+    def sampling_flops(self, num: int) -> float:
+        """Per sub-pixel: per layer the horizontal 1 x k window (causal taps) and its 1x1 output, the two
+        output layers; per pixel once (a row at a time, H + 1 rows: the loop also computes the row
+        below the last): per layer the vertical (k//2 + 1) x k convolution and its 1x1 into the
+        horizontal gates."""
+        net = self.network
+        per_subpixel, per_pixel = cached.output_flops(net), 0.0
+        for i in range(self.num_layers):
+            per_subpixel += cached.causal_flops(net.get_layer(f"layer_{i}_h_conv"), net.get_layer(f"layer_{i}_h_out"))
+            per_pixel += sum(2 * math.prod(net.get_layer(f"layer_{i}_{name}").kernel.shape)
+                             for name in ("v_conv", "v_to_h"))
+        width, height = self.spec.width, self.spec.height
+        return float(num * (self.num_pixels * self.num_channels * per_subpixel + (height + 1) * width * per_pixel))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "layers": self.num_layers,

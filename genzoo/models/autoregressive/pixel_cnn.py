@@ -112,5 +112,13 @@ class PixelCNN(AutoregressiveModel):
         return cached.run(forward, write_pixel, caches, activations, known, num_known, gumbel, temperature,
                           log_probs=log_probs)
 
+    def sampling_flops(self, num: int) -> float:
+        """Per sub-pixel every layer at one position: the 7x7 window's causal taps, each block's
+        1x1, 3x3 (causal taps) and 1x1, the two output layers."""
+        layers = [self.network.get_layer(name) for name in ["mask_a_7x7"] + [
+            f"block_{b}_{part}" for b in range(self.blocks) for part in ("in", "3x3", "out")]]
+        per_subpixel = cached.causal_flops(*layers) + cached.output_flops(self.network)
+        return float(num * self.num_pixels * self.num_channels * per_subpixel)
+
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "blocks": self.blocks, "embed_dim": self.embed_dim}

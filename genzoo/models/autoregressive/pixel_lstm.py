@@ -196,5 +196,9 @@ class PixelLSTM(AutoregressiveModel):
         per_pixel = self.num_layers * 2 * u * 4 * u + (self.num_layers - 1) * 2 * u * 4 * u + 2 * u * v
         return float(batch * t * per_pixel)
 
+    def sampling_flops(self, num: int) -> float:
+        """The carried-state loop: one cell step per pixel and layer and the head, as `forward_flops`."""
+        return self.forward_flops(num)
+
     def get_config(self):
         return {**super().get_config(), "units": self.units, "layers": self.num_layers}

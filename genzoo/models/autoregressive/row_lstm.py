@@ -124,6 +124,18 @@ class RowLSTM(TwoDimensionalLSTM):
         return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
                           log_probs=log_probs)
 
+    def sampling_flops(self, num: int) -> float:
+        """Per sub-pixel: the 7x7 window's causal taps, per layer the input-to-state window (causal
+        taps), the state-to-state window (k hidden states of the row above) and the residual 1x1,
+        the two output layers."""
+        net, u = self.network, self.units
+        per_subpixel = cached.causal_flops(net.get_layer("mask_a_7x7")) + cached.output_flops(net)
+        for i in range(self.num_layers):
+            lstm = net.get_layer(f"lstm_{i}")
+            per_subpixel += cached.causal_flops(lstm.input_to_state, net.get_layer(f"residual_{i}"))
+            per_subpixel += 2 * lstm.kernel_size * u * 4 * u
+        return float(num * self.num_pixels * self.num_channels * per_subpixel)
+
 
 def _triples(maps):
     return [maps[i:i + 3] for i in range(0, len(maps), 3)]
