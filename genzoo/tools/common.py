@@ -16,6 +16,19 @@ MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds
 MAX_IMAGES = 4096  # per grid or per score: N x N distance matrices and one batch of samples
 
 
+def define_checkpoint_flag():
+    from absl import flags
+
+    flags.DEFINE_string("checkpoint", "best", "Weights to use: best (the best held-out checkpoint; the latest when "
+                        "the run kept none), latest, or a checkpoint path such as RUN/checkpoints/ckpt-400.")
+
+
+def checkpoint_step(path: str) -> int:
+    """The training step in a checkpoint's name (`.../ckpt-400`, `.../best-400`)."""
+    tail = path.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 def check_range(flag: str, value, low, high) -> None:
     """One-line refusal of `--flag` outside [low, high]."""
     if not low <= value <= high:

@@ -20,6 +20,7 @@ from genzoo.tools import common
 
 def define_flags():
     flags.DEFINE_string("model_dir", None, "A run folder written by genzoo.tools.train.")
+    common.define_checkpoint_flag()
     flags.DEFINE_string("dataset", None, "Held-out data (default: the run's training dataset).")
     flags.DEFINE_string("data_dir", None, "Local copy of the Pokémon files (default: the run's).")
     flags.DEFINE_string("tfds_dir", None, "Prepared TFDS records (default: the run's).")
@@ -61,10 +62,9 @@ def _flat_scalars(metrics: dict, prefix="") -> dict:
 
 def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="test", seed=0, num_samples=1000,
              num_seeds=3, iw_samples=(1, 8, 64), features=None, features_dir=DEFAULT_FEATURES_DIR,
-             classifier_epochs=15, pr_k=3, temperature=1.0, scale=0, command=None, verbose=1) -> dict:
+             classifier_epochs=15, pr_k=3, temperature=1.0, scale=0, command=None, verbose=1,
+             checkpoint="best") -> dict:
     """Everything the tool does, importable without flags; returns the metrics dict."""
-    import json
-
     import numpy as np
     import tensorflow as tf
 
@@ -83,7 +83,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     from genzoo.models.capabilities import has
     from genzoo.training import runs
 
-    model, config = runs.load_model(model_dir)
+    model, config = runs.load_model(model_dir, checkpoint)
     train_cfg = config["train"]
     dataset = dataset or train_cfg["dataset"]
     load = {"encoding": train_cfg["encoding"], "data_dir": data_dir or train_cfg["data_dir"],
@@ -105,13 +105,8 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     seeds = list(range(seed, seed + num_seeds))
     metrics = {"model": name, "model_dir": os.path.abspath(model_dir), "dataset": dataset, "split": split,
                "seed": seed, "num_heldout_images": len(heldout), "command": command}
-    history_path = os.path.join(model_dir, "history.json")
-    step = 0
-    if os.path.exists(history_path):
-        with open(history_path) as f:
-            history = json.load(f)
-        step = int(history[-1]["step"]) if history else 0
-    metrics["train_step"] = step
+    metrics["checkpoint"] = config["checkpoint"]
+    metrics["train_step"] = common.checkpoint_step(config["checkpoint"])
 
     # The feature extractor first: a bad --features fails before the slow parts.
     if features:
@@ -198,7 +193,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
 
     files.write_json(os.path.join(out, "metrics.json"), metrics)
     writer = tf.summary.create_file_writer(os.path.join(out, "logs"))
-    with writer.as_default(step=step):
+    with writer.as_default(step=metrics["train_step"]):
         for tag, value in _flat_scalars({k: metrics[k] for k in ("likelihood", "sample_quality", "two_sample", "memorisation")}).items():
             tf.summary.scalar(tag, value)
     writer.close()
@@ -243,6 +238,7 @@ def main(argv):
         iw_samples=ks, features=FLAGS.features, features_dir=FLAGS.features_dir,
         classifier_epochs=FLAGS.classifier_epochs, pr_k=FLAGS.pr_k, temperature=FLAGS.temperature,
         scale=FLAGS.scale, command=" ".join(["python -m genzoo.tools.evaluate", *sys.argv[1:]]),
+        checkpoint=FLAGS.checkpoint,
     )
     print(f"genzoo: wrote {os.path.join(out, 'metrics.json')} and {len(metrics['figures'])} figures")
 

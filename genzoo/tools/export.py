@@ -14,6 +14,7 @@ from genzoo.tools import common
 
 def define_flags():
     flags.DEFINE_string("model_dir", None, "A run folder written by genzoo.tools.train.")
+    common.define_checkpoint_flag()
     flags.DEFINE_string("export_base", None, "Folder of numeric versions that TF Serving watches.")
     flags.DEFINE_integer("version", None, "Version number (default: one more than the highest present).")
     flags.DEFINE_integer("max_num_samples", 1024, "Largest num_samples a sampling request may ask for.")
@@ -33,12 +34,12 @@ def main(argv):
     from genzoo import serving
     from genzoo.training import runs
 
-    model, config = runs.load_model(FLAGS.model_dir)
+    model, config = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
     path = serving.export(
         model, FLAGS.export_base, version=FLAGS.version, max_num_samples=FLAGS.max_num_samples,
-        metadata={"run": {"model_dir": FLAGS.model_dir, "train": config.get("train")}},
+        metadata={"run": {"model_dir": FLAGS.model_dir, "checkpoint": config["checkpoint"], "train": config.get("train")}},
     )
-    print(f"genzoo: exported {config['train']['model']} to {path}")
+    print(f"genzoo: exported {config['train']['model']} ({config['checkpoint']}) to {path}")
 
 
 if __name__ == "__main__":

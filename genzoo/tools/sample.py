@@ -21,6 +21,7 @@ from genzoo.tools import common
 
 def define_flags():
     flags.DEFINE_string("model_dir", None, "A run folder written by genzoo.tools.train.")
+    common.define_checkpoint_flag()
     flags.DEFINE_integer("num", 64, "Number of images.")
     flags.DEFINE_integer("seed", 0, "Sampling seed: the same seed gives the same images.")
     flags.DEFINE_string("out", "grid.png", "Output PNG.")
@@ -60,7 +61,7 @@ def main(argv):
     from genzoo.models.capabilities import CodeSpace, Completer, Encoder, has
     from genzoo.training import runs
 
-    model, config = runs.load_model(FLAGS.model_dir)
+    model, config = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
     spec = model.spec
     labels = None
     if wanted is not None:

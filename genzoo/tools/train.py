@@ -44,6 +44,9 @@ def define_flags():
     flags.DEFINE_float("beta", 1.0, "VAE KL weight (1 is the ELBO).")
     flags.DEFINE_integer("kl_warmup_steps", 400, "VAE: KL weight rises from 0 over these steps.")
     flags.DEFINE_string("hparams", "", "Other model hyper-parameters, key=value,...")
+    flags.DEFINE_bool("flip", False, "Mirror each training image left-right with probability 1/2 (data augmentation).")
+    flags.DEFINE_integer("early_stop", 0, "Stop after N epochs without a better held-out monitor (0: off); "
+                         "the best checkpoint is kept in MODEL_DIR/checkpoints/best either way.")
     flags.DEFINE_bool("start_over", False, "Train from scratch in --model_dir when none of its checkpoints can be read "
                       "(they and history.json are replaced); without it such a run is refused.")
 
@@ -61,6 +64,7 @@ def config_from_flags():
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
         num_samples=FLAGS.num_samples, quality_every=FLAGS.quality_every, quality_samples=FLAGS.quality_samples,
         features_dir=FLAGS.features_dir, features=FLAGS.features, hparams=hparams, start_over=FLAGS.start_over,
+        flip=FLAGS.flip, early_stop=FLAGS.early_stop,
     )
 
 
@@ -76,15 +80,16 @@ def main(argv):
     config = config_from_flags()
     registry.get(config.model)  # fail on an unknown model before loading data
     try:
-        _, history = loop.train(config)
+        model, history = loop.train(config)
     except loop.TrainingError as err:
         print(f"genzoo: error: {err}")
         raise SystemExit(1) from None
     if history:
         last = history[-1]
-        monitor = registry.get(config.model).monitor
-        print(f"genzoo: done: {config.model_dir} (epoch {last['epoch']}, step {last['step']}, "
-              f"held-out {monitor} {last.get('test_' + monitor, float('nan')):.4g})")
+        key = loop.monitor_key(model, config)
+        best = loop.best_row(history, key) if key else None
+        shown = f"best {key} {best[key]:.4g} at epoch {best['epoch']}" if best else "no best checkpoint kept"
+        print(f"genzoo: done: {config.model_dir} (epoch {last['epoch']}, step {last['step']}; {shown})")
 
 
 if __name__ == "__main__":

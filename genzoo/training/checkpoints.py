@@ -6,6 +6,7 @@ fault, a truncated copy) is skipped for the one before it, with a message.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 
@@ -13,6 +14,8 @@ import tensorflow as tf
 from absl import logging
 
 from genzoo.errors import UserError
+
+BEST = "best"  # sub-folder of a run's checkpoints/ holding the best held-out checkpoint
 
 
 def untracked_weights(model) -> list[str]:
@@ -24,6 +27,10 @@ def untracked_weights(model) -> list[str]:
     """
     reachable = {id(obj) for obj in tf.train.TrackableView(model).descendants()}
     return [w.path for w in model.weights if id(w) not in reachable]
+
+
+class UnreadableCheckpoint(Exception):
+    """A checkpoint's files cannot be read (its message is the first line of TensorFlow's)."""
 
 
 class Checkpoints:
@@ -39,30 +46,43 @@ class Checkpoints:
         self.directory = directory if chief else tempfile.mkdtemp(prefix="genzoo-worker-ckpt-")
         self.checkpoint = tf.train.Checkpoint(**objects)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=keep)
+        # The best checkpoint by the held-out monitor, beside the rotating latest ones.
+        self.best_manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(self.directory, BEST), max_to_keep=1, checkpoint_name="best")
 
     def restore_latest(self) -> str | None:
         """Restores the newest readable checkpoint; returns its path (None: fresh start)."""
         for path in reversed(self.manager.checkpoints):
             try:
-                status = self.checkpoint.restore(path)
-            except Exception as err:  # noqa: BLE001 - any read failure means: try the one before
-                message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                logging.warning("checkpoint %s is unreadable (%s); falling back to the one before", path, message)
-                print(f"genzoo: checkpoint {path} is unreadable ({message}); falling back to the one before")
+                self.restore(path)
+            except UnreadableCheckpoint as err:
+                logging.warning("checkpoint %s is unreadable (%s); falling back to the one before", path, err)
+                print(f"genzoo: checkpoint {path} is unreadable ({err}); falling back to the one before")
                 continue
-            try:
-                # Every weight of the model (and optimizer) must come from the checkpoint: a renamed
-                # layer would otherwise keep its initial values silently.
-                status.assert_existing_objects_matched()
-            except AssertionError as err:
-                first = str(err).strip().splitlines()[0][:300]
-                raise UserError(f"checkpoint {path} does not hold every weight of this model ({first})") from None
-            status.expect_partial()  # the checkpoint may hold more than this model (e.g. the trainer's step)
             return path
         return None
 
+    def restore(self, path: str) -> None:
+        """Restores one checkpoint, requiring that it holds every weight of the objects."""
+        try:
+            status = self.checkpoint.restore(path)
+        except Exception as err:  # noqa: BLE001 - any read failure: the caller decides
+            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UnreadableCheckpoint(message) from None
+        try:
+            # Every weight of the model (and optimizer) must come from the checkpoint: a renamed
+            # layer would otherwise keep its initial values silently.
+            status.assert_existing_objects_matched()
+        except AssertionError as err:
+            first = str(err).strip().splitlines()[0][:300]
+            raise UserError(f"checkpoint {path} does not hold every weight of this model ({first})") from None
+        status.expect_partial()  # the checkpoint may hold more than this model (e.g. the trainer's step)
+
     def save(self, step: int) -> None:
         self.manager.save(checkpoint_number=step)
+
+    def save_best(self, step: int) -> None:
+        self.best_manager.save(checkpoint_number=step)
 
     def close(self) -> None:
         if not self.chief:

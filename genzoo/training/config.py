@@ -10,7 +10,7 @@ from genzoo.errors import UserError
 
 # A run's identity: resuming with different values would silently mix two runs.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size", "precision")
+IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size", "precision", "flip")
 MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds
 MAX_SAMPLES = 4096  # images per grid; quality scores build N x N distance matrices
 
@@ -40,6 +40,8 @@ class TrainConfig:
     features: str | None = None  # a user's .keras feature model instead of genzoo's classifier
     hparams: dict = dataclasses.field(default_factory=dict)
     start_over: bool = False  # train from scratch where no checkpoint of the run can be read
+    flip: bool = False  # mirror each training image left-right with probability 1/2 (a mirrored sprite is a sprite)
+    early_stop: int = 0  # stop after N epochs without a better held-out monitor (0: off); not part of IDENTITY
 
     def validate(self) -> TrainConfig:
         if not 0 <= self.seed <= MAX_SEED:
@@ -70,6 +72,8 @@ class TrainConfig:
             raise UserError("--model_dir must not be empty")
         if os.path.exists(self.model_dir) and not os.path.isdir(self.model_dir):
             raise UserError(f"--model_dir={self.model_dir} is a file, not a folder")
+        if self.early_stop < 0:
+            raise UserError(f"--early_stop must be >= 0 (0 is off), got {self.early_stop}")
         if "seed" in self.hparams:
             raise UserError("--hparams must not set seed; use --seed")
         return self
@@ -79,9 +83,13 @@ class TrainConfig:
 
     def check_resumable(self, saved: dict) -> None:
         """Raises when `saved` (an earlier run's config.json) is a different run."""
+        defaults = {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
+                    for f in dataclasses.fields(self)}
         for key in IDENTITY:
-            if saved.get(key) != getattr(self, key):
+            # A key newer than the saved run means its default (runs from before `flip` existed).
+            if saved.get(key, defaults[key]) != getattr(self, key):
                 raise UserError(
-                    f"{self.model_dir} holds a run with {key}={saved.get(key)!r}, not {getattr(self, key)!r}; "
+                    f"{self.model_dir} holds a run with {key}={saved.get(key, defaults[key])!r}, "
+                    f"not {getattr(self, key)!r}; "
                     "use a new --model_dir or the same settings"
                 )

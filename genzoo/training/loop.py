@@ -25,6 +25,7 @@ from genzoo import data, distribute, files, images
 from genzoo.errors import UserError
 from genzoo.evaluation import figures
 from genzoo.models import registry
+from genzoo.models.capabilities import ExactLikelihood, LikelihoodBound, has
 from genzoo.training.checkpoints import Checkpoints
 from genzoo.training.config import TrainConfig
 
@@ -62,6 +63,30 @@ def distributed_steps(strategy: tf.distribute.Strategy, model, step: tf.Variable
         strategy.run(model.test_step, args=(batch,))
 
     return train_step, test_step
+
+
+def monitor_key(model, config: TrainConfig) -> str | None:
+    """The history column that picks the best checkpoint (lower is better); None: keep no best.
+
+    Models with a likelihood watch their held-out `monitor`; the others (GANs) have no held-out
+    measure of their samples but the quality hook's C2ST accuracy, so they need --quality_every.
+    """
+    if has(model, ExactLikelihood) or has(model, LikelihoodBound):
+        return f"test_{model.monitor}"
+    return "quality/c2st" if config.quality_every else None
+
+
+def best_row(history: list[dict], key: str) -> dict | None:
+    """The first epoch with the lowest finite `key` (None when no epoch has it)."""
+    rows = [row for row in history if math.isfinite(row.get(key, math.nan))]
+    return min(rows, key=lambda row: row[key]) if rows else None
+
+
+def mirror(index, example, seed):
+    """Mirrors an example's image left-right with probability 1/2, seeded by (seed, its index)."""
+    coin = tf.random.stateless_uniform([], seed=tf.stack([tf.cast(seed, tf.int64), index]))
+    image = example["image"]
+    return {**example, "image": tf.where(coin < 0.5, tf.reverse(image, axis=[1]), image)}
 
 
 def build_model(config: TrainConfig, spec: data.DatasetSpec):
@@ -170,9 +195,11 @@ class _Run:
 
     def _epoch_batches(self, epoch: int, skip: int):
         seed = self.config.seed * 100003 + epoch
+        ds = self.train_ds.shuffle(self.num_train, seed=seed, reshuffle_each_iteration=False)
+        if self.config.flip:  # seeded by (epoch, position in the epoch): resume draws the same flips
+            ds = ds.enumerate().map(lambda i, ex: mirror(i, ex, seed), num_parallel_calls=tf.data.AUTOTUNE)
         ds = (
-            self.train_ds.shuffle(self.num_train, seed=seed, reshuffle_each_iteration=False)
-            .batch(self.config.batch_size, drop_remainder=True)
+            ds.batch(self.config.batch_size, drop_remainder=True)
             .skip(skip)
             .prefetch(tf.data.AUTOTUNE)
         )
@@ -226,6 +253,20 @@ class _Run:
     def _save_checkpoint(self):
         self.checkpoints.save(self._step())
 
+    def _early_stop(self, history: list[dict]) -> bool:
+        """Whether --early_stop epochs have passed since the best epoch (and says so)."""
+        if not (self.config.early_stop and self.monitor and history):
+            return False
+        best = best_row(history, self.monitor)
+        waited = history[-1]["epoch"] - (best["epoch"] if best else 0)
+        if waited < self.config.early_stop:
+            return False
+        if self.verbose:
+            print(f"genzoo: early stop: {self.monitor} has not improved for {waited} epochs "
+                  f"(best {best[self.monitor]:.4g} at epoch {best['epoch']})" if best else
+                  f"genzoo: early stop: no finite {self.monitor} in {waited} epochs")
+        return True
+
     def _check_finite(self, values: dict[str, float]):
         bad = [name for name, value in values.items() if not math.isfinite(value)]
         if bad:
@@ -257,7 +298,8 @@ class _Run:
         history = self._load_history(start // self.steps_per_epoch) if restored else []
         train_step, test_step = self._compile_steps()
         names = [m.name for m in self.model.metrics]
-        while self._step() < total:
+        self.monitor = monitor_key(self.model, config)
+        while self._step() < total and not self._early_stop(history):
             epoch, skip = divmod(self._step(), self.steps_per_epoch)
             if self.verbose:
                 print(f"Epoch {epoch + 1}/{config.epochs}")
@@ -285,12 +327,16 @@ class _Run:
                 quality = self.quality(self.model)
                 seconds = time.monotonic() - started
                 self._write_scalars("test", quality, step)
+            best = best_row(history, self.monitor) if self.monitor else None
             history.append({"epoch": epoch + 1, "step": step, **train_values,
                             **{f"test_{k}": v for k, v in test_values.items()}, **quality})
             if self.chief:
                 files.write_json(self._history_path(), history)
-            # History first: a kill between the two then replays this epoch (its row is
-            # dropped on resume), instead of resuming after an epoch with no row.
+            # History first, then the best, then the latest checkpoint: a kill in between
+            # replays this epoch (its row is dropped on resume), which saves the same best again.
+            value = history[-1].get(self.monitor, math.nan) if self.monitor else math.nan
+            if math.isfinite(value) and (best is None or value < best[self.monitor]):
+                self.checkpoints.save_best(step)
             self._save_checkpoint()
             self._write_pictures(step)
             if self.verbose:

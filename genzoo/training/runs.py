@@ -1,13 +1,18 @@
-"""Reopening a trained run: its config.json and newest readable checkpoint."""
+"""Reopening a trained run: its config.json and its best, latest or a named checkpoint."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+
+import tensorflow as tf
 
 from genzoo.errors import UserError
 from genzoo.models import registry
-from genzoo.training.checkpoints import Checkpoints
+from genzoo.training.checkpoints import BEST, Checkpoints, UnreadableCheckpoint
+
+CHOICES = ("best", "latest")  # or a checkpoint's path prefix
 
 
 def read_config(model_dir: str) -> dict:
@@ -21,12 +26,39 @@ def read_config(model_dir: str) -> dict:
         raise UserError(f"{path}: corrupt ({err})") from None
 
 
-def load_model(model_dir: str):
-    """Rebuilds the run's model and restores its newest readable checkpoint's weights."""
+def load_model(model_dir: str, checkpoint: str = "best"):
+    """Rebuilds the run's model and restores a checkpoint's weights.
+
+    `checkpoint`: `best` (the best held-out checkpoint; the latest when the run kept none,
+    with a note), `latest` (the newest readable one) or a checkpoint path such as
+    `runs/vae/checkpoints/ckpt-400`. Returns `(model, config)`; `config["checkpoint"]` is
+    the path restored.
+    """
     config = read_config(model_dir)
     cls = registry.get(config["train"]["model"])
     model = cls.from_config(config["model_config"])
     directory = os.path.join(model_dir, "checkpoints")
-    if Checkpoints(directory, keep=None, model=model).restore_latest() is None:
+    if checkpoint not in CHOICES:
+        return model, {**config, "checkpoint": _restore_path(model, checkpoint)}
+    path = None
+    if checkpoint == "best":
+        path = Checkpoints(os.path.join(directory, BEST), keep=None, model=model).restore_latest()
+        if path is None:
+            print(f"genzoo: {model_dir} has no best checkpoint (a GAN trained without --quality_every, "
+                  "or a run from before genzoo kept one); using the latest", file=sys.stderr)
+    if path is None:
+        path = Checkpoints(directory, keep=None, model=model).restore_latest()
+    if path is None:
         raise UserError(f"{model_dir}: no readable checkpoint in {directory}")
-    return model, config
+    return model, {**config, "checkpoint": path}
+
+
+def _restore_path(model, path: str) -> str:
+    if not tf.io.gfile.exists(path + ".index"):
+        raise UserError(f"--checkpoint={path}: no such checkpoint (no {path}.index); "
+                        f"give best, latest or a path such as RUN/checkpoints/ckpt-400")
+    try:
+        Checkpoints(os.path.dirname(path) or ".", keep=None, model=model).restore(path)
+    except UnreadableCheckpoint as err:
+        raise UserError(f"--checkpoint={path} is unreadable ({err})") from None
+    return path
