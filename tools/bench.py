@@ -204,11 +204,18 @@ def worker_genzoo(args):
 
 
 def _timed_windows(run, warmup=2, num_windows=3):
-    """`run(n)` runs n steps and returns seconds; windows sized to about WINDOW_SECONDS after warm-up."""
+    """`run(n)` runs n steps and returns seconds; windows sized to about WINDOW_SECONDS after warm-up.
+    Also the process's CPU seconds per step (all threads): on a machine other jobs load, the wall
+    time stretches with the load, the CPU time much less."""
     run(warmup)
     one = run(1)
     n = max(1, round(WINDOW_SECONDS / one))
-    return {"steps_per_window": n, "per_step": [run(n) / n for _ in range(num_windows)]}
+    per_step, cpu_per_step = [], []
+    for _ in range(num_windows):
+        cpu = time.process_time()
+        per_step.append(run(n) / n)
+        cpu_per_step.append((time.process_time() - cpu) / n)
+    return {"steps_per_window": n, "per_step": per_step, "cpu_seconds_per_step": _median(cpu_per_step)}
 
 
 def worker_keras(args):
@@ -216,12 +223,13 @@ def worker_keras(args):
     import numpy as np
 
     model, x, y = keras_baseline(args)
-    times = []
+    times, cpu_times = [], []
 
     class Clock(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             float(np.asarray(next(iter(logs.values()))))  # wait for the step
             times.append(time.perf_counter())
+            cpu_times.append(time.process_time())
 
     warm = 4 * BATCH  # warm-up on 4 batches: traces the step (the batch shape stays the same)
     model.fit(x[:warm], None if y is None else y[:warm], batch_size=BATCH, epochs=1, verbose=0, callbacks=[Clock()])
@@ -232,12 +240,15 @@ def worker_keras(args):
     steps_per_epoch = len(x) // BATCH
     epochs = -(-3 * n // (steps_per_epoch - 1)) if steps_per_epoch > 1 else 3 * n
     times.clear()
+    cpu_times.clear()
     model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[Clock()])
     # Windows of n steps, skipping each epoch's first step (iterator set-up) by using step-to-step gaps.
-    gaps = np.diff(times)
-    gaps = np.delete(gaps, np.arange(steps_per_epoch - 1, len(gaps), steps_per_epoch))
+    boundaries = lambda gaps: np.delete(gaps, np.arange(steps_per_epoch - 1, len(gaps), steps_per_epoch))
+    gaps, cpu_gaps = boundaries(np.diff(times)), boundaries(np.diff(cpu_times))
     per_step = [float(np.mean(gaps[i * n:(i + 1) * n])) for i in range(3)]
-    return {"seconds_per_step": _median(per_step), "steps_per_window": n, "per_step": per_step}
+    cpu = [float(np.mean(cpu_gaps[i * n:(i + 1) * n])) for i in range(3)]
+    return {"seconds_per_step": _median(per_step), "steps_per_window": n, "per_step": per_step,
+            "cpu_seconds_per_step": _median(cpu)}
 
 
 def worker_torch(args):
@@ -380,8 +391,14 @@ def table(results) -> str:
                  "| speed-up vs that | PyTorch img/s | speed-up vs PyTorch (target 1.2x) | GFLOP/step "
                  "| % of matmul rate | peak MB genzoo / Keras |"),
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    cpu_rows = []
     for r in results["train"]:
         g = r["genzoo"]
+        if "cpu_seconds_per_step" in g:
+            peers = [(key, r[key]["cpu_seconds_per_step"]) for key in ("keras", "keras_onednn", "torch")
+                     if "cpu_seconds_per_step" in r.get(key, {})]
+            cpu_rows.append(f"| {r['model']} | {g['cpu_seconds_per_step']:.2f} | " + ", ".join(
+                f"{key} {c:.2f} ({c / g['cpu_seconds_per_step']:.2f}x)" for key, c in peers) + " |")
         if "error" in g:
             rows.append(f"| {r['model']} | {r['dataset']} | failed | | | | | | | | | |")
             continue
@@ -395,6 +412,8 @@ def table(results) -> str:
         keras_mb = f"{r['keras']['peak_mb']:.0f}" if "peak_mb" in r.get("keras", {}) else "-"
         rows.append(f"| {r['model']} | {r['dataset']} | {gs:.1f} | {' | '.join(cells)} | "
                     f"{g['flops_per_step'] / 1e9:.1f} | {100 * share:.0f}% | {g['peak_mb']:.0f} / {keras_mb} |")
+    if cpu_rows:
+        rows += ["", "| CPU seconds per step (all threads) | genzoo | peers (peer / genzoo) |", "|---|---|---|", *cpu_rows]
     if not results["sampling"]:
         return "\n".join(rows)
     rows += ["", ("| sampling | images | seconds (cached) | naive seconds | naive / cached (target 20x) "
