@@ -8,8 +8,9 @@ from genzoo.serving.writer import (
            DEFAULT_MAX_NUM_SAMPLES,
            METADATA_FILE,
            export,
+           read_metadata,
            versions,
 )
 
-__all__ = ["DEFAULT_MAX_NUM_SAMPLES", "METADATA_FILE", "export", "image_outputs", "image_spec", "signatures",
-           "versions"]
+__all__ = ["DEFAULT_MAX_NUM_SAMPLES", "METADATA_FILE", "export", "image_outputs", "image_spec", "read_metadata",
+           "signatures", "versions"]

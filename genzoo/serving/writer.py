@@ -11,35 +11,82 @@ TF Serving and `saved_model_cli run` use ("Could not find variable dense/bias").
 The write is atomic: the SavedModel is built in a hidden, non-numeric folder beside
 the version (`.tmp-export-N-xxxx`) and renamed into place, so a watcher never sees a
 half-written version and a killed export leaves no numeric folder.
+
+Every file operation goes through `tf.io.gfile` (`genzoo.files`), so `--export_base=gs://...`
+works; tests/test_gfile.py exports to TensorFlow's `ram://` file system. `read_metadata`
+reads `genzoo.json` back, refusing a missing or corrupt one with a one-line error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
-import shutil
-import tempfile
+import uuid
 
 import tensorflow as tf
 
+from genzoo import files
 from genzoo.errors import UserError
 from genzoo.serving.signatures import signatures
 
 DEFAULT_MAX_NUM_SAMPLES = 1024
-METADATA_FILE = os.path.join("assets.extra", "genzoo.json")
+METADATA_FILE = "assets.extra/genzoo.json"
 _VERSION = re.compile(r"[0-9]+")
 
 
 # === Versions ===
 def versions(export_base: str) -> list[int]:
     """Numeric version folders under `export_base`, ascending (what TF Serving sees)."""
-    if not os.path.isdir(export_base):
+    if not tf.io.gfile.isdir(export_base):
         return []
+    names = [name.rstrip("/") for name in tf.io.gfile.listdir(export_base)]
     return sorted(
-        int(name) for name in os.listdir(export_base)
-        if _VERSION.fullmatch(name) and os.path.isdir(os.path.join(export_base, name))
+        int(name) for name in names
+        if _VERSION.fullmatch(name) and tf.io.gfile.isdir(files.join(export_base, name))
     )
+
+
+def read_metadata(path: str) -> dict:
+    """`path/assets.extra/genzoo.json` of an export (`path` = BASE/N), checked: a one-line
+    UserError when it is missing, not JSON, or lacks the model's dataset spec."""
+    where = files.join(path, METADATA_FILE)
+    try:
+        text = files.read_text(where)
+    except tf.errors.NotFoundError:
+        raise UserError(f"{path}: not a genzoo export (no {METADATA_FILE})") from None
+    except (tf.errors.OpError, UnicodeDecodeError) as err:
+        raise UserError(f"{where}: unreadable ({type(err).__name__})") from None
+    try:
+        info = json.loads(text)
+    except ValueError as err:
+        raise UserError(f"{where} is corrupt (not JSON: {err})") from None
+    model_config = info.get("model_config") if isinstance(info, dict) else None
+    if not isinstance(model_config, dict) or not isinstance(model_config.get("spec"), dict):
+        raise UserError(f"{where} is corrupt (no model_config.spec)")
+    return info
+
+
+def _rename(src: str, dst: str) -> None:
+    """Locally one atomic os.rename of the folder. Object stores (gs://, and ram:// whose rename
+    moves no children) have no folder rename: each file is renamed, saved_model.pb last, since
+    a loader looks for it first; a reader may see a partial folder without it meanwhile."""
+    if not files.is_remote(src):
+        os.rename(src, dst)
+        return
+    moves = [(files.join(folder, name), posixpath.join(dst, folder[len(src):].strip("/"), name))
+             for folder, _, names in tf.io.gfile.walk(src) for name in names]
+    # ram:// lists by name prefix ("assets" also yields "assets/.extra" for "assets.extra"): keep real files.
+    moves = [move for move in moves if tf.io.gfile.exists(move[0]) and not tf.io.gfile.isdir(move[0])]
+    moves.sort(key=lambda move: posixpath.basename(move[0]) == "saved_model.pb")
+    for old, new in moves:
+        tf.io.gfile.makedirs(posixpath.dirname(new))
+        tf.io.gfile.rename(old, new)
+    try:
+        tf.io.gfile.rmtree(src)  # empty folders, where the file system keeps any
+    except tf.errors.NotFoundError:
+        pass
 
 
 def _describe(fn) -> dict:
@@ -74,15 +121,15 @@ def export(model, export_base: str, version: int | None = None,
 
     from genzoo import __version__
 
-    if os.path.exists(export_base) and not os.path.isdir(export_base):
+    if tf.io.gfile.exists(export_base) and not tf.io.gfile.isdir(export_base):
         raise UserError(f"export base {export_base} is a file, not a folder")
     present = versions(export_base)
     if version is None:
         version = (present[-1] if present else 0) + 1
     if version < 1:
         raise UserError(f"version must be a positive integer, got {version}")
-    final = os.path.join(export_base, str(version))
-    if os.path.exists(final):
+    final = files.join(export_base, str(version))
+    if tf.io.gfile.exists(final):
         raise UserError(f"{final} exists already; pick another --version or leave it unset for the next one")
     if functions is None:
         functions = signatures(model, max_num_samples)
@@ -93,9 +140,10 @@ def export(model, export_base: str, version: int | None = None,
         fn.get_concrete_function()  # trace now: add_endpoint takes a traced tf.function
         archive.add_endpoint(name, fn)
 
-    os.makedirs(export_base, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-export-{version}-", dir=export_base)
+    tf.io.gfile.makedirs(export_base)
+    tmp = files.join(export_base, f".tmp-export-{version}-{uuid.uuid4().hex[:8]}")
     try:
+        tf.io.gfile.makedirs(tmp)
         archive.write_out(tmp, verbose=False)
         info = {
             "model": model.registered_name(), "model_class": type(model).__name__,
@@ -105,14 +153,14 @@ def export(model, export_base: str, version: int | None = None,
             "genzoo": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
             **(metadata or {}),
         }
-        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
-        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-            json.dump(info, f, indent=2, sort_keys=True, default=str)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it owner-only; a serving container may run as another user
-        if os.path.exists(final):  # another export took this number meanwhile
+        tf.io.gfile.makedirs(files.join(tmp, "assets.extra"))
+        with tf.io.gfile.GFile(files.join(tmp, METADATA_FILE), "w") as f:
+            f.write(json.dumps(info, indent=2, sort_keys=True, default=str))
+        if tf.io.gfile.exists(final):  # another export took this number meanwhile
             raise UserError(f"{final} appeared during the export; nothing was overwritten")
-        os.rename(tmp, final)
+        _rename(tmp, final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tf.io.gfile.exists(tmp):
+            tf.io.gfile.rmtree(tmp)
         raise
     return final

@@ -1,5 +1,7 @@
 """Bad input is a one-line `genzoo: error:` with exit status 2, and no run loses data silently."""
 
+import contextlib
+import importlib
 import json
 import os
 import subprocess
@@ -9,10 +11,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from absl import flags
 
 from genzoo.errors import UserError
 from genzoo.training import TrainConfig, train
 from genzoo.training.checkpoints import Checkpoints
+from tests.data.test_bad_input import folder_with, jpeg_declaring, png_bomb, small_png
 from tests.tools.conftest import SMALL_VAE, assert_one_line_errors, start_tool
 
 SMALL = {"latent_dim": 4, "filters": 4, "hidden": 16}
@@ -127,3 +131,156 @@ def test_restore_fails_loudly_when_a_weight_is_not_in_the_checkpoint(tmp_path):
     assert Checkpoints(str(tmp_path / "c"), keep=2, model=same).restore_latest()
     np.testing.assert_array_equal(same.weights[0].numpy(), saved.weights[0].numpy())
     assert tf.reduce_all(same.weights[1] == saved.weights[1])
+
+
+# === Many bad inputs through the tools, in this one process (issue 18's remaining data items) ===
+@contextlib.contextmanager
+def _tool(tool):
+    """The tool's module with its absl flags defined in this process, removed again afterwards."""
+    module = importlib.import_module(f"genzoo.tools.{tool}")
+    before = set(flags.FLAGS)
+    module.define_flags()
+    added = set(flags.FLAGS) - before
+    try:
+        yield module
+    finally:
+        flags.FLAGS.unparse_flags()
+        for name in added:
+            delattr(flags.FLAGS, name)
+
+
+def _user_error(module, args) -> str | None:
+    """What `python -m genzoo.tools.X ARGS` prints after `genzoo: error:` (common.run), in-process."""
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS([module.__name__, *args])
+    try:
+        module.main([module.__name__])
+    except UserError as err:
+        return str(err)
+    return None
+
+
+def _bad_data(root):
+    """Bad data sources, each under `root`, by case name -> the --dataset flag (and extra flags)."""
+    def npz(name, **arrays):
+        np.savez(root / f"{name}.npz", **arrays)
+        return f"--dataset=npz:{root / name}.npz"
+
+    def folder(name, file_name, content):
+        (root / name).mkdir()
+        return f"--dataset=folder:{folder_with(root / name, file_name, content)}"
+
+    truncated = npz("truncated", images=np.zeros((4, 3, 3), np.uint8))
+    (root / "truncated.npz").write_bytes((root / "truncated.npz").read_bytes()[:100])
+    pokemon = root / "pokemon_files"
+    pokemon.mkdir()
+    (pokemon / "colormap.txt").write_text("\n".join(f"{i % 256} 0 0" for i in range(300)))
+    (pokemon / "pixel_color.txt").write_text(" ".join(["0"] * 400) + "\n")
+    return {
+        "npz huge label": (npz("labels", images=np.zeros((4, 3, 3)), labels=np.array([0, 1, 2, 10**12])),
+                           "label 1000000000000 is too large; labels are class indices in 0-9999"),
+        "npz huge palette": (npz("palette", images=np.zeros((4, 3, 3), np.uint16), palette=np.zeros((5000, 3))),
+                             "'palette' has 5000 colours; at most 4096"),
+        "npz truncated": (truncated, "truncated.npz: not a readable .npz"),
+        "png bomb": (folder("bomb", "bomb.png", png_bomb()), "bomb.png: declares 5000x5000 pixels"),
+        "jpeg huge": (folder("jpeg", "big.jpg", jpeg_declaring(60000, 50000)), "big.jpg: declares 60000x50000 pixels"),
+        "not utf-8": (folder("names", b"caf\xe9.png", small_png()), "file name b'caf\\xe9.png' is not valid UTF-8"),
+        "not png": (folder("gif", "x.png", b"GIF89a" + b"\0" * 40), "x.png: unreadable image (not a PNG or JPEG)"),
+        "colormap 300": (f"--dataset=pokemon --data_dir={pokemon} --tfds_dir={root / 'tfds'}",
+                         "colormap.txt: 300 colours; at most 256"),
+        "tfds no image": ("--dataset=tfds:imdb_reviews", "tfds:imdb_reviews: has no 'image' feature"),
+        "tfds no split": ("--dataset=tfds:mnist", "tfds:mnist: Unknown split"),
+    }
+
+
+def test_bad_data_through_the_train_tool_in_one_process(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    cases = _bad_data(inputs)
+    load = tfds.load
+
+    def train_only_for_mnist(name, split, **kwargs):  # TFDS's own message for a prepared train-only set
+        if name == "mnist":
+            raise ValueError(f"Unknown split {split!r}. Should be one of ['train'].")
+        return load(name, split=split, **kwargs)
+
+    monkeypatch.setattr(tfds, "load", train_only_for_mnist)
+    got = {}
+    with _tool("train") as train_tool:
+        for name, (dataset, _) in cases.items():
+            # TFDS's mock data (no download) for the TFDS builder's features; it would also mock pokemon's
+            with tfds.testing.mock_data(num_examples=2) if name == "tfds no image" else contextlib.nullcontext():
+                got[name] = _user_error(train_tool, [*dataset.split(), f"--model_dir={tmp_path / 'run'}", SMALL_VAE])
+    for name, (_, message) in cases.items():
+        assert got[name] is not None and message in got[name] and "\n" not in got[name], (name, got[name])
+    assert not (tmp_path / "run").exists()  # nothing written for any of them
+
+
+# === Serving: the VAE's batch signatures are capped as docs/serving.md says ===
+def test_vae_decode_encode_reconstruct_refuse_batches_over_the_cap():
+    from genzoo.data import builtin
+    from genzoo.models import registry
+    from genzoo.serving.signatures import _Builder
+
+    model = registry.build("vae", builtin.SPEC, **SMALL)
+    # The bodies that serving.signatures wraps in shape checks, run eagerly: tracing them (and
+    # sample's loop) costs seconds, and the checks under test are in the bodies.
+    functions = _Builder(model, 2).functions()
+    images = tf.zeros([3, 20, 20], tf.int32)
+    tf.config.run_functions_eagerly(True)
+    try:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="the number of codes exceeds the cap of 2"):
+            functions["decode"](tf.zeros([3, SMALL["latent_dim"]]))  # eager: inputs by position
+        for name in ("encode", "reconstruct"):
+            with pytest.raises(tf.errors.InvalidArgumentError, match="the number of images exceeds the cap of 2"):
+                functions[name](images)
+        assert functions["encode"](images[:2])["mean"].shape == (2, SMALL["latent_dim"])  # at the cap
+    finally:
+        tf.config.run_functions_eagerly(False)
+
+
+# === Corrupt files written by genzoo: an export's genzoo.json, a cached feature classifier ===
+@pytest.mark.parametrize("content, message", [
+    (None, "not a genzoo export \\(no assets.extra/genzoo.json\\)"),
+    ('{"model": "vae", ', "genzoo.json is corrupt \\(not JSON: "),
+    ("[1, 2]", "genzoo.json is corrupt \\(no model_config.spec\\)"),
+    ('{"model_config": {"spec": null}}', "genzoo.json is corrupt \\(no model_config.spec\\)"),
+    (b"\xff\xfe", "genzoo.json: unreadable|genzoo.json is corrupt"),
+])
+def test_a_corrupt_export_metadata_file_is_a_one_line_error(tmp_path, content, message):
+    from genzoo import serving
+
+    if content is not None:
+        (tmp_path / "assets.extra").mkdir()
+        where = tmp_path / "assets.extra" / "genzoo.json"
+        where.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(UserError, match=message):
+        serving.read_metadata(str(tmp_path))
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (lambda r: "{not json", "classifier.json unreadable \\(JSONDecodeError\\)"),
+    (lambda r: "[]", "classifier.json is not a JSON object"),
+    (lambda r: json.dumps({**r, "version": 1}), "classifier version 1 is not the current"),
+    (lambda r: json.dumps({k: v for k, v in r.items() if k != "input_shape"}), "KeyError"),
+    (lambda r: json.dumps({**r, "num_classes": "four"}), "ValueError"),
+    (lambda r: json.dumps({**r, "input_shape": [9, 9, 3]}), "does not describe classifier.weights.npy"),
+    (lambda r: json.dumps({**r, "weights_sha256": "0" * 64}), "does not match the sha256"),
+])
+def test_a_corrupt_cached_classifier_fails_its_check(tmp_path, corrupt, message):
+    """load_classifier's ValueError makes genzoo_extractor retrain with a message
+    (tests/evaluation/test_features.py::test_a_corrupted_classifier_is_retrained_with_a_message)."""
+    from genzoo import files
+    from genzoo.evaluation import features
+
+    network = features.classifier_network(8, 8, 4, seed=0)
+    files.write_bytes(str(tmp_path / features.WEIGHTS_FILE), features._npy_bytes(features.flat_weights(network)))
+    record = {"version": features.VERSION, "input_shape": [8, 8, 3], "num_classes": 4, "seed": 0,
+              "weights_sha256": features._sha256(str(tmp_path / features.WEIGHTS_FILE))}
+    (tmp_path / "classifier.json").write_text(json.dumps(record))
+    assert features.load_classifier(str(tmp_path)).record["num_classes"] == 4  # the intact one loads
+    (tmp_path / "classifier.json").write_text(corrupt(record))
+    with pytest.raises(ValueError, match=message):
+        features.load_classifier(str(tmp_path))
