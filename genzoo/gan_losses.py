@@ -13,6 +13,8 @@ References:
   Arjovsky, Chintala & Bottou, *Wasserstein GAN*, 2017.
   Gulrajani et al., *Improved Training of Wasserstein GANs*, 2017 (gradient penalty, eq. 3).
   Lim & Ye, *Geometric GAN*, 2017; Miyato et al., *Spectral Normalization for GANs*, 2018 (hinge).
+  Mescheder, Geiger & Nowozin, *Which Training Methods for GANs do actually Converge?*,
+    2018 (the R1 penalty, eq. 9).
   Mao et al., *Least Squares Generative Adversarial Networks*, 2017 (eq. 2, a-b-c = 0-1-1).
   Odena, Olah & Shlens, *Conditional Image Synthesis with Auxiliary Classifier GANs*,
     2017 (the class log-likelihood L_C, eq. 3).
@@ -37,6 +39,7 @@ __all__ = [
     "minimax_generator_loss",
     "non_saturating_discriminator_loss",
     "non_saturating_generator_loss",
+    "r1_penalty",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
     "wasserstein_gradient_penalty",
@@ -147,6 +150,36 @@ def wasserstein_gradient_penalty(
     # The small constant keeps the norm's gradient finite at a zero gradient.
     norm = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=axes) + 1e-12)
     return tf.square(norm - 1.0)
+
+
+# === R1 (Mescheder et al. 2018) ===
+def r1_penalty(
+    discriminator: Callable[[tf.Tensor], tf.Tensor], real: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """||grad_x D(x)||^2 on real examples (Mescheder et al. 2018, eq. 9, before the gamma / 2).
+
+    Penalising the discriminator's gradient on the data only (not on interpolates, as
+    WGAN-GP does) makes the game locally convergent at the equilibrium where the
+    generator matches the data (the paper's theorem 4.1).
+
+    Args:
+      discriminator: maps a batch `[B, ...]` to `[B]` outputs, or to a tuple whose first
+        item is the `[B]` outputs (e.g. with class logits); for a per-example gradient
+        its examples must not interact (no batch norm in training mode).
+      real: `[B, ...]` real examples.
+    Returns:
+      (`[B]` per-example squared gradient norm, what `discriminator(real)` returned),
+      the outputs returned so the caller needs no second forward pass. Differentiable
+      in the discriminator's weights (a gradient of a gradient).
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        outputs = discriminator(real)
+        scores = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+        # Examples are independent, so the gradient of the sum holds each one's own gradient.
+        total = tf.reduce_sum(scores)
+    gradients = tape.gradient(total, real)
+    return tf.reduce_sum(tf.square(gradients), axis=list(range(1, len(real.shape)))), outputs
 
 
 # === Hinge (Lim & Ye 2017; Miyato et al. 2018) ===

@@ -11,7 +11,7 @@ SMALL_HPARAMS = {
     "vae": _VAE,
     "cvae": _VAE,
     "gan": _GAN,
-    "dcgan": _GAN,
+    "dcgan": {**_GAN, "loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 1.0},
     "cgan": _GAN,
     "pixel_lstm": {"units": 16},
     "row_lstm": _RNN2D,

@@ -20,6 +20,12 @@ References:
   Yazıcı et al., *The Unusual Effectiveness of Averaging in GAN Training*, 2019
     (an exponential moving average of the generator's weights for sampling).
   White, *Sampling Generative Networks*, 2016 (spherical interpolation of codes).
+  Zhao et al., *Differentiable Augmentation for Data-Efficient GAN Training*, 2020
+    (DiffAugment: the same differentiable augmentation of real and generated images
+    in both players' steps; `genzoo.models.gan.augment`).
+  Miyato et al., *Spectral Normalization for GANs*, 2018 (`genzoo.models.gan.spectral_norm`).
+  Mescheder, Geiger & Nowozin, *Which Training Methods for GANs do actually Converge?*,
+    2018 (the R1 penalty on real images).
 """
 
 from __future__ import annotations
@@ -39,13 +45,28 @@ from genzoo.models.base import (
     seed_pair,
 )
 from genzoo.models.code_space import CodeSpaceWalks
+from genzoo.models.gan import augment as diffaug
 from genzoo.models.gan.networks import (
+    NORMS,
     dcgan_discriminator,
     dcgan_generator,
     mlp_discriminator,
     mlp_generator,
 )
 from genzoo.models.registry import register
+
+# What a hyper-parameter left as None means. Small data (a few hundred images) gets the
+# data-efficient recipe, the rest the plain DCGAN game; docs/gan.md gives the reasons and
+# the measured effect of each ingredient. The chosen values go into `get_config`, so a
+# saved run rebuilds the same networks whatever these tables say later.
+PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0}
+SMALL_DATA_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 0.1}
+SMALL_DATASETS = ("pokemon", "pokemon40")  # 712 training sprites each
+
+
+def default_recipe(spec) -> dict:
+    """The hyper-parameters a dataset gets when they are left as None."""
+    return SMALL_DATA_RECIPE if spec.name in SMALL_DATASETS else PLAIN_RECIPE
 
 
 # === Model ===
@@ -65,7 +86,16 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       filters: DCGAN: channels of the first convolution (doubling at each halving).
       hidden: MLP GAN: width of the hidden layers.
       loss: one of `genzoo.gan_losses.LOSSES`: minimax, non_saturating, wgan_gp,
-        hinge, least_squares.
+        hinge, least_squares. None: the dataset's recipe (`default_recipe`).
+      augment: DiffAugment policy applied to real and generated images in both steps:
+        names from `augment.POLICIES` joined by `,` or `+` (`color+translation+cutout`
+        through `--hparams`), or `none`. None: the dataset's recipe.
+      spectral_norm: divide each discriminator kernel by its largest singular value
+        (Miyato et al. 2018). None: the dataset's recipe.
+      r1_gamma: weight gamma of the R1 penalty gamma/2 ||grad D(x)||^2 on (augmented)
+        real images (Mescheder et al. 2018); 0 switches it off. None: the dataset's recipe.
+      d_norm: the DCGAN discriminator's normalisation, `batch`, `layer` or `none`.
+        None: `layer` for wgan_gp, `none` with spectral norm, else `batch`.
       d_steps: discriminator steps per generator step (k in algorithm 1).
       gp_weight: lambda of the gradient penalty (wgan_gp only; 10 in the paper).
       ema_decay: decay of the moving average of the generator's weights used by
@@ -87,11 +117,21 @@ class GAN(GenerativeModel, CodeSpaceWalks):
     default_learning_rate = 2e-4  # Radford et al. 2016, section 4
 
     def __init__(self, spec, latent_dim: int = 100, filters: int = 32, hidden: int = 256,
-                 loss: str = "non_saturating", d_steps: int = 1, gp_weight: float = 10.0,
+                 loss: str | None = None, d_steps: int = 1, gp_weight: float = 10.0,
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
-                 seed: int = 0, **kwargs):
+                 augment: str | None = None, spectral_norm: bool | None = None, r1_gamma: float | None = None,
+                 d_norm: str | None = None, seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
+        recipe = default_recipe(self.spec)
+        loss = recipe["loss"] if loss is None else loss
+        augment = recipe["augment"] if augment is None else augment
+        spectral_norm = recipe["spectral_norm"] if spectral_norm is None else spectral_norm
+        r1_gamma = recipe["r1_gamma"] if r1_gamma is None else r1_gamma
+        if not isinstance(spectral_norm, bool):
+            raise UserError(f"spectral_norm must be true or false, got {spectral_norm!r}")
+        if r1_gamma < 0:
+            raise UserError(f"r1_gamma must be >= 0, got {r1_gamma}")
         if loss not in gan_losses.LOSSES:
             raise UserError(f"unknown GAN loss {loss!r}; choose one of {', '.join(gan_losses.LOSSES)}")
         if not 0.0 <= ema_decay < 1.0:
@@ -109,6 +149,13 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.ema_decay, self.beta_1, self.beta_2 = float(ema_decay), float(beta_1), float(beta_2)
         self.aux_weight = float(aux_weight)
         self.gan_loss = gan_losses.get(loss)
+        self.augment_policy = diffaug.check_policy(augment)
+        self.spectral_norm, self.r1_gamma = spectral_norm, float(r1_gamma)
+        if d_norm is None:
+            d_norm = "layer" if self.gan_loss.gradient_penalty else "none" if spectral_norm else "batch"
+        if d_norm not in NORMS:
+            raise UserError(f"unknown d_norm {d_norm!r}; choose one of {', '.join(NORMS)}")
+        self.d_norm = d_norm
         self.num_classes = self.spec.num_classes if self.conditional else 0
         self.image_shape = encodings.symmetric_shape(self.spec)
         # === Layers ===
@@ -125,7 +172,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         return mlp_generator(self.latent_dim, self.image_shape, self.hidden, self.num_classes, name)
 
     def build_discriminator(self):
-        return mlp_discriminator(self.image_shape, self.hidden, self.num_classes, classifier=bool(self.aux_weight))
+        return mlp_discriminator(self.image_shape, self.hidden, self.num_classes, classifier=bool(self.aux_weight),
+                                 spectral_norm=self.spectral_norm)
 
     # === Encodings <-> the networks' [-1, 1] space ===
     def to_model_space(self, images):
@@ -165,6 +213,11 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             [v.value for v in network.non_trainable_variables], inputs, training=True)
         return outputs
 
+    def augment(self, x, seed):
+        """DiffAugment (Zhao et al. 2020): the same random family of differentiable transformations
+        for real and generated images, drawn per example from `seed` (replica-count independent)."""
+        return diffaug.diff_augment(x, seed, self.augment_policy)
+
     def noise(self, batch, seed):
         """Codes for this replica's examples: the same per example whatever the replica count."""
         return replica_slice(lambda n: tf.random.stateless_normal([n, self.latent_dim], seed), batch)
@@ -175,20 +228,34 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         batch = tf.shape(real)[0]
         fake = tf.stop_gradient(self._frozen_call(self.generator, self._inputs(self.noise(batch, seed), labels)))
         variables = self.discriminator.trainable_variables
+        discriminate = lambda x: self._scores(self.discriminator(self._inputs(x, labels), training=True))
         with tf.GradientTape() as tape:
+            # DiffAugment: D sees only augmented images, real and generated alike, so it cannot
+            # memorise the few real ones, and nothing tells the augmentation apart from the data.
+            real_augmented = lambda x: discriminate(self.augment(x, tf.random.experimental.stateless_fold_in(seed, 2)))
+            fake_augmented = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 3))
             # Separate calls: batch norm must normalise generated images by statistics of a
             # generated batch, as in the generator step, or the generator learns to exploit
             # the difference between a mixed batch and a purely generated one.
-            real_scores, real_logits = self._scores(self.discriminator(self._inputs(real, labels), training=True))
-            fake_scores, fake_logits = self._scores(self.discriminator(self._inputs(fake, labels), training=True))
+            if self.r1_gamma:
+                # R1 (Mescheder et al. 2018, eq. 9): gamma/2 ||grad_x D(T(x))||^2 on the real batch,
+                # differentiated through the augmentation as in Zhao et al.'s StyleGAN2 code.
+                r1, (real_scores, real_logits) = gan_losses.r1_penalty(real_augmented, real)
+            else:
+                real_scores, real_logits = real_augmented(real)
+            fake_scores, fake_logits = discriminate(fake_augmented)
             per_example = self.gan_loss.discriminator(real_scores, fake_scores)
+            if self.r1_gamma:
+                per_example += 0.5 * self.r1_gamma * r1
             # AC-GAN: D maximises the class log-likelihood of real and generated images.
             per_example += self._class_loss(labels, real_logits) + self._class_loss(labels, fake_logits)
             if self.gan_loss.gradient_penalty:
                 mix_seed = tf.random.experimental.stateless_fold_in(seed, 1)
                 epsilon = replica_slice(lambda n: tf.random.stateless_uniform([n], mix_seed), batch)
-                critic = lambda x: self._scores(self.discriminator(self._inputs(x, labels), training=True))[0]
-                per_example += self.gp_weight * gan_losses.wasserstein_gradient_penalty(critic, real, fake, epsilon)
+                critic = lambda x: discriminate(x)[0]
+                real_seen = self.augment(real, tf.random.experimental.stateless_fold_in(seed, 2))
+                per_example += self.gp_weight * gan_losses.wasserstein_gradient_penalty(
+                    critic, real_seen, fake_augmented, epsilon)
             scaled = self.d_optimizer.scale_loss(global_mean(per_example))
         gradients = tape.gradient(scaled, variables)
         self.d_optimizer.apply_gradients(zip(gradients, variables))
@@ -206,6 +273,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(z, labels), training=True)
+            # The same family of augmentations as in the discriminator step, differentiated through.
+            fake = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 2))
             fake_scores, fake_logits = self._scores(self._frozen_call(self.discriminator, self._inputs(fake, labels)))
             per_example = self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
             scaled = self.g_optimizer.scale_loss(global_mean(per_example))
@@ -297,7 +366,17 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             **super().get_config(), "latent_dim": self.latent_dim, "filters": self.filters, "hidden": self.hidden,
             "loss": self.loss_name, "d_steps": self.d_steps, "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2, "aux_weight": self.aux_weight,
+            "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
+            "d_norm": self.d_norm,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        # A config saved before the small-data recipe existed played the plain game: rebuild
+        # it so, not with what None means for its dataset today.
+        if "augment" not in config:
+            config = {**PLAIN_RECIPE, **config}
+        return cls(**config)
 
 
 @register("dcgan")
@@ -307,7 +386,8 @@ class DCGAN(GAN):
 
     20x20 starts from 5x5 (two doublings), 40x40 from 5x5 (three), 28x28 from 7x7,
     32x32 from 4x4. A gradient-penalised critic (`loss="wgan_gp"`) gets layer norm,
-    since batch norm makes each example's score depend on the others.
+    since batch norm makes each example's score depend on the others; a spectrally
+    normalised one none (`d_norm`).
     """
 
     architecture = "dcgan"
@@ -316,9 +396,8 @@ class DCGAN(GAN):
         return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name)
 
     def build_discriminator(self):
-        norm = "layer" if self.gan_loss.gradient_penalty else "batch"
-        return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, norm,
-                                   classifier=bool(self.aux_weight))
+        return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,
+                                   classifier=bool(self.aux_weight), spectral_norm=self.spectral_norm)
 
 
 @register("cgan")

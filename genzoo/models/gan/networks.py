@@ -9,6 +9,8 @@ References:
   Miyato & Koyama, *cGANs with Projection Discriminator*, 2018 (labels to D, eq. 3).
   Odena, Olah & Shlens, 2017 (AC-GAN: a class head on D).
   Gulrajani et al., 2017 (layer norm in a gradient-penalised critic).
+  Miyato et al., *Spectral Normalization for GANs*, 2018 (every layer of D spectrally
+    normalised, no batch norm in D).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import math
 import keras
 from keras import layers
 
+from genzoo.models.gan.spectral_norm import SNConv2D, SNDense
 from genzoo.models.layers.convolutional import num_downsamples
+
+NORMS = ("batch", "layer", "none")  # the discriminator's normalisation after each strided convolution
 
 LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
 
@@ -34,10 +39,21 @@ def _code_input(latent_dim: int, num_classes: int):
     return [code, label], layers.Concatenate()([code, embedded])
 
 
-def _projection_head(inputs: list, features, num_classes: int, name: str, classifier: bool = False):
+def _dense(spectral_norm: bool):
+    return SNDense if spectral_norm else layers.Dense
+
+
+def _conv(spectral_norm: bool):
+    return SNConv2D if spectral_norm else layers.Conv2D
+
+
+def _projection_head(inputs: list, features, num_classes: int, name: str, classifier: bool = False,
+                     spectral_norm: bool = False):
     """Features phi(x) -> psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3),
-    and with `classifier` also class logits from phi(x) (Odena et al. 2017): `[score, logits]`."""
-    score = layers.Dense(1, name="score")(features)
+    and with `classifier` also class logits from phi(x) (Odena et al. 2017): `[score, logits]`.
+    With `spectral_norm` the dense heads are normalised (the class embedding is not)."""
+    dense = _dense(spectral_norm)
+    score = dense(1, name="score")(features)
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
         inputs = [*inputs, label]
@@ -46,7 +62,7 @@ def _projection_head(inputs: list, features, num_classes: int, name: str, classi
         score = layers.Add()([score, projection])
     score = layers.Reshape(())(score)
     if classifier:
-        return keras.Model(inputs, [score, layers.Dense(num_classes, name="class_logits")(features)], name=name)
+        return keras.Model(inputs, [score, dense(num_classes, name="class_logits")(features)], name=name)
     return keras.Model(inputs, score, name=name)
 
 
@@ -60,15 +76,16 @@ def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int =
 
 
 def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator",
-                      classifier: bool = False):
+                      classifier: bool = False, spectral_norm: bool = False):
     """Two LeakyReLU layers (the paper's maxout units do the same job) and a linear score."""
+    dense = _dense(spectral_norm)
     image = keras.Input(shape, name="image")
     x = layers.Flatten()(image)
-    x = layers.Dense(hidden)(x)
+    x = dense(hidden)(x)
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Dense(hidden)(x)
+    x = dense(hidden)(x)
     x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], x, num_classes, name, classifier)
+    return _projection_head([image], x, num_classes, name, classifier, spectral_norm)
 
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator"):
@@ -89,14 +106,21 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
 
 
 def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
-                        name="discriminator", classifier: bool = False):
+                        name="discriminator", classifier: bool = False, spectral_norm: bool = False):
     """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
-    the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017)."""
+    the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017),
+    `"none"` with `spectral_norm` (Miyato et al. 2018: every kernel divided by its largest
+    singular value, no batch norm)."""
     height, width, _ = shape
+    conv = _conv(spectral_norm)
     image = keras.Input(shape, name="image")
-    x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 3, padding="same")(image))
+    x = layers.LeakyReLU(0.2)(conv(filters, 3, padding="same")(image))
     for i in range(num_downsamples(height, width)):
-        x = layers.Conv2D(filters * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(synchronized=True)(x) if norm == "batch" else layers.LayerNormalization()(x)
+        # A bias only where no normalisation's offset replaces it.
+        x = conv(filters * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=norm == "none")(x)
+        if norm == "batch":
+            x = layers.BatchNormalization(synchronized=True)(x)
+        elif norm == "layer":
+            x = layers.LayerNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier)
+    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier, spectral_norm)
