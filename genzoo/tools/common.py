@@ -37,15 +37,19 @@ def check_range(flag: str, value, low, high) -> None:
 
 def check_output_file(flag: str, path: str) -> None:
     """`--flag` names a file to write: not a folder, and its folder must be creatable."""
-    if os.path.isdir(path):
+    from genzoo import files
+
+    if files.isdir(path):
         raise UserError(f"--{flag}={path} is a folder; name a file")
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(parent) and not os.path.isdir(parent):
+    parent = files.dirname(path)
+    if files.exists(parent) and not files.isdir(parent):
         raise UserError(f"--{flag}={path}: {parent} is a file, not a folder")
 
 
 def check_output_folder(flag: str, path: str) -> None:
-    if os.path.exists(path) and not os.path.isdir(path):
+    from genzoo import files
+
+    if files.exists(path) and not files.isdir(path):
         raise UserError(f"--{flag}={path} is a file, not a folder")
 
 

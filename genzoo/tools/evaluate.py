@@ -103,7 +103,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     scale = scale or images.auto_scale(spec.height)
     name = train_cfg["model"]
     seeds = list(range(seed, seed + num_seeds))
-    metrics = {"model": name, "model_dir": os.path.abspath(model_dir), "dataset": dataset, "split": split,
+    metrics = {"model": name, "model_dir": files.abspath(model_dir), "dataset": dataset, "split": split,
                "seed": seed, "num_heldout_images": len(heldout), "command": command}
     metrics["checkpoint"] = config["checkpoint"]
     metrics["train_step"] = common.checkpoint_step(config["checkpoint"])
@@ -207,9 +207,9 @@ def main(argv):
     if not FLAGS.model_dir:
         raise common.UserError("--model_dir is required")
     # Checks that need no TensorFlow come first, so a typo fails in a fraction of a second.
-    if not os.path.isdir(FLAGS.model_dir):
+    if not files.isdir(FLAGS.model_dir):
         raise common.UserError(f"--model_dir={FLAGS.model_dir}: no such folder")
-    if not os.path.isfile(os.path.join(FLAGS.model_dir, "config.json")):
+    if not files.exists(os.path.join(FLAGS.model_dir, "config.json")):
         raise common.UserError(f"{FLAGS.model_dir}: not a genzoo run (no config.json)")
     if FLAGS.features:
         files.check_keras_file(FLAGS.features)

@@ -129,8 +129,6 @@ def parse_labels(text: str) -> list[int] | None:
 
 def draw_saved_model(FLAGS):
     """Fills a signature's inputs by name from the flags, calls it, and draws its `images`."""
-    import json
-    import os
     import re
 
     import numpy as np
@@ -139,11 +137,7 @@ def draw_saved_model(FLAGS):
     from genzoo import data, images, serving
 
     path = FLAGS.saved_model
-    try:
-        with open(os.path.join(path, serving.METADATA_FILE)) as f:
-            info = json.load(f)
-    except FileNotFoundError:
-        raise common.UserError(f"--saved_model {path}: not a genzoo export (no {serving.METADATA_FILE})") from None
+    info = serving.read_metadata(path)
     signatures = tf.saved_model.load(path).signatures
     if FLAGS.signature not in signatures:
         raise common.UserError(f"--signature {FLAGS.signature!r}: {path} has {', '.join(sorted(signatures))}")

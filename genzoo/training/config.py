@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 
 from genzoo import files
 from genzoo.errors import UserError
@@ -70,7 +69,7 @@ class TrainConfig:
             raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not self.model_dir:
             raise UserError("--model_dir must not be empty")
-        if os.path.exists(self.model_dir) and not os.path.isdir(self.model_dir):
+        if files.exists(self.model_dir) and not files.isdir(self.model_dir):
             raise UserError(f"--model_dir={self.model_dir} is a file, not a folder")
         if self.early_stop < 0:
             raise UserError(f"--early_stop must be >= 0 (0 is off), got {self.early_stop}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
 import sys
 import time
 
@@ -242,11 +243,10 @@ class _Run:
 
     def _load_history(self, epoch: int) -> list[dict]:
         path = self._history_path()
-        if not os.path.exists(path):
+        if not files.exists(path):
             return []
         try:
-            with open(path) as f:
-                return [row for row in json.load(f) if row["epoch"] <= epoch]
+            return [row for row in json.loads(files.read_text(path)) if row["epoch"] <= epoch]
         except (OSError, ValueError, TypeError, KeyError) as err:
             raise UserError(f"{path} is corrupt ({type(err).__name__}); repair or remove it to resume") from None
 
@@ -345,7 +345,7 @@ class _Run:
                 if quality:
                     shown = ", ".join(f"{k.split('/')[1]} {v:.4g}" for k, v in quality.items())
                     print(f"  quality ({config.quality_samples} samples, {seconds:.1f} s): {shown}", flush=True)
-        if not os.path.exists(os.path.join(config.model_dir, "samples.png")):
+        if not files.exists(os.path.join(config.model_dir, "samples.png")):
             self._write_pictures(self._step())
         self.checkpoints.close()
         for writer in self.writers.values():
@@ -399,11 +399,10 @@ def train(config: TrainConfig, verbose: int = 1) -> tuple[keras.Model, list[dict
 def read_saved_config(model_dir: str) -> dict | None:
     """The run's config.json (None before the first run); a corrupt one is a user error."""
     path = os.path.join(model_dir, "config.json")
-    if not os.path.exists(path):
+    if not files.exists(path):
         return None
     try:
-        with open(path) as f:
-            saved = json.load(f)
+        saved = json.loads(files.read_text(path))
         saved["train"]["model"]
     except (OSError, ValueError, TypeError, KeyError) as err:
         raise UserError(f"{path} is corrupt ({type(err).__name__}); repair it or use a new --model_dir") from None
@@ -411,45 +410,68 @@ def read_saved_config(model_dir: str) -> dict | None:
 
 
 class RunLock:
-    """`model_dir/.lock` holding the training process's pid: a second training of the same run
-    is refused while the first lives; a lock left by a dead process is taken over."""
+    """`model_dir/.lock` holding `host:pid` of the training process: a second training of the same
+    run is refused while the first lives; a lock left by a dead process of this host is taken over.
+
+    Locally the lock is created atomically (O_EXCL). On remote file systems (`gs://`) it is
+    checked, then written: it guards against mistakes, not against two starts in the same
+    second, and a lock of another host stays until its run ends or it is removed by hand.
+    """
 
     def __init__(self, model_dir: str, enabled: bool = True):
-        self.path = os.path.join(model_dir, ".lock") if enabled else None
+        self.path = files.join(model_dir, ".lock") if enabled else None
+        self.me = f"{socket.gethostname()}:{os.getpid()}"
 
     def __enter__(self):
         if self.path is None:  # a multi-worker run's other workers: the chief holds the lock
             return self
-        folder = os.path.dirname(self.path)
-        self.created = not os.path.exists(folder)  # removed again if the run fails before writing anything
-        os.makedirs(folder, exist_ok=True)
-        while True:
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                owner = self._owner()
-                if owner is not None and owner != os.getpid() and _alive(owner):
-                    raise UserError(f"{os.path.dirname(self.path)} is being trained by process {owner}; "
-                                    "wait for it or use another --model_dir") from None
-                os.remove(self.path)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            return self
+        folder = files.dirname(self.path)
+        self.created = not files.exists(folder)  # removed again if the run fails before writing anything
+        files.makedirs(folder)
+        while not self._create():
+            owner = self._owner()
+            if owner != self.me and not self._stale(owner):
+                raise UserError(f"{folder} is being trained by process {owner.rpartition(':')[2]} ({owner}); "
+                                f"wait for it or use another --model_dir (a lock of a process that is gone: "
+                                f"remove {self.path})")
+            tf.io.gfile.remove(self.path)  # stale: its process is gone
+        return self
 
-    def _owner(self) -> int | None:
+    def _create(self) -> bool:
+        if files.is_remote(self.path):
+            if files.exists(self.path):
+                return False
+            files.write_bytes(self.path, self.me.encode())
+            return True
         try:
-            with open(self.path) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as f:
+            f.write(self.me)
+        return True
+
+    def _owner(self) -> str | None:
+        try:
+            return files.read_text(self.path).strip()
+        except (tf.errors.OpError, UnicodeDecodeError):
             return None
 
+    @staticmethod
+    def _stale(owner: str | None) -> bool:
+        if owner is None:  # vanished or unreadable
+            return True
+        host, _, pid = owner.rpartition(":")  # a bare pid: a lock of this host (earlier genzoo)
+        if host and host != socket.gethostname():
+            return False
+        return not pid.isdigit() or not _alive(int(pid))
+
     def __exit__(self, *exc):
-        if self.path is not None and self._owner() == os.getpid():
-            os.remove(self.path)
-            folder = os.path.dirname(self.path)
-            if self.created and not os.listdir(folder):
-                os.rmdir(folder)
+        if self.path is not None and self._owner() == self.me:
+            tf.io.gfile.remove(self.path)
+            folder = files.dirname(self.path)
+            if self.created and not tf.io.gfile.listdir(folder):
+                tf.io.gfile.rmtree(folder)
 
 
 def _chief_by_environment() -> bool:

@@ -6,8 +6,7 @@ import json
 import os
 import sys
 
-import tensorflow as tf
-
+from genzoo import files
 from genzoo.errors import UserError
 from genzoo.models import registry
 from genzoo.training.checkpoints import BEST, Checkpoints, UnreadableCheckpoint
@@ -17,11 +16,10 @@ CHOICES = ("best", "latest")  # or a checkpoint's path prefix
 
 def read_config(model_dir: str) -> dict:
     path = os.path.join(model_dir, "config.json")
+    if not files.exists(path):
+        raise UserError(f"{model_dir}: not a genzoo run (no config.json)")
     try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise UserError(f"{model_dir}: not a genzoo run (no config.json)") from None
+        return json.loads(files.read_text(path))
     except ValueError as err:
         raise UserError(f"{path}: corrupt ({err})") from None
 
@@ -54,7 +52,7 @@ def load_model(model_dir: str, checkpoint: str = "best"):
 
 
 def _restore_path(model, path: str) -> str:
-    if not tf.io.gfile.exists(path + ".index"):
+    if not files.exists(path + ".index"):
         raise UserError(f"--checkpoint={path}: no such checkpoint (no {path}.index); "
                         f"give best, latest or a path such as RUN/checkpoints/ckpt-400")
     try:
