@@ -30,6 +30,7 @@ def define_flags():
     flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
                       "Mixed precision for GPU (float16, with loss scaling) or TPU (bfloat16).")
     flags.DEFINE_integer("checkpoint_every", 200, "Steps between checkpoints (also at every epoch end).")
+    flags.DEFINE_integer("keep_checkpoints", 3, "Latest checkpoints kept (at least 2); the best is kept besides.")
     flags.DEFINE_integer("num_samples", 64, "Images in samples.png.")
     flags.DEFINE_integer("quality_every", 0, "Sample-quality scores (Fréchet distance, KID, precision, recall) "
                          "every N epochs; 0 is off. See docs/evaluation.md.")
@@ -38,11 +39,12 @@ def define_flags():
                         "instead of genzoo's classifier.")
     flags.DEFINE_string("features_dir", None, "Where genzoo's feature classifiers are kept "
                         "(default ~/.cache/genzoo/features, as genzoo.tools.evaluate).")
-    flags.DEFINE_integer("latent_dim", 32, "VAE/GAN code size.")
-    flags.DEFINE_integer("filters", 32, "Channels of the first convolution.")
-    flags.DEFINE_integer("hidden", 256, "Width of dense hidden layers.")
-    flags.DEFINE_float("beta", 1.0, "VAE KL weight (1 is the ELBO).")
-    flags.DEFINE_integer("kl_warmup_steps", 400, "VAE: KL weight rises from 0 over these steps.")
+    # No defaults here: each model has its own (--latent_dim is 32 for the VAE, 100 for the GANs).
+    flags.DEFINE_integer("latent_dim", None, "VAE/GAN code size (default: the model's own).")
+    flags.DEFINE_integer("filters", None, "Channels of the first convolution (default: the model's own).")
+    flags.DEFINE_integer("hidden", None, "Width of dense hidden layers (default: the model's own).")
+    flags.DEFINE_float("beta", None, "VAE KL weight, 1 is the ELBO (default: the model's own).")
+    flags.DEFINE_integer("kl_warmup_steps", None, "VAE: KL weight rises from 0 over these steps (default: the model's own).")
     flags.DEFINE_string("hparams", "", "Other model hyper-parameters, key=value,...")
     flags.DEFINE_bool("flip", False, "Mirror each training image left-right with probability 1/2 (data augmentation).")
     flags.DEFINE_integer("early_stop", 0, "Stop after N epochs without a better held-out monitor (0: off); "
@@ -62,6 +64,7 @@ def config_from_flags():
         encoding=FLAGS.encoding, model_dir=FLAGS.model_dir or f"runs/{FLAGS.model}", epochs=FLAGS.epochs,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
+        keep_checkpoints=FLAGS.keep_checkpoints,
         num_samples=FLAGS.num_samples, quality_every=FLAGS.quality_every, quality_samples=FLAGS.quality_samples,
         features_dir=FLAGS.features_dir, features=FLAGS.features, hparams=hparams, start_over=FLAGS.start_over,
         flip=FLAGS.flip, early_stop=FLAGS.early_stop,
