@@ -26,3 +26,24 @@ def reparameterised_log_prob(eps: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     as log_var = -170, z - mean rounds to 0 and exp(-log_var) to inf, and 0 * inf is NaN.
     """
     return standard_normal_log_prob(eps) - 0.5 * tf.reduce_sum(log_var, axis=-1)
+
+
+def kl_per_dimension(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """KL(N(mean, exp(log_var)) || N(0, 1)) of each latent dimension, `[..., latent_dim]`.
+
+    The terms of `kl_divergence` before the sum: -1/2 (1 + log_var - mean^2 - exp(log_var)).
+    """
+    return -0.5 * (1.0 + log_var - tf.square(mean) - tf.exp(log_var))
+
+
+def free_bits_kl(kl_per_dim: tf.Tensor, free_bits: float) -> tf.Tensor:
+    """The KL a training loss charges with free bits: sum_j max(free_bits, KL_j), per example.
+
+    Kingma et al. 2016 (IAF), appendix C.8: a dimension below `free_bits` nats costs a
+    constant, so the optimiser gains nothing by closing it, and the code stays in use.
+    Clamped per example (the paper clamps the minibatch mean), so the loss does not depend
+    on how a batch is split over replicas. `free_bits` = 0 is the plain KL.
+    """
+    if not free_bits:
+        return tf.reduce_sum(kl_per_dim, axis=-1)
+    return tf.reduce_sum(tf.maximum(kl_per_dim, free_bits), axis=-1)

@@ -339,7 +339,8 @@ def test_vae_signatures_compute_the_model_methods(exported, shapes):
 def test_cvae_labels_must_match_the_number_of_samples(exported):
     _, _, functions = exported["models"]["cvae"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="labels must have one entry per image"):
-        functions["sample"](num_samples=tf.constant(3), seed=tf.constant(1, tf.int64), labels=tf.constant([0, 1]))
+        functions["sample"](num_samples=tf.constant(3), seed=tf.constant(1, tf.int64), temperature=tf.constant(1.0),
+                            labels=tf.constant([0, 1]))
 
 
 @pytest.mark.parametrize("encoding", ["rgb", "binary"])
@@ -377,10 +378,10 @@ def test_saved_model_cli_run_samples_from_the_vae_export(exported, tmp_path):
     """The real command (`show --all` is run for every export inside the reader process)."""
     _, path, functions = exported["models"]["vae"]
     run = subprocess.run(["saved_model_cli", "run", "--dir", path, "--tag_set", "serve", "--signature_def", "sample",
-                          "--input_exprs", f"num_samples=4;seed={SEED}", "--outdir", str(tmp_path)],
+                          "--input_exprs", f"num_samples=4;seed={SEED};temperature=1.0", "--outdir", str(tmp_path)],
                          env=_env(), capture_output=True, text=True, check=False, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    want = functions["sample"](num_samples=tf.constant(4), seed=tf.constant(SEED, tf.int64))
+    want = functions["sample"](num_samples=tf.constant(4), seed=tf.constant(SEED, tf.int64), temperature=tf.constant(1.0))
     np.testing.assert_array_equal(np.load(tmp_path / "images.npy"), want["images"])
     np.testing.assert_array_equal(np.load(tmp_path / "indices.npy"), want["indices"])
 
