@@ -185,10 +185,12 @@ def likelihood_cell(metrics: dict) -> str:
 
 
 def table_rows(rows: list[dict]) -> list[str]:
+    """docs/results.md's columns: C2ST first, likelihood, FD/KID, the memorisation audit, 1-NN sides,
+    times (precision and recall stay in the JSON: the calibration found precision inverted)."""
     lines = []
-    header = ("| model | C2ST acc ± std (p) | held-out bits/dim | FD | KID | precision / recall | near-copies "
-              "| 1-NN pixels real / fake side | train (steps, wall, CPU, load) | evaluate wall | 64 samples |")
-    lines += [header, "|" + " --- |" * header.count(" | ") + " --- |"]
+    header = ("| model | C2ST acc ± std (p) | held-out bits/dim | FD | KID | near-copies | C2ST vs training "
+              "| 1-NN pixels: real / fake side | train: steps, CPU (wall, load) | evaluate wall | 64 samples |")
+    lines += [header, "|" + " --- |" * (header.count(" | ") + 1)]
     reference = None
     for row in rows:
         metrics = row.get("metrics")
@@ -198,28 +200,28 @@ def table_rows(rows: list[dict]) -> list[str]:
             continue
         two = metrics["two_sample"]["samples_vs_heldout"]
         c2st, nn = two["c2st"], two["nearest_neighbour_pixels"]
-        scores = metrics["sample_quality"]["scores"]
+        scores, memo = metrics["sample_quality"]["scores"], metrics["memorisation"]
         train = row["train"]
         sampling = row.get("sampling_64", {})
         lines.append(
-            f"| `{row['model']}` | {c2st['accuracy']:.3f} ± {c2st['std']:.3f} ({c2st['p_value']:.2g}) "
+            f"| `{row['model']}` | {c2st['accuracy']:.3f} ± {c2st['std']:.3f} ({c2st['p_value']:.1g}) "
             f"| {likelihood_cell(metrics)} | {_pm(scores['frechet_distance'], 1)} | {_pm(scores['kid'], 3)} "
-            f"| {_pm(scores['precision'], 3)} / {_pm(scores['recall'], 3)} "
-            f"| {metrics['memorisation']['near_copy_share']:.1%} | {nn['real_side']:.3f} / {nn['fake_side']:.3f} "
-            f"| {row['train_steps']}, {_minutes(train['wall_seconds'])}, {_minutes(train['cpu_seconds'])}, "
-            f"{train['load_before']}-{train['load_after']}{' (reused)' if train.get('reused') else ''} "
+            f"| {memo['near_copy_share']:.0%} | {memo['c2st_samples_vs_training']['accuracy']:.3f} "
+            f"| {nn['real_side']:.3f} / {nn['fake_side']:.3f} "
+            f"| {row['train_steps']}, {_minutes(train['cpu_seconds'])} ({_minutes(train['wall_seconds'])}, "
+            f"{train['load_before']:.0f}-{train['load_after']:.0f}){' (reused)' if train.get('reused') else ''} "
             f"| {_minutes(row['evaluate']['wall_seconds'])} "
             f"| {sampling.get('second_call_seconds', '?')} s |")
         reference = reference or metrics
     if reference is not None:
         two = reference["two_sample"]["training_vs_heldout_reference"]
         c2st, nn = two["c2st"], two["nearest_neighbour_pixels"]
-        scores = reference["sample_quality"]["training_images_reference"]
+        scores, memo = reference["sample_quality"]["training_images_reference"], reference["memorisation"]
         lines.append(
-            f"| training images (the floor) | {c2st['accuracy']:.3f} ± {c2st['std']:.3f} ({c2st['p_value']:.2g}) | – "
-            f"| {_pm(scores['frechet_distance'], 1)} | {_pm(scores['kid'], 3)} "
-            f"| {_pm(scores['precision'], 3)} / {_pm(scores['recall'], 3)} "
-            f"| {reference['memorisation'].get('heldout_near_copy_share', 0):.1%} (held-out) "
+            f"| training sprites (the floor) | {c2st['accuracy']:.3f} ± {c2st['std']:.3f} ({c2st['p_value']:.1g}) "
+            f"| – | {_pm(scores['frechet_distance'], 1)} | {_pm(scores['kid'], 3)} "
+            f"| {memo.get('heldout_near_copy_share', 0):.0%} (held-out) "
+            f"| {memo['c2st_heldout_vs_training_reference']['accuracy']:.3f} (held-out) "
             f"| {nn['real_side']:.3f} / {nn['fake_side']:.3f} | – | – | – |")
     return lines
 
