@@ -16,7 +16,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["genzoo", "genzoo.*"]),
-    package_data={"genzoo.data.pokemon": ["checksums.tsv"]},
+    package_data={"genzoo.data.pokemon": ["checksums.tsv"], "genzoo.presets": ["*.json", "*.npz"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.14",  # earlier versions have published safe_mode bypasses

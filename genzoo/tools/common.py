@@ -21,6 +21,31 @@ def define_checkpoint_flag():
 
     flags.DEFINE_string("checkpoint", "best", "Weights to use: best (the best held-out checkpoint; the latest when "
                         "the run kept none), latest, or a checkpoint path such as RUN/checkpoints/ckpt-400.")
+    flags.DEFINE_string("preset", None, "A pretrained preset shipped with genzoo instead of --model_dir "
+                        "(python -m genzoo.tools.presets lists them).")
+
+
+def check_model_source(FLAGS) -> None:
+    """Exactly one of --model_dir and --preset (checked before anything slow)."""
+    if FLAGS.preset and FLAGS.model_dir:
+        raise UserError("give --model_dir or --preset, not both")
+    if not FLAGS.preset and not FLAGS.model_dir:
+        raise UserError("--model_dir is required (or --preset)")
+
+
+def load_model(FLAGS):
+    """The model of --model_dir (at --checkpoint) or of --preset, and its run's config."""
+    check_model_source(FLAGS)
+    if FLAGS.preset:
+        from genzoo import presets
+
+        info = presets.card(FLAGS.preset)
+        model = presets.load(FLAGS.preset)
+        return model, {"train": info["train"], "model_config": info["model_config"],
+                       "checkpoint": f"preset:{FLAGS.preset}"}
+    from genzoo.training import runs
+
+    return runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
 
 
 def checkpoint_step(path: str) -> int:

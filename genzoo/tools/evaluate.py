@@ -63,7 +63,7 @@ def _flat_scalars(metrics: dict, prefix="") -> dict:
 def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="test", seed=0, num_samples=1000,
              num_seeds=3, iw_samples=(1, 8, 64), features=None, features_dir=DEFAULT_FEATURES_DIR,
              classifier_epochs=15, pr_k=3, temperature=1.0, scale=0, command=None, verbose=1,
-             checkpoint="best") -> dict:
+             checkpoint="best", preset=None) -> dict:
     """Everything the tool does, importable without flags; returns the metrics dict."""
     import numpy as np
     import tensorflow as tf
@@ -83,7 +83,13 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     from genzoo.models.capabilities import has
     from genzoo.training import runs
 
-    model, config = runs.load_model(model_dir, checkpoint)
+    if preset:
+        from genzoo import presets
+
+        info = presets.card(preset)
+        model, config = presets.load(preset), {**info, "checkpoint": f"preset:{preset}"}
+    else:
+        model, config = runs.load_model(model_dir, checkpoint)
     train_cfg = config["train"]
     dataset = dataset or train_cfg["dataset"]
     load = {"encoding": train_cfg["encoding"], "data_dir": data_dir or train_cfg["data_dir"],
@@ -103,7 +109,8 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     scale = scale or images.auto_scale(spec.height)
     name = train_cfg["model"]
     seeds = list(range(seed, seed + num_seeds))
-    metrics = {"model": name, "model_dir": files.abspath(model_dir), "dataset": dataset, "split": split,
+    metrics = {"model": name, "model_dir": files.abspath(model_dir) if model_dir else None, "preset": preset,
+               "dataset": dataset, "split": split,
                "seed": seed, "num_heldout_images": len(heldout), "command": command}
     metrics["checkpoint"] = config["checkpoint"]
     metrics["train_step"] = common.checkpoint_step(config["checkpoint"])
@@ -204,12 +211,11 @@ def main(argv):
     if len(argv) > 1:
         raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
-    if not FLAGS.model_dir:
-        raise common.UserError("--model_dir is required")
+    common.check_model_source(FLAGS)
     # Checks that need no TensorFlow come first, so a typo fails in a fraction of a second.
-    if not files.isdir(FLAGS.model_dir):
+    if FLAGS.model_dir and not files.isdir(FLAGS.model_dir):
         raise common.UserError(f"--model_dir={FLAGS.model_dir}: no such folder")
-    if not files.exists(os.path.join(FLAGS.model_dir, "config.json")):
+    if FLAGS.model_dir and not files.exists(os.path.join(FLAGS.model_dir, "config.json")):
         raise common.UserError(f"{FLAGS.model_dir}: not a genzoo run (no config.json)")
     if FLAGS.features:
         files.check_keras_file(FLAGS.features)
@@ -231,14 +237,14 @@ def main(argv):
 
     # Keras warns when a functional sub-model gets a bare tensor for its one named input; harmless here.
     warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-    out = FLAGS.out or os.path.join(FLAGS.model_dir, "eval")
+    out = FLAGS.out or (os.path.join(FLAGS.model_dir, "eval") if FLAGS.model_dir else os.path.join("eval", FLAGS.preset))
     metrics = evaluate(
         FLAGS.model_dir, out, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, tfds_dir=FLAGS.tfds_dir,
         split=FLAGS.split, seed=FLAGS.seed, num_samples=FLAGS.num_samples, num_seeds=FLAGS.num_seeds,
         iw_samples=ks, features=FLAGS.features, features_dir=FLAGS.features_dir,
         classifier_epochs=FLAGS.classifier_epochs, pr_k=FLAGS.pr_k, temperature=FLAGS.temperature,
         scale=FLAGS.scale, command=" ".join(["python -m genzoo.tools.evaluate", *sys.argv[1:]]),
-        checkpoint=FLAGS.checkpoint,
+        checkpoint=FLAGS.checkpoint, preset=FLAGS.preset,
     )
     print(f"genzoo: wrote {os.path.join(out, 'metrics.json')} and {len(metrics['figures'])} figures")
 

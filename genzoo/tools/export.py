@@ -24,20 +24,19 @@ def main(argv):
     if len(argv) > 1:
         raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
-    for name in ("model_dir", "export_base"):
-        if not FLAGS[name].value:
-            raise common.UserError(f"--{name} is required")
+    common.check_model_source(FLAGS)
+    if not FLAGS.export_base:
+        raise common.UserError("--export_base is required")
     if FLAGS.version is not None and FLAGS.version < 1:
         raise common.UserError(f"--version must be a positive integer, got {FLAGS.version}")
     common.check_range("max_num_samples", FLAGS.max_num_samples, 1, 2**31 - 1)  # requests count in int32
     common.check_output_folder("export_base", FLAGS.export_base)
     from genzoo import serving
-    from genzoo.training import runs
-
-    model, config = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
+    model, config = common.load_model(FLAGS)
     path = serving.export(
         model, FLAGS.export_base, version=FLAGS.version, max_num_samples=FLAGS.max_num_samples,
-        metadata={"run": {"model_dir": FLAGS.model_dir, "checkpoint": config["checkpoint"], "train": config.get("train")}},
+        metadata={"run": {"model_dir": FLAGS.model_dir, "preset": FLAGS.preset, "checkpoint": config["checkpoint"],
+                          "train": config.get("train")}},
     )
     print(f"genzoo: exported {config['train']['model']} ({config['checkpoint']}) to {path}")
 

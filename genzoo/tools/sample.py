@@ -46,9 +46,8 @@ def main(argv):
     wanted = parse_labels(FLAGS.labels)
     if FLAGS.saved_model:
         return draw_saved_model(FLAGS)
-    if not FLAGS.model_dir:
-        raise common.UserError("--model_dir is required")
     # Checks that need no model first: loading a run takes seconds.
+    common.check_model_source(FLAGS)
     if FLAGS.temperature < 0:
         raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
     if FLAGS.mode in ("interpolate", "attribute") and FLAGS.steps < 2:
@@ -59,9 +58,7 @@ def main(argv):
 
     from genzoo import data, images
     from genzoo.models.capabilities import CodeSpace, Completer, Encoder, has
-    from genzoo.training import runs
-
-    model, config = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
+    model, config = common.load_model(FLAGS)
     spec = model.spec
     labels = None
     if wanted is not None:

@@ -46,6 +46,8 @@ def define_flags():
     flags.DEFINE_float("beta", None, "VAE KL weight, 1 is the ELBO (default: the model's own).")
     flags.DEFINE_integer("kl_warmup_steps", None, "VAE: KL weight rises from 0 over these steps (default: the model's own).")
     flags.DEFINE_string("hparams", "", "Other model hyper-parameters, key=value,...")
+    flags.DEFINE_string("preset", None, "Fine-tune a pretrained preset (python -m genzoo.tools.presets): its model, "
+                        "hyper-parameters and dataset are the defaults of --model, --hparams and --dataset.")
     flags.DEFINE_bool("flip", False, "Mirror each training image left-right with probability 1/2 (data augmentation).")
     flags.DEFINE_integer("early_stop", 0, "Stop after N epochs without a better held-out monitor (0: off); "
                          "the best checkpoint is kept in MODEL_DIR/checkpoints/best either way.")
@@ -59,15 +61,24 @@ def config_from_flags():
     FLAGS = flags.FLAGS
     hparams = {name: FLAGS[name].value for name in MODEL_HPARAMS if FLAGS[name].present}
     hparams.update(common.parse_hparams(FLAGS.hparams))
+    model, dataset, encoding = FLAGS.model, FLAGS.dataset, FLAGS.encoding
+    if FLAGS.preset:
+        from genzoo import presets
+
+        card = presets.card(FLAGS.preset)
+        model = card["model"] if not FLAGS["model"].present else model
+        dataset = card["train"]["dataset"] if not FLAGS["dataset"].present else dataset
+        encoding = card["train"]["encoding"] if not FLAGS["encoding"].present else encoding
+        hparams = {**card["train"]["hparams"], **hparams}
     return TrainConfig(
-        model=FLAGS.model, dataset=FLAGS.dataset, data_dir=FLAGS.data_dir, tfds_dir=FLAGS.tfds_dir,
-        encoding=FLAGS.encoding, model_dir=FLAGS.model_dir or f"runs/{FLAGS.model}", epochs=FLAGS.epochs,
+        model=model, dataset=dataset, data_dir=FLAGS.data_dir, tfds_dir=FLAGS.tfds_dir,
+        encoding=encoding, model_dir=FLAGS.model_dir or f"runs/{model}", epochs=FLAGS.epochs,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, seed=FLAGS.seed,
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
         keep_checkpoints=FLAGS.keep_checkpoints,
         num_samples=FLAGS.num_samples, quality_every=FLAGS.quality_every, quality_samples=FLAGS.quality_samples,
         features_dir=FLAGS.features_dir, features=FLAGS.features, hparams=hparams, start_over=FLAGS.start_over,
-        flip=FLAGS.flip, early_stop=FLAGS.early_stop,
+        flip=FLAGS.flip, early_stop=FLAGS.early_stop, preset=FLAGS.preset,
     )
 
 

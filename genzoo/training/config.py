@@ -9,7 +9,7 @@ from genzoo.errors import UserError
 
 # A run's identity: resuming with different values would silently mix two runs.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size", "precision", "flip")
+IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size", "precision", "flip", "preset")
 MAX_SEED = 2**31 - 1  # numpy and TensorFlow seeds
 MAX_SAMPLES = 4096  # images per grid; quality scores build N x N distance matrices
 
@@ -40,6 +40,7 @@ class TrainConfig:
     hparams: dict = dataclasses.field(default_factory=dict)
     start_over: bool = False  # train from scratch where no checkpoint of the run can be read
     flip: bool = False  # mirror each training image left-right with probability 1/2 (a mirrored sprite is a sprite)
+    preset: str | None = None  # start from a preset's weights (fine-tuning)
     early_stop: int = 0  # stop after N epochs without a better held-out monitor (0: off); not part of IDENTITY
 
     def validate(self) -> TrainConfig:

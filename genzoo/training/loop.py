@@ -174,6 +174,10 @@ class _Run:
         try:
             with self.strategy.scope():
                 self.model = build_model(config, self.spec)
+                if config.preset:  # fine-tuning; a resumed run's checkpoint replaces these weights
+                    from genzoo import presets
+
+                    presets.apply_weights(self.model, config.preset)
                 self.model.compile_for_training(config.learning_rate)
                 self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         finally:

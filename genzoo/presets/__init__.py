@@ -1,0 +1,112 @@
+"""Pretrained presets shipped inside the package: `genzoo.models.from_preset(name)`.
+
+A preset is two files in this folder: `NAME.json`, its model card (data, split, budget, the
+command that trained it, held-out likelihood, two-sample test, near-copy share, the weights'
+sha256), and `NAME.npz`, its weights in the model's weight order (`w0000`, `w0001`, ...;
+float16 when the held-out figure stays within `FLOAT16_TOLERANCE` bits/dim of float32, as
+`tools/make_preset.py` checks). Loading verifies the sha256 and every weight's shape; no
+pickle is involved (`allow_pickle=False`).
+
+Weights go by order, not by name: Keras numbers auto-named layers per process, so names
+differ when a process builds two models; the order of `model.weights` does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+
+import numpy as np
+
+from genzoo import files
+from genzoo.errors import UserError
+
+PRESET_DIR = os.path.dirname(os.path.abspath(__file__))
+FLOAT16_TOLERANCE = 0.005  # bits/dim: float16 weights are kept when the held-out figure moves less
+MAX_PRESET_BYTES = 8 * 2**20
+
+
+def names(folder: str | None = None) -> list[str]:
+    return sorted(name[:-5] for name in os.listdir(folder or PRESET_DIR) if name.endswith(".json"))
+
+
+def card(name: str, folder: str | None = None) -> dict:
+    """The preset's model card; an unknown name lists the known ones."""
+    known = names(folder)
+    if name not in known:
+        raise UserError(f"unknown preset {name!r}; presets: {', '.join(known) or 'none'}")
+    return json.loads(files.read_text(os.path.join(folder or PRESET_DIR, f"{name}.json")))
+
+
+def load(name: str, folder: str | None = None):
+    """Builds the preset's model and sets its weights, checking their sha256 and shapes."""
+    from genzoo.models import registry
+
+    info = card(name, folder)
+    data = files.read_bytes(os.path.join(folder or PRESET_DIR, f"{name}.npz"))
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != info["weights_sha256"]:
+        raise UserError(f"preset {name}: {name}.npz has sha256 {digest[:12]}..., its card says "
+                        f"{info['weights_sha256'][:12]}...; reinstall genzoo")
+    model = registry.get(info["model"]).from_config(info["model_config"])
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        stored = [arrays[f"w{i:04d}"] for i in range(len(arrays.files))]
+    if len(stored) != len(model.weights):
+        raise UserError(f"preset {name}: {len(stored)} weights stored, the model has {len(model.weights)}")
+    for weight, value in zip(model.weights, stored):
+        if tuple(weight.shape) != value.shape:
+            raise UserError(f"preset {name}: weight {weight.path} has shape {tuple(weight.shape)}, "
+                            f"stored {value.shape}")
+        weight.assign(value.astype(weight.dtype))
+    return model
+
+
+def weights_npz(model, dtype: str) -> bytes:
+    """The model's weights in order as an npz file's bytes (floats cast to `dtype`)."""
+    buffer = io.BytesIO()
+    arrays = {}
+    for i, weight in enumerate(model.weights):
+        value = np.asarray(weight.numpy())
+        arrays[f"w{i:04d}"] = value.astype(dtype) if np.issubdtype(value.dtype, np.floating) else value
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def save(name: str, model, info: dict, dtype: str, folder: str | None = None) -> dict:
+    """Writes NAME.npz and NAME.json (the card, completed with the model and the sha256)."""
+    data = weights_npz(model, dtype)
+    if len(data) > MAX_PRESET_BYTES:
+        raise UserError(f"preset {name}: {len(data) / 2**20:.1f} MB of weights, more than "
+                        f"{MAX_PRESET_BYTES / 2**20:.0f} MB")
+    info = {**info, "name": name, "model": model.registered_name(), "model_config": model.get_config(),
+            "weights_dtype": dtype, "weights_bytes": len(data), "weights_sha256": hashlib.sha256(data).hexdigest()}
+    folder = folder or PRESET_DIR
+    files.write_bytes(os.path.join(folder, f"{name}.npz"), data)
+    files.write_json(os.path.join(folder, f"{name}.json"), info)
+    return info
+
+
+def heldout_figure(model, dataset) -> dict | None:
+    """The card's held-out likelihood: exact bits/dim, or the ELBO's (k = 1, seed 0) for a bound."""
+    from genzoo.evaluation import likelihood
+    from genzoo.models.capabilities import ExactLikelihood, LikelihoodBound, has
+
+    if has(model, ExactLikelihood):
+        return {"kind": "exact", **likelihood.summarise(likelihood.exact_log_probs(model, dataset),
+                                                        model.spec.num_dims)}
+    if has(model, LikelihoodBound):
+        return {"kind": "elbo", **likelihood.vae_bounds(model, dataset, ks=(1,), seed=0)["1"]}
+    return None
+
+
+def apply_weights(model, name: str, folder: str | None = None) -> None:
+    """Sets a freshly built `model`'s weights from a preset (fine-tuning starts from them)."""
+    source = load(name, folder)
+    settings = lambda m: {k: v for k, v in m.get_config().items() if k not in ("seed", "name", "trainable", "dtype")}
+    if settings(source) != settings(model):
+        raise UserError(f"--preset={name} is a {card(name, folder)['model']} with other settings than this run's "
+                        "model; leave --model and --hparams out to fine-tune it as it is")
+    for weight, value in zip(model.weights, source.weights):
+        weight.assign(value)

@@ -1,0 +1,92 @@
+"""Turns a trained run into a preset shipped in genzoo/presets/ (weights + model card).
+
+    python tools/make_preset.py --model_dir=runs/pixel_lstm --name=pixel_lstm_pokemon \
+        --data_dir=../shared/data/pokemon --metrics=runs/pixel_lstm/eval/metrics.json
+
+Takes the run's best checkpoint (or --checkpoint), measures its held-out likelihood with
+float32 weights and with float16-rounded ones, stores float16 when they differ by at most
+genzoo.presets.FLOAT16_TOLERANCE bits/dim, and writes the card: data, split, budget, the
+command that trained it, held-out figure, and from the evaluate tool's metrics.json (needed
+for models without a likelihood) the two-sample test and the near-copy share.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+
+from absl import app, flags
+
+flags.DEFINE_string("model_dir", None, "A run folder written by genzoo.tools.train.", required=True)
+flags.DEFINE_string("name", None, "Preset name (letters, digits, underscores).", required=True)
+flags.DEFINE_string("checkpoint", "best", "best | latest | a checkpoint path.")
+flags.DEFINE_string("data_dir", None, "Local copy of the Pokémon files (default: the run's).")
+flags.DEFINE_string("metrics", None, "metrics.json of genzoo.tools.evaluate on the same checkpoint.")
+flags.DEFINE_string("out", None, "Folder to write into (default: genzoo/presets).")
+FLAGS = flags.FLAGS
+
+
+def command(train: dict) -> str:
+    """The train command that reproduces the run (local paths as placeholders)."""
+    args = ["python", "-m", "genzoo.tools.train", f"--model={train['model']}", f"--dataset={train['dataset']}",
+            "--data_dir=DATA_DIR" if train.get("data_dir") else None,
+            f"--encoding={train['encoding']}" if train.get("encoding") else None,
+            f"--epochs={train['epochs']}", f"--batch_size={train['batch_size']}",
+            f"--learning_rate={train['learning_rate']}", f"--seed={train['seed']}",
+            "--flip" if train.get("flip") else None,
+            f"--early_stop={train['early_stop']}" if train.get("early_stop") else None,
+            "--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(train["hparams"].items())) if train["hparams"] else None]
+    return " ".join(shlex.quote(a) for a in args if a)
+
+
+def main(argv):
+    del argv
+    import numpy as np
+
+    from genzoo import data, files, presets
+    from genzoo.tools.common import checkpoint_step
+    from genzoo.training import runs
+
+    model, config = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
+    train = config["train"]
+    heldout, spec = data.load(train["dataset"], "test", encoding=train["encoding"],
+                              data_dir=FLAGS.data_dir or train["data_dir"])
+    full = presets.heldout_figure(model, heldout)
+    dtype = "float32"
+    if full is not None:
+        rounded, _ = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
+        for weight in rounded.weights:
+            if weight.dtype == "float32":
+                weight.assign(np.asarray(weight.numpy()).astype(np.float16).astype(np.float32))
+        half = presets.heldout_figure(rounded, heldout)
+        if abs(half["bits_per_dim"] - full["bits_per_dim"]) <= presets.FLOAT16_TOLERANCE:
+            dtype, model = "float16", rounded
+    figure = presets.heldout_figure(model, heldout)
+    metrics = json.loads(files.read_text(FLAGS.metrics)) if FLAGS.metrics else {}
+    if metrics and metrics.get("checkpoint") != config["checkpoint"]:
+        raise SystemExit(f"--metrics were measured on {metrics.get('checkpoint')}, not {config['checkpoint']}")
+    step = checkpoint_step(config["checkpoint"])
+    steps_per_epoch = json.loads(files.read_text(os.path.join(FLAGS.model_dir, "history.json")))[0]["step"]
+    two_sample = (metrics.get("two_sample") or {}).get("samples_vs_heldout")
+    card = {
+        "data": {"dataset": train["dataset"], "encoding": spec.encoding, "image_shape": list(spec.image_shape),
+                 "heldout_split": "test", "num_heldout": int(figure["num_images"]) if figure else None},
+        "train": {**train, "data_dir": None, "model_dir": None, "tfds_dir": None},
+        "budget": {"steps": step, "epochs": round(step / steps_per_epoch, 2), "checkpoint": FLAGS.checkpoint},
+        "command": command(train),
+        "heldout": figure and {**figure, "float32_bits_per_dim": full["bits_per_dim"]},
+        "two_sample": two_sample and {"c2st": two_sample.get("c2st"), "source": "genzoo.tools.evaluate",
+                                      "command": metrics.get("command")},
+        "near_copies": (metrics.get("memorisation") or {}).get("near_copy_share"),
+        "genzoo_commit": os.popen(f"git -C {os.path.dirname(os.path.abspath(__file__))} rev-parse --short HEAD"
+                                  ).read().strip() or None,
+    }
+    info = presets.save(FLAGS.name, model, card, dtype, folder=FLAGS.out)
+    print(f"preset {FLAGS.name}: {info['weights_bytes'] / 2**20:.2f} MB {dtype}, held-out "
+          f"{figure and round(figure['bits_per_dim'], 4)} bits/dim (float32 {full and round(full['bits_per_dim'], 4)})")
+
+
+if __name__ == "__main__":
+    sys.exit(app.run(main))
