@@ -184,8 +184,9 @@ def train_in_subprocess(train, test, num_classes: int, dataset: str, out_dir: st
 class FeatureExtractor:
     """uint8 RGB `[N, H, W, 3]` -> float32 features `[N, D]`; `record` goes into metrics.json."""
 
-    def __init__(self, network: keras.Model, record: dict):
+    def __init__(self, network: keras.Model, record: dict, classifier: keras.Model | None = None):
         self.network, self.record = network, record
+        self.classifier = classifier  # genzoo's label classifier whole (logits), for class control
         shape = network.input_shape
         self.size = tuple(shape[1:3]) if None not in shape[1:3] else None
         self.channels = shape[-1]
@@ -198,6 +199,12 @@ class FeatureExtractor:
         if self.channels == 1:
             x = tf.image.rgb_to_grayscale(x)
         return x
+
+    def classify(self, images, batch_size: int = 256) -> np.ndarray:
+        """Predicted labels of uint8 RGB images (genzoo's classifier of a labelled dataset only)."""
+        x = np.asarray(images, np.float32)
+        return np.concatenate([np.argmax(self.classifier(x[i:i + batch_size], training=False), axis=-1)
+                               for i in range(0, len(x), batch_size)])
 
     def __call__(self, images, batch_size: int = 256) -> np.ndarray:
         images = np.asarray(images)
@@ -257,7 +264,8 @@ def load_classifier(folder: str) -> FeatureExtractor:
     except (KeyError, TypeError, ValueError) as err:  # a field missing or wrong, or another network's weights
         raise ValueError(f"classifier.json does not describe {WEIGHTS_FILE} ({type(err).__name__}: {err})") from None
     features = keras.Model(network.inputs, network.get_layer(FEATURE_LAYER).output)
-    return FeatureExtractor(features, {**record, "path": files.abspath(path), "sha256": digest})
+    classifier = network if record.get("task") == "labels" else None
+    return FeatureExtractor(features, {**record, "path": files.abspath(path), "sha256": digest}, classifier)
 
 
 def genzoo_extractor(root: str, dataset: str, load_split, num_classes: int, epochs: int = 15,

@@ -167,6 +167,19 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
         print(f"genzoo: C2ST accuracy {c2st['accuracy']:.3f} +- {c2st['std']:.3f} "
               f"({c2st['num_per_side']} images a side; 0.5 = indistinguishable)")
 
+    # === Class control (conditional models, with genzoo's label classifier) ===
+    if model.conditional and extractor.classifier is not None:
+        from genzoo.evaluation.class_control import class_control
+
+        per_class = max(1, min(100, num_samples // spec.num_classes))
+        metrics["class_control"] = {
+            **class_control(model, extractor.classify, to_rgb, spec.num_classes, per_class, seed, temperature),
+            "classifier_heldout_accuracy": float(np.mean(extractor.classify(heldout_rgb) == heldout_labels))}
+        if verbose:
+            control = metrics["class_control"]
+            print(f"genzoo: class control {control['accuracy']:.3f} (classifier on held-out images "
+                  f"{control['classifier_heldout_accuracy']:.3f}, chance {control['chance']:.3f})")
+
     # === Memorisation ===
     audit = memorisation.audit(samples_rgb, train_rgb, heldout_rgb)
     metrics["memorisation"] = memorisation.summary(audit)
