@@ -28,6 +28,7 @@ ROWS = {  # row name -> --hparams (the recipe minus one ingredient)
     "recipe": "",
     "old_defaults": "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0",
     "no_augment": "augment=none",
+    "no_color": "augment=translation+cutout",  # DiffAugment without its colour transformations
     "no_spectral_norm": "spectral_norm=false,d_norm=none",
     "no_r1": "r1_gamma=0",
     "non_saturating": "loss=non_saturating",
