@@ -161,11 +161,13 @@ def test_conditional_samples_show_the_requested_class(shapes):
     model.compile_for_training(2e-3)
     model.fit(batches, epochs=6, verbose=0)
     labels = np.arange(200) % spec.num_classes
-    samples = model.sample(200, seed=5, labels=labels)
+    # Temperature 0: the silhouettes without pixel noise (the label is what is checked here).
+    samples = model.sample(200, seed=5, labels=labels, temperature=0.0)
     predicted = np.argmax(classifier.predict(silhouette(samples), verbose=0), -1)
     accuracy = (predicted == labels).mean()
     # Chance is 25% (4 balanced classes); over 200 samples its standard deviation is 3%,
-    # so 32% is more than two deviations above chance. Measured: 38.5% after 6 epochs.
+    # so 32% is more than two deviations above chance. Measured: 42.0% after 6 epochs
+    # (34.5% at temperature 1).
     assert accuracy > 0.32, f"conditional samples classified as their label {accuracy:.0%} (chance 25%)"
 
 
