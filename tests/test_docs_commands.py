@@ -9,7 +9,7 @@ command line starts with a command word (`python`, `pip`, ...). Each document's 
 in order in one fresh temporary working directory, so a block may use the runs an
 earlier block of the same document trained; commands run from there with the relative
 paths as written. Substituted, and nothing else: the data path (`../shared/data/pokemon`,
-`path/to/pokemon`) by the shared data's absolute path; `/tmp/` by the test's temporary
+`path/to/pokemon`, `--data_dir=DATA_DIR`) by the shared data's absolute path; `/tmp/` by the test's temporary
 folder (so runs do not land in the machine's shared /tmp); a short `--epochs` for
 `genzoo.tools.train` (1, or the `--quality_every` period so the hook runs once).
 Where a block uses runs that its document trains nowhere, PREREQUISITES lists the
@@ -41,8 +41,14 @@ SKIPPED = {
     ("evaluation.md", "[--dataset=...]"): "a synopsis: [optional] flags, not a command to copy",
     ("evaluation.md", "[--quality_samples=500]"): "a synopsis: [optional] flags and `a | b` alternatives",
     ("training.md", "[--dataset=shapes]"): "a synopsis: [optional] flags, not a command to copy",
-    ("performance.md", "python tools/bench.py"): "repository benchmarks (minutes to hours) that rewrite docs/figures;"
-                                                 " run from a clone's root, not an installed package",
+    ("performance.md", "python tools/bench.py --data_dir=../shared/data/pokemon --out=docs/figures/bench.json"):
+        "repository benchmarks (minutes to hours) that rewrite docs/figures; run from a clone's root",
+    ("performance.md", "--parts=train,sampling"): "a repository benchmark, its --out elided (`...`)",
+    ("presets.md", "python tools/make_preset.py"): "how the shipped preset was made: a repository script on a"
+                                                    " 40-epoch run",
+    ("vae.md", "--hparams=pixel_layers=0,blocks=1,log_var_bound=8"): "a record of measured runs with flags elided"
+                                                                     " (`...`), not a command to copy",
+    ("vae.md", "--hparams=mixture=0"): "a record of measured runs with flags elided (`...`), not a command to copy",
     ("performance.md", "taskset -c 0 python tools/profile_step.py"): "a repository benchmark pinned to one core;"
                                                                       " tests/tools/test_profile_step.py runs the script",
     ("gan.md", "python tools/bench_gan.py"): "a repository benchmark (30 epochs x several losses)",
@@ -113,7 +119,8 @@ def _entry(table: dict, block: Block):
 
 def as_run(command: str, tmp: Path) -> list[str]:
     """argv of a docs command with the documented substitutions (module docstring)."""
-    command = command.replace("../shared/data/pokemon", str(POKEMON)).replace("path/to/pokemon", str(POKEMON))
+    for placeholder in ("../shared/data/pokemon", "path/to/pokemon", "=DATA_DIR"):
+        command = command.replace(placeholder, ("=" if placeholder[0] == "=" else "") + str(POKEMON))
     command = re.sub(r"(?<![\w.])/tmp/", f"{tmp}/tmp/", command)
     argv = shlex.split(command)
     if argv[:3] == ["python", "-m", "genzoo.tools.train"]:
@@ -149,6 +156,7 @@ def test_substitutions_are_only_the_data_path_tmp_and_epochs(tmp_path):
     assert argv == [sys.executable, "-m", "genzoo.tools.train", "--model=dcgan", f"--data_dir={POKEMON}",
                     f"--model_dir={tmp_path}/tmp/qh/run", "--quality_every=2", "--epochs=2"]
     assert as_run("python -m genzoo.tools.sample --model_dir=runs/vae", tmp_path)[3:] == ["--model_dir=runs/vae"]
+    assert as_run("python -m genzoo.tools.evaluate --data_dir=DATA_DIR", tmp_path)[3:] == [f"--data_dir={POKEMON}"]
 
 
 # === Running them (slow: -m docs) ===
