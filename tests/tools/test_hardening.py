@@ -269,21 +269,32 @@ def test_a_corrupt_export_metadata_file_is_a_one_line_error(tmp_path, content, m
     (lambda r: json.dumps({**r, "input_shape": [9, 9, 3]}), "does not describe classifier.weights.npy"),
     (lambda r: json.dumps({**r, "weights_sha256": "0" * 64}), "does not match the sha256"),
 ])
-def test_a_corrupt_cached_classifier_fails_its_check(tmp_path, corrupt, message):
+def test_a_corrupt_cached_classifier_fails_its_check(intact_classifier, tmp_path, corrupt, message):
     """load_classifier's ValueError makes genzoo_extractor retrain with a message
     (tests/evaluation/test_features.py::test_a_corrupted_classifier_is_retrained_with_a_message)."""
-    from genzoo import files
     from genzoo.evaluation import features
 
-    network = features.classifier_network(8, 8, 4, seed=0)
-    files.write_bytes(str(tmp_path / features.WEIGHTS_FILE), features._npy_bytes(features.flat_weights(network)))
-    record = {"version": features.VERSION, "input_shape": [8, 8, 3], "num_classes": 4, "seed": 0,
-              "weights_sha256": features._sha256(str(tmp_path / features.WEIGHTS_FILE))}
-    (tmp_path / "classifier.json").write_text(json.dumps(record))
-    assert features.load_classifier(str(tmp_path)).record["num_classes"] == 4  # the intact one loads
+    weights, record = intact_classifier
+    (tmp_path / features.WEIGHTS_FILE).write_bytes(weights)
     (tmp_path / "classifier.json").write_text(corrupt(record))
     with pytest.raises(ValueError, match=message):
         features.load_classifier(str(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def intact_classifier(tmp_path_factory):
+    """(weights file bytes, classifier.json record) of a small classifier that loads."""
+    from genzoo import files
+    from genzoo.evaluation import features
+
+    folder = tmp_path_factory.mktemp("classifier")
+    network = features.classifier_network(8, 8, 4, seed=0)
+    files.write_bytes(str(folder / features.WEIGHTS_FILE), features._npy_bytes(features.flat_weights(network)))
+    record = {"version": features.VERSION, "input_shape": [8, 8, 3], "num_classes": 4, "seed": 0,
+              "weights_sha256": features._sha256(str(folder / features.WEIGHTS_FILE))}
+    (folder / "classifier.json").write_text(json.dumps(record))
+    assert features.load_classifier(str(folder)).record["num_classes"] == 4  # the intact one loads
+    return (folder / features.WEIGHTS_FILE).read_bytes(), record
 
 
 def test_the_bad_input_table_names_tests_that_exist():
