@@ -4,7 +4,7 @@
   python tools/gan_ablation.py --runs=/tmp/gan_runs/ablation --summarise   # the table only
 
 Each row is one `python -m genzoo.tools.train --model=dcgan` run on `--dataset` with
-the recipe's defaults (None: the dataset's `default_recipe`) minus one ingredient, then
+explicit `--hparams` (the data-efficient recipe minus one ingredient, or the plain game), then
 `python -m genzoo.tools.evaluate --num_samples=500 --checkpoint=latest` (the GAN's
 `monitor` g_loss says nothing about sample quality, so the newest weights are scored,
 not the "best" by g_loss). Rows run one after the other in subprocesses, each with
@@ -24,15 +24,19 @@ import subprocess
 import sys
 import time
 
-ROWS = {  # row name -> --hparams (the recipe minus one ingredient)
-    "recipe": "",
+RECIPE = "loss=hinge,augment=color+translation+cutout,spectral_norm=true,r1_gamma=0.1"  # DATA_EFFICIENT_RECIPE
+ROWS = {  # row name -> --hparams: the data-efficient recipe minus one ingredient, and the plain game
+    "recipe": RECIPE,
     "old_defaults": "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0",
-    "no_augment": "augment=none",
-    "no_color": "augment=translation+cutout",  # DiffAugment without its colour transformations
-    "no_spectral_norm": "spectral_norm=false,d_norm=none",
-    "no_r1": "r1_gamma=0",
-    "non_saturating": "loss=non_saturating",
-    "no_ema": "ema_decay=0",
+    "no_augment": RECIPE + ",augment=none",
+    "no_color": RECIPE + ",augment=translation+cutout",  # DiffAugment without its colour transformations
+    "no_spectral_norm": RECIPE + ",spectral_norm=false,d_norm=none",
+    "no_r1": RECIPE + ",r1_gamma=0",
+    "non_saturating": RECIPE + ",loss=non_saturating",
+    "no_ema": RECIPE + ",ema_decay=0",
+    # DiffAugment on the plain game (batch norm in D, non-saturating loss)
+    "plain_diffaugment": "loss=non_saturating,augment=color+translation+cutout,spectral_norm=false,r1_gamma=0",
+    "plain_translation_cutout": "loss=non_saturating,augment=translation+cutout,spectral_norm=false,r1_gamma=0",
 }
 
 

@@ -55,12 +55,17 @@ from genzoo.models.gan.networks import (
 )
 from genzoo.models.registry import register
 
-# What a hyper-parameter left as None means. Small data (a few hundred images) gets the
-# data-efficient recipe, the rest the plain DCGAN game; docs/gan.md gives the reasons and
-# the measured effect of each ingredient. The chosen values go into `get_config`, so a
-# saved run rebuilds the same networks whatever these tables say later.
+# What a hyper-parameter left as None means: small data (a few hundred images) gets
+# SMALL_DATA_RECIPE, the rest the plain DCGAN game. The chosen values go into `get_config`,
+# so a saved run rebuilds the same networks whatever these tables say later.
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0}
-SMALL_DATA_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 0.1}
+# The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured
+# on pokemon it lost to the plain game: C2ST against held-out sprites 0.994 vs 0.560 after 3300
+# steps, and DiffAugment on the plain game 0.985 (docs/gan.md). So small data keeps the plain
+# game until a recipe measures better; switch by assigning it here (one line).
+DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
+                         "r1_gamma": 0.1}
+SMALL_DATA_RECIPE = dict(PLAIN_RECIPE)
 SMALL_DATASETS = ("pokemon", "pokemon40")  # 712 training sprites each
 
 
