@@ -2,6 +2,7 @@
 
   python tools/gan_ablation.py --data_dir=../shared/data/pokemon --epochs=300 --runs=/tmp/gan_runs/ablation
   python tools/gan_ablation.py --runs=/tmp/gan_runs/ablation --summarise   # the table only
+  python tools/gan_ablation.py --data_dir=../shared/data/pokemon --pixel_stats=RUN1,RUN2   # speckle statistics
 
 Each row is one `python -m genzoo.tools.train --model=dcgan` run on `--dataset` with
 explicit `--hparams` (the data-efficient recipe minus one ingredient, or the plain game), then
@@ -88,6 +89,32 @@ def summarise(args) -> str:
     return "\n".join(lines)
 
 
+def pixel_statistics(args) -> None:
+    """Per run: share of background (index 0), near-white palette entries, isolated pixels (unlike
+    all 4 neighbours) and distinct colours per sprite, over 500 samples (seed 0) and the held-out sprites."""
+    import numpy as np
+
+    from genzoo import data
+    from genzoo.training.runs import load_model
+
+    ds, spec = data.load(args.dataset, "test", data_dir=args.data_dir)
+    palette = np.array(spec.palette)
+    near_white = np.where((palette.min(axis=1) >= 240) & (np.arange(len(palette)) != 0))[0]
+
+    def stats(x):
+        x = np.asarray(x).reshape(len(x), spec.height, spec.width)
+        c = x[:, 1:-1, 1:-1]
+        isolated = (c != x[:, :-2, 1:-1]) & (c != x[:, 2:, 1:-1]) & (c != x[:, 1:-1, :-2]) & (c != x[:, 1:-1, 2:])
+        colours = np.mean([len(np.unique(i)) for i in x])
+        return (f"background {(x == 0).mean():.3f}  near-white {np.isin(x, near_white).mean():.4f}  "
+                f"isolated {isolated.mean():.3f}  colours/sprite {colours:.1f}")
+
+    print(f"{'held-out sprites':30s}", stats(np.concatenate([b["image"].numpy() for b in ds.batch(1000)])))
+    for run_dir in args.pixel_stats.split(","):
+        model, _ = load_model(run_dir)
+        print(f"{os.path.basename(run_dir):30s}", stats(model.sample(500, seed=0).numpy()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_dir", default="../shared/data/pokemon")
@@ -98,7 +125,11 @@ def main():
     parser.add_argument("--runs", default="runs/gan_ablation")
     parser.add_argument("--figures", default="docs/figures")
     parser.add_argument("--summarise", action="store_true", help="only tabulate the evaluated rows in --runs")
+    parser.add_argument("--pixel_stats", default="", help="comma-separated run folders (palette data): speckle "
+                        "statistics of their samples beside the held-out sprites'")
     args = parser.parse_args()
+    if args.pixel_stats:
+        return pixel_statistics(args)
     if not args.summarise:
         os.makedirs(args.runs, exist_ok=True)
         for row in args.rows.split(","):
