@@ -10,7 +10,7 @@ import tensorflow as tf
 from genzoo import data
 from genzoo.errors import UserError
 from genzoo.models import PixelCNN, capabilities, registry
-from genzoo.models.autoregressive import GatedPixelCNN
+from genzoo.models.autoregressive import GatedPixelCNN, samplers
 from tests.models.test_pixel_rnn import PALETTE, SPECS, assert_causal, random_values
 
 LABELLED = data.DatasetSpec("tiny", 3, 4, "palette", palette=PALETTE, num_classes=3)
@@ -102,9 +102,10 @@ def test_plain_pixel_cnn_has_the_blind_spot_that_the_gated_stacks_remove():
 # === Sampling and completion ===
 @pytest.mark.parametrize("encoding", ["palette", "rgb", "labelled"])
 def test_row_by_row_sampling_equals_naive_recomputation(encoding):
-    # The sampler runs the network on rows 0..r only (the vertical stack's shift takes any
-    # number of rows): those rows' logits must not change, and samples and completions
-    # must equal full re-runs of the network.
+    # The row-by-row sampler (`samplers.rowwise_generate`, kept as a reference; `sample` is the
+    # cached one, tests/models/test_cached_sampling.py) runs the network on rows 0..r only (the
+    # vertical stack's shift takes any number of rows): those rows' logits must not change, and
+    # its samples and completions must equal full re-runs of the network.
     model = _tiny(encoding)
     assert model.rowwise_sampling
     values = random_values(model, 2)
@@ -114,9 +115,10 @@ def test_row_by_row_sampling_equals_naive_recomputation(encoding):
         np.testing.assert_allclose(model.value_logits(values[:, :r + 1], labels).numpy(), full[:, :r + 1], atol=1e-5)
     np.testing.assert_array_equal(model.sample(3, seed=5).numpy(), model.naive_sample(3, seed=5).numpy())
     naive = tf.function(model._naive_generate)
+    rowwise = tf.function(lambda *args: samplers.rowwise_generate(model, *args))
     for num_known in (0, 5, model.num_pixels):
         args = (values, tf.constant(num_known), tf.constant(9, tf.int64), tf.constant(1.0), labels)
-        np.testing.assert_array_equal(model._generate_compiled(*args).numpy(), naive(*args).numpy())
+        np.testing.assert_array_equal(rowwise(*args).numpy(), naive(*args).numpy())
 
 
 @pytest.mark.parametrize("encoding", ["rgb", "binary", "labelled"])
