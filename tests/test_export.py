@@ -478,16 +478,17 @@ def test_export_tool_exports_a_trained_run(shapes, tmp_path):
             "--max_num_samples=8"]
     done = subprocess.run(tool, env=_env(), capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert f"exported vae to {base / '1'}" in done.stdout
+    assert f"exported vae ({run_dir / 'checkpoints' / 'ckpt-1'}) to {base / '1'}" in done.stdout  # no best yet
     loaded = tf.saved_model.load(str(base / "1"))
-    got = loaded.signatures["sample"](num_samples=tf.constant(5), seed=tf.constant(SEED, tf.int64))
+    got = loaded.signatures["sample"](num_samples=tf.constant(5), seed=tf.constant(SEED, tf.int64),
+                                         temperature=tf.constant(1.0))
     np.testing.assert_array_equal(got["indices"], model.sample(5, SEED))  # the checkpoint's weights
     info = json.loads((base / "1" / export.METADATA_FILE).read_text())
     assert info["run"]["train"]["hparams"] == SMALL_HPARAMS["vae"] and info["max_num_samples"] == 8
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--export_base=serving"], "--model_dir is required"),
+    (["--export_base=serving"], "--model_dir is required (or --preset)"),
     (["--model_dir=run"], "--export_base is required"),
     (["--model_dir=run", "--export_base=serving", "--version=0"], "--version must be a positive integer, got 0"),
     (["--model_dir=run", "--export_base=serving", "--max_num_samples=0"], "--max_num_samples must lie in 1-2147483647, got 0"),
@@ -525,7 +526,7 @@ def test_sample_tool_draws_a_signature_beside_its_input_images(exported, shapes,
 
     sample.draw_saved_model(_sample_flags(path, "serving_default", out=str(out), labels="2"))
     grid = tf.io.decode_png(out.read_bytes()).numpy()
-    want = functions["sample"](num_samples=BATCH, seed=SEED, labels=[2] * BATCH)["images"].numpy()
+    want = functions["sample"](num_samples=BATCH, seed=SEED, temperature=1.0, labels=[2] * BATCH)["images"].numpy()
     np.testing.assert_array_equal(grid[1:21, 1:21], want[0])
 
 

@@ -68,10 +68,12 @@ def test_readme_commands_run_as_written_from_a_fresh_folder(tmp_path):
         done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, f"README command failed: {line}\n{done.stderr[-2000:]}"
         ran.append(line)
-    assert len(ran) == 6, ran  # quick-start train, pokemon train, two samples, evaluate, export
+    # quick-start train, the preset list and grid, pokemon train, two samples, evaluate, export
+    assert len(ran) == 8, ran
     # What the commands say they leave behind, where they say it.
-    for path in ("runs/vae/config.json", "runs/pokemon_vae/samples.png", "grid.png", "recon.png",
+    for path in ("runs/vae/config.json", "preset_grid.png", "runs/pokemon_vae/samples.png", "grid.png", "recon.png",
                  "eval_vae/metrics.json", "serving/pokemon_vae/1/saved_model.pb"):
         assert (tmp_path / path).is_file(), path
-    grid = tf.io.decode_png((tmp_path / "grid.png").read_bytes()).numpy()
-    assert grid.shape[0] > 8 * 20 and np.std(grid) > 0  # 64 sprites, not a blank picture
+    for name in ("grid.png", "preset_grid.png"):
+        grid = tf.io.decode_png((tmp_path / name).read_bytes()).numpy()
+        assert grid.shape[0] > 8 * 20 and np.std(grid) > 0, name  # 64 sprites, not a blank picture

@@ -62,7 +62,8 @@ def test_scores_are_the_evaluate_tools_for_the_same_weights_seed_and_classifier(
     from genzoo.tools.evaluate import evaluate
 
     metrics = evaluate(str(runs["hook"]), str(tmp_path / "eval"), split="test", seed=SEED, num_samples=SAMPLES,
-                       num_seeds=1, iw_samples=(1,), features_dir=str(runs["features"]), verbose=0)
+                       num_seeds=1, iw_samples=(1,), features_dir=str(runs["features"]), verbose=0,
+                       checkpoint="latest")  # the hook scored the last epoch's weights, not the best ones
     record = json.loads((runs["hook"] / "config.json").read_text())["quality_features"]
     features = metrics["sample_quality"]["features"]
     assert record["sha256"] == features["sha256"] and record["path"] == features["path"]  # one shared artefact
