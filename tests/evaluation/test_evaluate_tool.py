@@ -69,3 +69,22 @@ def test_bad_input_gives_a_one_line_error_and_exit_2(tmp_path, vae_run):
     procs = {name: start_tool("evaluate", *flags, f"--out={tmp_path / 'out'}") for name, (flags, _) in cases.items()}
     assert_one_line_errors(procs, cases)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_conditional_run_is_scored_on_class_control_and_an_unconditional_one_is_not(tmp_path, vae_run,
+                                                                                      small_npz_dataset):
+    from genzoo.tools.evaluate import evaluate
+    from genzoo.training import TrainConfig, train
+
+    run = tmp_path / "cvae"
+    train(TrainConfig(model="cvae", dataset=small_npz_dataset, model_dir=str(run), epochs=1, batch_size=30,
+                      num_samples=4, hparams={"latent_dim": 4, "filters": 4, "hidden": 16}), verbose=0)
+    common = {"split": "test", "seed": 0, "num_samples": 40, "num_seeds": 1, "iw_samples": (1,),
+                  "features_dir": str(tmp_path / "features"), "classifier_epochs": 1, "verbose": 0}
+    control = evaluate(str(run), str(tmp_path / "eval_cvae"), **common)["class_control"]
+    assert control["per_class_samples"] == 10 and len(control["per_class"]) == 4 and control["chance"] == 0.25
+    assert control["accuracy"] == pytest.approx(np.mean(control["per_class"]))
+    assert 0 <= control["classifier_heldout_accuracy"] <= 1
+    written = json.loads((tmp_path / "eval_cvae" / "metrics.json").read_text())["class_control"]
+    assert written == control
+    assert "class_control" not in evaluate(str(vae_run), str(tmp_path / "eval_vae"), **common)
