@@ -3,6 +3,8 @@
   nice -n 10 python tools/score_models.py --data_dir=/work/shared/data/pokemon \
       --runs_dir=/tmp/score_runs [--models=pixel_cnn,row_lstm] [--num_samples=500] [--num_seeds=3]
   python tools/score_models.py --runs_dir=/tmp/score_runs/all --merge=/tmp/score_runs/scores.json,OTHER/scores.json
+  nice -n 10 python tools/score_models.py --runs_dir=/tmp/score_runs/existing \
+      --existing=dcgan=/tmp/gan_runs/RUN@latest,vae=/tmp/vae_runs/px4   # evaluate only, no training
 
 For each model: `python -m genzoo.tools.train` with the budget of `BUDGETS` below (the
 commands of docs/results.md) into RUNS_DIR/MODEL, unless that folder already holds a run
@@ -17,6 +19,14 @@ RUNS_DIR/scores.md (one table per dataset: C2ST first, then likelihood, FD/KID,
 precision/recall, near-copies, times), rewritten after every model so a partial run
 leaves its results. Default models: every registered model with a budget here; the
 conditional ones (`cvae`, `cgan`) train on `pokemon40`, the others on `pokemon`.
+
+`--existing=NAME=RUN_DIR[@CHECKPOINT],...` scores run folders that are already trained
+(any model, any budget, e.g. the runs of an ablation) without training them: only the
+evaluate and sampling-time steps, into RUNS_DIR/NAME/eval (nothing is written into
+RUN_DIR). CHECKPOINT is `best`, `latest` or a checkpoint path (default `--checkpoint`);
+evaluate's `best` falls back to the latest when the run kept no best checkpoint, and
+`metrics.json` records the one restored. The row's training command is rebuilt from
+RUN_DIR/config.json (its training times are unknown: "–").
 """
 
 from __future__ import annotations
@@ -57,10 +67,48 @@ def train_command(model: str, data_dir: str, model_dir: str) -> list[str]:
             f"--data_dir={data_dir}", *flags, f"--model_dir={model_dir}"]
 
 
-def evaluate_command(model_dir: str, out: str, num_samples: int, num_seeds: int, features_dir: str | None):
+def evaluate_command(model_dir: str, out: str, num_samples: int, num_seeds: int, features_dir: str | None,
+                     checkpoint: str | None = None):
     command = [sys.executable, "-m", "genzoo.tools.evaluate", f"--model_dir={model_dir}", f"--out={out}",
                f"--num_samples={num_samples}", f"--num_seeds={num_seeds}"]
+    command += [f"--checkpoint={checkpoint}"] if checkpoint else []
     return command + ([f"--features_dir={features_dir}"] if features_dir else [])
+
+
+def parse_existing(value: str, default_checkpoint: str) -> list[tuple[str, str, str]]:
+    """`NAME=DIR[@CHECKPOINT],...` -> [(name, dir, checkpoint)]; ValueError names the bad entry."""
+    entries = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        name, sep, rest = item.partition("=")
+        run_dir, _, checkpoint = rest.partition("@")
+        if not sep or not name or not run_dir or "/" in name:
+            raise ValueError(f"--existing entry {item!r}: give NAME=RUN_DIR[@CHECKPOINT]")
+        if not os.path.isfile(os.path.join(run_dir, "config.json")):
+            raise ValueError(f"--existing entry {item!r}: {run_dir} is no run folder (no config.json)")
+        if name in (e[0] for e in entries):
+            raise ValueError(f"--existing: the name {name!r} is given twice")
+        entries.append((name, run_dir, checkpoint or default_checkpoint))
+    if not entries:
+        raise ValueError("--existing: no NAME=RUN_DIR entry")
+    return entries
+
+
+def rebuilt_train_command(config: dict) -> list[str]:
+    """The training command of an existing run, rebuilt from its config.json (`train` section)."""
+    train = config["train"]
+    command = [sys.executable, "-m", "genzoo.tools.train", f"--model={train['model']}",
+               f"--dataset={train['dataset']}"]
+    if train.get("data_dir"):
+        command.append(f"--data_dir={train['data_dir']}")
+    command += [f"--epochs={train['epochs']}", f"--batch_size={train['batch_size']}",
+                f"--learning_rate={train['learning_rate']:g}"]
+    if train.get("hparams"):
+        command.append("--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(train["hparams"].items())))
+    if train.get("flip"):
+        command.append("--flip")
+    return command + [f"--model_dir={train['model_dir']}"]
 
 
 def shown(command: list[str]) -> str:
@@ -113,18 +161,57 @@ def finished(model_dir: str, command: list[str]) -> bool:
     return bool(history) and int(history[-1].get("epoch", 0)) >= epochs and recorded["command"] == shown(command)
 
 
-def time_sampling(model_dir: str, num: int = 64) -> None:
+def time_sampling(model_dir: str, checkpoint: str = "best", num: int = 64) -> None:
     """Prints JSON: seconds for `num` samples, first call (with tracing) and second call."""
     from genzoo.evaluation import generate
     from genzoo.training import runs
 
-    model, _ = runs.load_model(model_dir)
+    model, _ = runs.load_model(model_dir, checkpoint)
     times = []
     for seed in (0, 1):
         start = time.monotonic()
         generate(model, num, seed)
         times.append(round(time.monotonic() - start, 2))
     print(json.dumps({"num": num, "first_call_seconds": times[0], "second_call_seconds": times[1]}))
+
+
+def evaluate_row(row: dict, model_dir: str, out: str, args, checkpoint: str | None = None) -> dict:
+    """The evaluate step and the 64-sample timing of one row (a trained run in `model_dir`)."""
+    with open(os.path.join(model_dir, "history.json")) as f:
+        history = json.load(f)
+    row["train_steps"] = int(history[-1]["step"])
+    row["train_epochs"] = int(history[-1]["epoch"])
+    evaluate = evaluate_command(model_dir, out, args.num_samples, args.num_seeds, args.features_dir, checkpoint)
+    print(f"[score_models] evaluating {row['model']}: {shown(evaluate)}", flush=True)
+    log_dir = os.path.dirname(out)
+    row["evaluate"] = run_timed(evaluate, os.path.join(log_dir, "score_models_evaluate.log"), args.timeout)
+    if row["evaluate"]["returncode"] != 0:
+        return row
+    with open(os.path.join(out, "metrics.json")) as f:
+        row["metrics"] = json.load(f)
+    timing_command = [sys.executable, os.path.abspath(__file__), f"--time_sampling_of={model_dir}"]
+    timing_command += [f"--time_sampling_checkpoint={checkpoint}"] if checkpoint else []
+    timing = subprocess.run(timing_command, capture_output=True, text=True, cwd=ROOT, timeout=args.timeout,
+                            check=False)
+    try:
+        row["sampling_64"] = json.loads(timing.stdout.strip().splitlines()[-1])
+        row["sampling_64"]["load"] = round(os.getloadavg()[0], 2)
+    except (IndexError, ValueError):
+        row["sampling_64"] = {"error": timing.stderr[-500:]}
+    return row
+
+
+def score_existing(name: str, run_dir: str, checkpoint: str, args) -> dict:
+    """Evaluate-only row of an already trained run folder (nothing written into it)."""
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = json.load(f)
+    row_dir = os.path.join(args.runs_dir, name)
+    os.makedirs(row_dir, exist_ok=True)
+    row = {"model": name, "model_class": config["train"]["model"], "dataset": config["train"]["dataset"],
+           "model_dir": os.path.abspath(run_dir), "checkpoint_asked": checkpoint,
+           "train": {"command": shown(rebuilt_train_command(config)), "existing": True,
+                     "hparams": config["train"].get("hparams", {})}}
+    return evaluate_row(row, os.path.abspath(run_dir), os.path.join(row_dir, "eval"), args, checkpoint)
 
 
 def score_one(model: str, args) -> dict:
@@ -142,26 +229,7 @@ def score_one(model: str, args) -> dict:
             return row
         with open(os.path.join(model_dir, "score_models_train.json"), "w") as f:
             json.dump(row["train"], f, indent=1)
-    with open(os.path.join(model_dir, "history.json")) as f:
-        history = json.load(f)
-    row["train_steps"] = int(history[-1]["step"])
-    row["train_epochs"] = int(history[-1]["epoch"])
-    out = os.path.join(model_dir, "eval")
-    evaluate = evaluate_command(model_dir, out, args.num_samples, args.num_seeds, args.features_dir)
-    print(f"[score_models] evaluating {model}: {shown(evaluate)}", flush=True)
-    row["evaluate"] = run_timed(evaluate, os.path.join(model_dir, "score_models_evaluate.log"), args.timeout)
-    if row["evaluate"]["returncode"] != 0:
-        return row
-    with open(os.path.join(out, "metrics.json")) as f:
-        row["metrics"] = json.load(f)
-    timing = subprocess.run([sys.executable, os.path.abspath(__file__), f"--time_sampling_of={model_dir}"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=args.timeout, check=False)
-    try:
-        row["sampling_64"] = json.loads(timing.stdout.strip().splitlines()[-1])
-        row["sampling_64"]["load"] = round(os.getloadavg()[0], 2)
-    except (IndexError, ValueError):
-        row["sampling_64"] = {"error": timing.stderr[-500:]}
-    return row
+    return evaluate_row(row, model_dir, os.path.join(model_dir, "eval"), args)
 
 
 def _pm(entry: dict, digits: int) -> str:
@@ -203,14 +271,18 @@ def table_rows(rows: list[dict]) -> list[str]:
         scores, memo = metrics["sample_quality"]["scores"], metrics["memorisation"]
         train = row["train"]
         sampling = row.get("sampling_64", {})
+        if train.get("existing"):
+            train_cell = f"{row['train_steps']}, – (existing run)"
+        else:
+            train_cell = (f"{row['train_steps']}, {_minutes(train['cpu_seconds'])} ({_minutes(train['wall_seconds'])}, "
+                          f"{train['load_before']:.0f}-{train['load_after']:.0f})"
+                          f"{' (reused)' if train.get('reused') else ''}")
         lines.append(
             f"| `{row['model']}` | {c2st['accuracy']:.3f} ± {c2st['std']:.3f} ({c2st['p_value']:.1g}) "
             f"| {likelihood_cell(metrics)} | {_pm(scores['frechet_distance'], 1)} | {_pm(scores['kid'], 3)} "
             f"| {memo['near_copy_share']:.0%} | {memo['c2st_samples_vs_training']['accuracy']:.3f} "
             f"| {nn['real_side']:.3f} / {nn['fake_side']:.3f} "
-            f"| {row['train_steps']}, {_minutes(train['cpu_seconds'])} ({_minutes(train['wall_seconds'])}, "
-            f"{train['load_before']:.0f}-{train['load_after']:.0f}){' (reused)' if train.get('reused') else ''} "
-            f"| {_minutes(row['evaluate']['wall_seconds'])} "
+            f"| {train_cell} | {_minutes(row['evaluate']['wall_seconds'])} "
             f"| {sampling.get('second_call_seconds', '?')} s |")
         reference = reference or metrics
     if reference is not None:
@@ -223,6 +295,14 @@ def table_rows(rows: list[dict]) -> list[str]:
             f"| {memo.get('heldout_near_copy_share', 0):.0%} (held-out) "
             f"| {memo['c2st_heldout_vs_training_reference']['accuracy']:.3f} (held-out) "
             f"| {nn['real_side']:.3f} / {nn['fake_side']:.3f} | – | – | – |")
+    for row in rows:
+        control = row.get("metrics", {}).get("class_control")
+        if control:
+            lines.append("")
+            lines.append(f"Class control of `{row['model']}`: {control['accuracy']:.3f} of its samples named as the "
+                         f"class asked for (chance {control['chance']:.3f}; the classifier on held-out images "
+                         f"{control.get('classifier_heldout_accuracy', float('nan')):.3f}; "
+                         f"{sum(control['per_class_samples'])} samples).")
     return lines
 
 
@@ -232,9 +312,18 @@ def markdown(rows: list[dict], args) -> str:
         lines += [f"## {dataset}", ""] + table_rows([r for r in rows if r["dataset"] == dataset]) + [""]
     lines += ["## Commands", ""]
     for row in rows:
-        lines.append(f"* `{row['model']}`: `{row['train']['command']}`"
+        trained = "trained earlier with (rebuilt from its config.json) " if row["train"].get("existing") else ""
+        lines.append(f"* `{row['model']}`: {trained}`{row['train']['command']}`"
                      + (f", then `{row['evaluate']['command']}`" if "evaluate" in row else ""))
     return "\n".join(lines) + "\n"
+
+
+def write_scores(args, rows: list[dict], started: str) -> None:
+    with open(os.path.join(args.runs_dir, "scores.json"), "w") as f:
+        json.dump({"started": started, "command": shown([sys.executable, *sys.argv]),
+                   "cpu_count": os.cpu_count(), "rows": rows}, f, indent=1)
+    with open(os.path.join(args.runs_dir, "scores.md"), "w") as f:
+        f.write(markdown(rows, args))
 
 
 def main(argv=None) -> int:
@@ -248,23 +337,44 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="Seconds per training or evaluation.")
     parser.add_argument("--merge", default="", help="Comma-separated scores.json files of earlier runs of this "
                         "script (e.g. models scored in two processes): write their rows together into RUNS_DIR.")
+    parser.add_argument("--existing", default="", help="Comma-separated NAME=RUN_DIR[@CHECKPOINT]: evaluate "
+                        "these trained run folders (no training) into RUNS_DIR/NAME/eval.")
+    parser.add_argument("--checkpoint", default="best", help="--existing runs' checkpoint when an entry names "
+                        "none: best (the latest when the run kept no best), latest, or a path.")
     parser.add_argument("--time_sampling_of", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--time_sampling_checkpoint", default="best", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.time_sampling_of:
-        time_sampling(args.time_sampling_of)
+        time_sampling(args.time_sampling_of, args.time_sampling_checkpoint)
         return 0
     if args.merge:
         parts = []
         for path in args.merge.split(","):
             with open(path) as f:
                 parts.append(json.load(f))
-        merged = {"merged_from": [{k: p[k] for k in ("started", "command")} for p in parts],
+        sources = [source for p in parts  # a merged file lists its own sources
+                   for source in p.get("merged_from", [{k: p.get(k) for k in ("started", "command")}])]
+        merged = {"merged_from": sources,
                   "cpu_count": os.cpu_count(), "rows": [row for p in parts for row in p["rows"]]}
         os.makedirs(args.runs_dir, exist_ok=True)
         with open(os.path.join(args.runs_dir, "scores.json"), "w") as f:
             json.dump(merged, f, indent=1)
         with open(os.path.join(args.runs_dir, "scores.md"), "w") as f:
             f.write(markdown(merged["rows"], args))
+        return 0
+    if args.existing:
+        try:
+            entries = parse_existing(args.existing, args.checkpoint)
+        except ValueError as err:
+            print(f"score_models: error: {err}", file=sys.stderr)
+            return 2
+        os.makedirs(args.runs_dir, exist_ok=True)
+        rows = []
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        for name, run_dir, checkpoint in entries:
+            rows.append(score_existing(name, run_dir, checkpoint, args))
+            write_scores(args, rows, started)
+            print(f"[score_models] {name} done", flush=True)
         return 0
     from genzoo.models import registry
 
@@ -284,11 +394,7 @@ def main(argv=None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for model in models:
         rows.append(score_one(model, args))
-        with open(os.path.join(args.runs_dir, "scores.json"), "w") as f:
-            json.dump({"started": started, "command": shown([sys.executable, *sys.argv]),
-                       "cpu_count": os.cpu_count(), "rows": rows}, f, indent=1)
-        with open(os.path.join(args.runs_dir, "scores.md"), "w") as f:
-            f.write(markdown(rows, args))
+        write_scores(args, rows, started)
         print(f"[score_models] {model} done", flush=True)
     return 0
 
