@@ -69,6 +69,7 @@ class GenerativeModel(keras.Model, caps.Sampler):
 
     @property
     def metrics(self):
+        """The per-example metric trackers (Keras resets them each epoch)."""
         return list(self.trackers.values())
 
     def track(self, values: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
@@ -110,6 +111,7 @@ class GenerativeModel(keras.Model, caps.Sampler):
 
     @property
     def conditional(self) -> bool:
+        """Whether the model takes class labels (it declares `Conditional`)."""
         return caps.Conditional in self.capabilities()
 
     def labels_for(self, num, labels):
@@ -130,8 +132,10 @@ class GenerativeModel(keras.Model, caps.Sampler):
             raise UserError(f"{type(self).__name__} has no sampling temperature; got {temperature}")
 
     def get_config(self):
+        """The constructor's arguments (the spec as a dict): what `.keras` files and `config.json` keep."""
         return {"spec": self.spec.to_config(), "seed": self.seed, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
+        """The model `get_config` describes (untrained weights)."""
         return cls(**config)

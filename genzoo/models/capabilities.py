@@ -144,4 +144,5 @@ def has(model, capability: type) -> bool:
 
 
 def names(capabilities) -> list[str]:
+    """Sorted class names of `capabilities` (as `model.capabilities()` returns them)."""
     return sorted(c.__name__ for c in capabilities)

@@ -10,6 +10,7 @@ _MODELS: dict[str, type] = {}
 
 
 def register(name: str):
+    """Class decorator: makes the model available as `name` (`--model=name`); a name is registered once."""
     def add(cls):
         if name in _MODELS:
             raise ValueError(f"model name {name!r} is already registered to {_MODELS[name].__name__}")
@@ -21,10 +22,12 @@ def register(name: str):
 
 
 def names() -> list[str]:
+    """The registered model names, sorted."""
     return sorted(_MODELS)
 
 
 def get(name: str) -> type:
+    """The model class registered as `name`; an unknown name is a `UserError` listing the known ones."""
     if name not in _MODELS:
         raise UserError(f"unknown model {name!r}; choose one of {', '.join(names())}")
     return _MODELS[name]

@@ -16,6 +16,7 @@ MAX_SAMPLES = 4096  # images per grid; quality scores build N x N distance matri
 
 @dataclasses.dataclass
 class TrainConfig:
+    """Every setting of a training run: the flags of `genzoo.tools.train` (docs/training.md), as fields."""
     model: str = "vae"
     dataset: str = "shapes"
     model_dir: str = "runs/vae"

@@ -93,12 +93,14 @@ class AutoregressiveModel(GenerativeModel, capabilities.Sampler, capabilities.Ex
         return data["label"] if self.conditional else None
 
     def train_step(self, data):
+        """One optimizer step on the batch's negative log-likelihood (nats per image)."""
         gradients_of = tf.function(self._gradients, jit_compile=True) if self.jit_gradients else self._gradients
         nll, gradients = gradients_of(data["image"], self._labels_of(data))
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         return self.track({"loss": nll, "bits_per_dim": self.bits_per_dim(nll)})
 
     def test_step(self, data):
+        """Held-out `loss` (negative log-likelihood, nats per image) and `bits_per_dim`."""
         nll = -self.log_prob(data["image"], self._labels_of(data))
         return self.track({"loss": nll, "bits_per_dim": self.bits_per_dim(nll)})
 
