@@ -25,11 +25,24 @@ flags.DEFINE_string("checkpoint", "best", "best | latest | a checkpoint path.")
 flags.DEFINE_string("data_dir", None, "Local copy of the Pokémon files (default: the run's).")
 flags.DEFINE_string("metrics", None, "metrics.json of genzoo.tools.evaluate on the same checkpoint.")
 flags.DEFINE_string("out", None, "Folder to write into (default: genzoo/presets).")
+flags.DEFINE_string("description", None, "One or two sentences for the card: what the preset is, what sets it apart.")
 FLAGS = flags.FLAGS
 
 
-def command(train: dict) -> str:
-    """The train command that reproduces the run (local paths as placeholders)."""
+def command(train: dict, model_config: dict | None = None) -> str:
+    """The train command that reproduces the run (local paths as placeholders).
+
+    A GAN's recipe hyper-parameters are spelled out from the model's config, so the command
+    stays right when what None means for a dataset changes (`gan.SMALL_DATA_RECIPE`).
+    """
+    hparams = dict(train["hparams"])
+    if model_config and train["model"] in ("gan", "dcgan", "cgan"):
+        from genzoo.models.gan.gan import PLAIN_RECIPE
+
+        for key in PLAIN_RECIPE:
+            if key in model_config and key not in hparams:
+                value = model_config[key]
+                hparams[key] = value.replace(",", "+") if isinstance(value, str) else value
     args = ["python", "-m", "genzoo.tools.train", f"--model={train['model']}", f"--dataset={train['dataset']}",
             "--data_dir=DATA_DIR" if train.get("data_dir") else None,
             f"--encoding={train['encoding']}" if train.get("encoding") else None,
@@ -37,7 +50,7 @@ def command(train: dict) -> str:
             f"--learning_rate={train['learning_rate']}", f"--seed={train['seed']}",
             "--flip" if train.get("flip") else None,
             f"--early_stop={train['early_stop']}" if train.get("early_stop") else None,
-            "--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(train["hparams"].items())) if train["hparams"] else None]
+            "--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(hparams.items())) if hparams else None]
     return " ".join(shlex.quote(a) for a in args if a)
 
 
@@ -75,7 +88,8 @@ def main(argv):
                  "heldout_split": "test", "num_heldout": int(figure["num_images"]) if figure else None},
         "train": {**train, "data_dir": None, "model_dir": None, "tfds_dir": None},
         "budget": {"steps": step, "epochs": round(step / steps_per_epoch, 2), "checkpoint": FLAGS.checkpoint},
-        "command": command(train),
+        "description": FLAGS.description,
+        "command": command(train, model.get_config()),
         "heldout": figure and {**figure, "float32_bits_per_dim": full["bits_per_dim"]},
         "two_sample": two_sample and {"c2st": two_sample.get("c2st"), "source": "genzoo.tools.evaluate",
                                       "command": metrics.get("command")},
