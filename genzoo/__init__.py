@@ -15,7 +15,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "models", "training", "distribute", "images", "losses")
+__all__ = ["__version__", "data", "distribute", "images", "losses", "models", "training"]
+_SUBMODULES = frozenset(__all__) - {"__version__"}  # imported on first use: `import genzoo` stays light
 
 
 def __getattr__(name):
@@ -23,5 +24,3 @@ def __getattr__(name):
         return importlib.import_module(f"genzoo.{name}")
     raise AttributeError(f"module 'genzoo' has no attribute {name!r}")
 
-
-__all__ = ["__version__", *_SUBMODULES]

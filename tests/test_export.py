@@ -9,8 +9,8 @@ exports, docs/TOOLCHAIN.md). The VAE's export also goes through the real
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import signal
 import subprocess

@@ -31,8 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from genzoo import data
-from genzoo.models import registry
-from genzoo.models import PixelLSTM
+from genzoo.models import PixelLSTM, registry
 
 # Quality budget per model: hyper-parameters, batch, learning rate, steps.
 QUALITY = {

@@ -20,7 +20,7 @@ def test_class_subfolders_become_labels(tmp_path):
     examples = list(ds)
     assert spec.num_classes == 2 and spec.class_names == ("cats", "dogs")
     assert sorted(int(e["label"]) for e in examples) == [0] * 10 + [1] * 10
-    red = [e for e in examples if int(e["label"]) == 0][0]["image"].numpy()
+    red = next(e for e in examples if int(e["label"]) == 0)["image"].numpy()
     np.testing.assert_allclose(red[0, 0], [1.0, 0.0, 0.0])
     # Few colours: the folder also offers a palette encoding.
     ds, pspec = load(str(tmp_path), "all", encoding="palette")
@@ -65,12 +65,12 @@ def test_npz_rgb_float_images(tmp_path):
 
 
 @pytest.mark.parametrize("arrays, message", [
-    (dict(pixels=np.zeros((2, 3, 3))), "no 'images' array"),
-    (dict(images=np.zeros((2, 3)), ), "must be \\[N, H, W\\]"),
-    (dict(images=np.full((2, 3, 3), 5), palette=np.zeros((3, 3))), "palette index 5 out of range 0-2"),
-    (dict(images=np.zeros((2, 3, 3)), labels=np.array([0, -1])), "'labels' must be 2 non-negative integers"),
-    (dict(images=np.array([None, None], dtype=object)), "not a readable .npz"),
-    (dict(images=np.full((2, 3, 3), np.nan)), "float 'images' must lie in"),
+    ({"pixels": np.zeros((2, 3, 3))}, "no 'images' array"),
+    ({"images": np.zeros((2, 3)), }, "must be \\[N, H, W\\]"),
+    ({"images": np.full((2, 3, 3), 5), "palette": np.zeros((3, 3))}, "palette index 5 out of range 0-2"),
+    ({"images": np.zeros((2, 3, 3)), "labels": np.array([0, -1])}, "'labels' must be 2 non-negative integers"),
+    ({"images": np.array([None, None], dtype=object)}, "not a readable .npz"),
+    ({"images": np.full((2, 3, 3), np.nan)}, "float 'images' must lie in"),
 ])
 def test_bad_npz_is_user_error(tmp_path, arrays, message):
     path = tmp_path / "bad.npz"

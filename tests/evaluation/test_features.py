@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -75,13 +76,13 @@ def test_a_corrupted_classifier_is_retrained_with_a_message(tmp_path, sprites, c
     extractor = features.genzoo_extractor(str(tmp_path), "d", load_split, 4, epochs=1)
     folder = os.path.dirname(extractor.record["path"])
     weights = os.path.join(folder, features.WEIGHTS_FILE)
-    good = open(weights, "rb").read()
+    good = Path(weights).read_bytes()
     with open(weights, "r+b") as f:  # one flipped byte in the last weight
         f.seek(-1, 2)
         f.write(bytes([good[-1] ^ 0xFF]))
     again = features.genzoo_extractor(str(tmp_path), "d", load_split, 4, epochs=1)
     assert "fails its check" in capsys.readouterr().out
-    assert open(weights, "rb").read() == good  # retrained to the same bits
+    assert Path(weights).read_bytes() == good  # retrained to the same bits
     assert np.allclose(again(sprites[1][0]), extractor(sprites[1][0]))
 
 

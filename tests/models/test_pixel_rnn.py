@@ -9,8 +9,7 @@ import tensorflow as tf
 
 from genzoo import data, serving
 from genzoo.errors import UserError
-from genzoo.models import registry
-from genzoo.models import DiagonalBiLSTM, PixelLSTM, RowLSTM
+from genzoo.models import DiagonalBiLSTM, PixelLSTM, RowLSTM, registry
 
 POKEMON_DIR = Path(__file__).resolve().parents[2].parent / "shared/data/pokemon"
 PALETTE = tuple((i * 40 % 256, i * 90 % 256, i * 20 % 256) for i in range(5))

@@ -17,7 +17,7 @@ def run_tool(tool, *args, cwd=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
         [sys.executable, "-m", f"genzoo.tools.{tool}", *args], capture_output=True, text=True, env=env,
-        cwd=cwd, timeout=300,
+        cwd=cwd, timeout=300, check=False,
     )
 
 

@@ -6,7 +6,7 @@ import sys
 import tensorflow as tf
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
-import profile_step  # noqa: E402
+import profile_step
 
 
 def test_op_seconds_counts_the_kernels_of_a_traced_function(tmp_path):

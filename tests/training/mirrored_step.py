@@ -10,17 +10,17 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from genzoo import distribute  # noqa: E402
+from genzoo import distribute
 
 distribute.split_cpu(2)
 
-import numpy as np  # noqa: E402
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from genzoo import data  # noqa: E402
-from genzoo.models import registry  # noqa: E402
-from genzoo.training.loop import distributed_steps  # noqa: E402
+from genzoo import data
+from genzoo.models import registry
+from genzoo.training.loop import distributed_steps
 
 
 def one_step(strategy, name, spec, hparams, weights, batch):

@@ -6,9 +6,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from genzoo.training import TrainConfig, train  # noqa: E402
+from genzoo.training import TrainConfig, train
 
 
 def main(dataset, model_dir, out):

@@ -19,7 +19,7 @@ def _env(**extra):
 def test_mirrored_step_matches_single_device_for_every_model():
     result = subprocess.run(
         [sys.executable, "-m", "tests.training.mirrored_step", json.dumps(SMALL_HPARAMS)],
-        capture_output=True, text=True, env=_env(), timeout=600, cwd=REPO,
+        capture_output=True, text=True, env=_env(), timeout=600, cwd=REPO, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
