@@ -4,10 +4,11 @@
         --data_dir=../shared/data/pokemon --metrics=runs/pixel_lstm/eval/metrics.json
 
 Takes the run's best checkpoint (or --checkpoint), measures its held-out likelihood with
-float32 weights and with float16-rounded ones, stores float16 when they differ by at most
-genzoo.presets.FLOAT16_TOLERANCE bits/dim, and writes the card: data, split, budget, the
-command that trained it, held-out figure, and from the evaluate tool's metrics.json (needed
-for models without a likelihood) the two-sample test and the near-copy share.
+float32 weights and with float16-rounded ones (--mantissa_bits: rounded further, for size),
+stores float16 when they differ by at most genzoo.presets.FLOAT16_TOLERANCE bits/dim, and
+writes the card: data, split, budget, the command that trained it, held-out figure, and
+from the evaluate tool's metrics.json (needed for models without a likelihood) the
+two-sample test, the near-copy share and, for conditional models, the class control.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ flags.DEFINE_string("checkpoint", "best", "best | latest | a checkpoint path.")
 flags.DEFINE_string("data_dir", None, "Local copy of the Pokémon files (default: the run's).")
 flags.DEFINE_string("metrics", None, "metrics.json of genzoo.tools.evaluate on the same checkpoint.")
 flags.DEFINE_string("out", None, "Folder to write into (default: genzoo/presets).")
+flags.DEFINE_integer("mantissa_bits", 10, "float16 mantissa bits kept (10: plain float16; fewer compress "
+                     "better and must pass the same held-out tolerance).")
 flags.DEFINE_string("description", None, "One or two sentences for the card: what the preset is, what sets it apart.")
 FLAGS = flags.FLAGS
 
@@ -72,11 +75,12 @@ def main(argv):
         rounded, _ = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
         for weight in rounded.weights:
             if weight.dtype == "float32":
-                weight.assign(np.asarray(weight.numpy()).astype(np.float16).astype(np.float32))
+                weight.assign(presets.round_float16(np.asarray(weight.numpy()), FLAGS.mantissa_bits))
         half = presets.heldout_figure(rounded, heldout)
         if abs(half["bits_per_dim"] - full["bits_per_dim"]) <= presets.FLOAT16_TOLERANCE:
             dtype, model = "float16", rounded
     figure = presets.heldout_figure(model, heldout)
+    mantissa_bits = FLAGS.mantissa_bits if dtype == "float16" else None
     metrics = json.loads(files.read_text(FLAGS.metrics)) if FLAGS.metrics else {}
     if metrics and metrics.get("checkpoint") != config["checkpoint"]:
         raise SystemExit(f"--metrics were measured on {metrics.get('checkpoint')}, not {config['checkpoint']}")
@@ -89,11 +93,14 @@ def main(argv):
         "train": {**train, "data_dir": None, "model_dir": None, "tfds_dir": None},
         "budget": {"steps": step, "epochs": round(step / steps_per_epoch, 2), "checkpoint": FLAGS.checkpoint},
         "description": FLAGS.description,
+        "weights_mantissa_bits": mantissa_bits,
         "command": command(train, model.get_config()),
         "heldout": figure and {**figure, "float32_bits_per_dim": full["bits_per_dim"]},
         "two_sample": two_sample and {"c2st": two_sample.get("c2st"), "source": "genzoo.tools.evaluate",
                                       "command": metrics.get("command")},
         "near_copies": (metrics.get("memorisation") or {}).get("near_copy_share"),
+        # conditional models: how often a classifier reads the asked-for class in the samples
+        "class_control": metrics.get("class_control"),
         "genzoo_commit": os.popen(f"git -C {os.path.dirname(os.path.abspath(__file__))} rev-parse --short HEAD"
                                   ).read().strip() or None,
     }
