@@ -302,7 +302,7 @@ def table_rows(rows: list[dict]) -> list[str]:
             lines.append(f"Class control of `{row['model']}`: {control['accuracy']:.3f} of its samples named as the "
                          f"class asked for (chance {control['chance']:.3f}; the classifier on held-out images "
                          f"{control.get('classifier_heldout_accuracy', float('nan')):.3f}; "
-                         f"{sum(control['per_class_samples'])} samples).")
+                         f"{control['per_class_samples']} samples per class).")
     return lines
 
 
