@@ -41,6 +41,7 @@ SKIPPED = {
     ("evaluation.md", "[--dataset=...]"): "a synopsis: [optional] flags, not a command to copy",
     ("getting_started.md", "pip install ."): "installs genzoo from a clone's root; the test runs the installed package",
     ("getting_started.md", "tensorboard --logdir"): "a server that does not exit",
+    ("own_images.md", "cp ~/Pictures/cats/*.png"): "an example to adapt: copies the user's own pictures",
     ("evaluation.md", "[--quality_samples=500]"): "a synopsis: [optional] flags and `a | b` alternatives",
     ("training.md", "[--dataset=shapes]"): "a synopsis: [optional] flags, not a command to copy",
     ("performance.md", "python tools/bench.py --data_dir=../shared/data/pokemon --out=docs/figures/bench.json"):
