@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from genzoo.models.autoregressive import samplers
 
-__all__ = ["CausalConv", "causal_flops", "empty", "generate", "noise", "output_flops", "output_logits", "run", "value_features",
+__all__ = ["CachedSampler", "CausalConv", "causal_flops", "empty", "noise", "output_flops", "output_logits", "run", "value_features",
            "window", "write"]
 
 
@@ -171,9 +171,18 @@ def run(forward, write_pixel, state, activations, known, num_known, gumbel, temp
     return tuple(out) if log_probs else out[0]
 
 
-def generate(model, known, num_known, seed, temperature) -> tf.Tensor:
-    """`AutoregressiveModel._generate` through `model._cached_run_compiled(known, num_known, gumbel,
-    temperature)`: the noise is drawn first, outside XLA (as `PixelLSTM._generate` does)."""
-    known = tf.reshape(known, [-1, model.spec.height, model.spec.width, model.num_channels])
-    gumbel = noise(tf.shape(known)[0], model.num_values, model.num_pixels * model.num_channels, seed)
-    return model._cached_run_compiled(known, num_known, gumbel, temperature)
+class CachedSampler:
+    """Mixin (listed before the model's base class) for models that write their network out per
+    position in `_cached_run(known, num_known, gumbel, temperature, log_probs=False)`: sampling
+    and completion through one XLA-compiled loop, the noise drawn first, outside XLA (as
+    `PixelLSTM._generate` does). What each model caches is said in its `_cached_run`."""
+
+    def _generate(self, known, num_known, seed, temperature, labels=None):
+        """Cached sampling: per sub-pixel, every layer at the current pixel only (labels are ignored)."""
+        known = tf.reshape(known, [-1, self.spec.height, self.spec.width, self.num_channels])
+        gumbel = noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed)
+        return self._cached_run_compiled(known, num_known, gumbel, temperature)
+
+    @tf.function(jit_compile=True)
+    def _cached_run_compiled(self, known, num_known, gumbel, temperature):
+        return self._cached_run(known, num_known, gumbel, temperature)

@@ -94,7 +94,7 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
 
 @register("diagonal_bilstm")
 @keras.saving.register_keras_serializable("genzoo")
-class DiagonalBiLSTM(TwoDimensionalLSTM):
+class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
     __doc__ = ("Diagonal BiLSTM PixelRNN (van den Oord et al. 2016, section 3.2).\n\n"
                + TwoDimensionalLSTM.__doc__.replace(
                    "Sampling re-runs the network for every sub-pixel: H*W*C passes per batch.",
@@ -104,22 +104,14 @@ class DiagonalBiLSTM(TwoDimensionalLSTM):
         return DiagonalBiLSTMLayer(units, groups, name=name)
 
     # === Cached sampling ===
-    def _generate(self, known, num_known, seed, temperature, labels=None):
-        """Cached sampling: per sub-pixel, every layer at the current pixel only (labels are ignored).
+    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
+        """`cached.run` with the network written out per position, on the layers of `self.network`.
 
         Per layer it keeps the maps of its input features, left-to-right hidden states (the pixel
         above and the one to the left are read) and cells (the one to the left), and the
         right-to-left hidden states, which a sweep over each finished row fills (the pixel below
-        reads them). One XLA-compiled loop, the noise drawn before it (`cached.generate`).
+        reads them). One XLA-compiled loop, the noise drawn before it (`cached.CachedSampler`).
         """
-        return cached.generate(self, known, num_known, seed, temperature)
-
-    @tf.function(jit_compile=True)
-    def _cached_run_compiled(self, known, num_known, gumbel, temperature):
-        return self._cached_run(known, num_known, gumbel, temperature)
-
-    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
-        """`cached.run` with the network written out per position, on the layers of `self.network`."""
         net, c, v, u = self.network, self.num_channels, self.num_values, self.units
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))
         layers = []

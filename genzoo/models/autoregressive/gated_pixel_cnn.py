@@ -154,7 +154,7 @@ class GatedPixelCNN(AutoregressiveModel):
         time, by the first vertical convolution), each later layer's horizontal input in the
         current row (read by its 1 x 3 window), and per layer the vertical stack's contribution
         to the horizontal gates for the current row. One XLA-compiled loop, the noise drawn before
-        it with TensorFlow's kernels, as `cached.generate`.
+        it with TensorFlow's kernels, as `cached.CachedSampler`.
         """
         known = tf.reshape(known, [-1, self.spec.height, self.spec.width, self.num_channels])
         gumbel = cached.noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed)

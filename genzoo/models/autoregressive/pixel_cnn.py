@@ -29,7 +29,7 @@ from genzoo.models.registry import register
 
 @register("pixel_cnn")
 @keras.saving.register_keras_serializable("genzoo")
-class PixelCNN(AutoregressiveModel):
+class PixelCNN(cached.CachedSampler, AutoregressiveModel):
     """7x7 mask-A convolution, residual blocks of mask-B convolutions, 1x1 mask-B output.
 
     Args:
@@ -71,21 +71,13 @@ class PixelCNN(AutoregressiveModel):
         return self.network(values)
 
     # === Cached sampling (Ramachandran et al. 2017) ===
-    def _generate(self, known, num_known, seed, temperature, labels=None):
-        """Cached sampling: per sub-pixel, every layer at the current pixel only (labels are ignored).
+    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
+        """`cached.run` with this network written out per position, on the layers of `self.network`.
 
         Caches: the input features (read by the 7x7 mask-A window) and each block's 1x1 output (read
         by its 3x3 window); the 1x1 layers need the current pixel alone. One XLA-compiled loop, the
-        noise drawn before it with TensorFlow's kernels (`cached.generate`).
+        noise drawn before it with TensorFlow's kernels (`cached.CachedSampler`).
         """
-        return cached.generate(self, known, num_known, seed, temperature)
-
-    @tf.function(jit_compile=True)
-    def _cached_run_compiled(self, known, num_known, gumbel, temperature):
-        return self._cached_run(known, num_known, gumbel, temperature)
-
-    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
-        """`cached.run` with this network written out per position, on the layers of `self.network`."""
         net, c, v = self.network, self.num_channels, self.num_values
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))
         blocks = [tuple(cached.CausalConv(net.get_layer(f"block_{b}_{part}")) for part in ("in", "3x3", "out"))

@@ -66,7 +66,7 @@ class RowLSTMLayer(keras.layers.Layer):
 
 @register("row_lstm")
 @keras.saving.register_keras_serializable("genzoo")
-class RowLSTM(TwoDimensionalLSTM):
+class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
     __doc__ = ("Row LSTM PixelRNN (van den Oord et al. 2016, section 3.1).\n\n" + TwoDimensionalLSTM.__doc__.replace(
         "Sampling re-runs the network for every sub-pixel: H*W*C passes per batch.",
         "Sampling is cached: each sub-pixel computes every layer at its pixel only (`_generate`)."))
@@ -75,22 +75,14 @@ class RowLSTM(TwoDimensionalLSTM):
         return RowLSTMLayer(units, 3, groups, name=name)
 
     # === Cached sampling ===
-    def _generate(self, known, num_known, seed, temperature, labels=None):
-        """Cached sampling: per sub-pixel, every layer at the current pixel only (labels are ignored).
+    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
+        """`cached.run` with the network written out per position, on the layers of `self.network`.
 
         Per layer it keeps the maps of its input features (the input-to-state window reads the pixel
         to the left), hidden states (the state-to-state window reads the row above at columns
         j-1..j+1) and cells (the row above at column j); the mask-A 7x7 window reads the cached
-        input features. One XLA-compiled loop, the noise drawn before it (`cached.generate`).
+        input features. One XLA-compiled loop, the noise drawn before it (`cached.CachedSampler`).
         """
-        return cached.generate(self, known, num_known, seed, temperature)
-
-    @tf.function(jit_compile=True)
-    def _cached_run_compiled(self, known, num_known, gumbel, temperature):
-        return self._cached_run(known, num_known, gumbel, temperature)
-
-    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
-        """`cached.run` with the network written out per position, on the layers of `self.network`."""
         net, c, v, u = self.network, self.num_channels, self.num_values, self.units
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))
         layers = []
