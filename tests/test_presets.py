@@ -1,5 +1,7 @@
 """Presets: the shipped ones load, reproduce their card's held-out figure and sample; the format's checks."""
 
+import hashlib
+import json
 import os
 
 import numpy as np
@@ -33,9 +35,15 @@ def test_a_shipped_preset_reproduces_its_heldout_figure_and_samples(name, pokemo
         assert abs(figure["bits_per_dim"] - card["heldout"]["bits_per_dim"]) < 1e-3
         assert abs(card["heldout"]["bits_per_dim"] - card["heldout"]["float32_bits_per_dim"]) <= \
             presets.FLOAT16_TOLERANCE
-    first, again = model.sample(4, 7), model.sample(4, 7)
+    else:  # no likelihood (a GAN): the card carries the two-sample test instead
+        assert card["two_sample"]["c2st"]["num_per_side"] == 80
+    labels = [0, 1, 2, 3] if model.conditional else None
+    first, again = model.sample(4, 7, labels), model.sample(4, 7, labels)
     np.testing.assert_array_equal(first, again)
     assert first.shape == (4, *model.spec.image_shape)
+    if model.conditional:  # the label steers the sample: same noise, other classes, other images
+        assert model.spec.num_classes == card["model_config"]["spec"]["num_classes"] > 1
+        assert np.any(np.asarray(model.sample(4, 7, [5, 5, 5, 5])) != np.asarray(first))
 
 
 @pytest.fixture
@@ -79,3 +87,36 @@ def test_train_fine_tunes_from_a_preset(tiny_preset, tmp_path):
     started, _ = train(config, verbose=0)
     for a, b in zip(model.weights, started.weights):
         np.testing.assert_array_equal(np.asarray(a.numpy(), np.float16).astype(np.float32), b.numpy())
+
+
+def test_byte_planes_hold_the_same_float16_values(tiny_preset):
+    model, _, folder = tiny_preset
+    data = presets.weights_npz(model, "float16", "byteplanes")
+    card_path = folder / "tiny.json"
+    card = {**json.loads(card_path.read_text()), "weights_layout": "byteplanes",
+            "weights_sha256": hashlib.sha256(data).hexdigest()}
+    (folder / "tiny.npz").write_bytes(data)
+    card_path.write_text(json.dumps(card))
+    loaded = presets.load("tiny")
+    for a, b in zip(model.weights, loaded.weights):
+        np.testing.assert_array_equal(np.asarray(a.numpy(), np.float16).astype(np.float32), b.numpy())
+    card_path.write_text(json.dumps({**card, "weights_layout": "zip"}))
+    with pytest.raises(UserError, match="unknown weights_layout 'zip'"):
+        presets.load("tiny")
+    with pytest.raises(UserError, match="byteplanes with float16"):
+        presets.weights_npz(model, "float32", "byteplanes")
+
+
+def test_round_float16_keeps_the_asked_mantissa_bits():
+    x = np.random.default_rng(0).uniform(-4, 4, 4096).astype(np.float32)
+    np.testing.assert_array_equal(presets.round_float16(x), x.astype(np.float16).astype(np.float32))
+    for bits in (9, 6):
+        rounded = presets.round_float16(x, bits)
+        assert not np.any(rounded.astype(np.float16).view(np.uint16) & ((1 << (10 - bits)) - 1))
+        # nearest k-bit value, up to one step where rounding to float16 first made a tie
+        assert np.all(np.abs(rounded - x) <= 2.0 ** -bits * np.abs(x) + 1e-6)
+    assert presets.round_float16(np.float32([1 + 2**-10]), 9)[0] == 1 + 2**-9  # a tie rounds the magnitude up
+    with pytest.raises(UserError, match="overflows float16"):
+        presets.round_float16(np.float32([65504.0]), 2)
+    with pytest.raises(UserError, match="mantissa_bits=11"):
+        presets.round_float16(x, 11)

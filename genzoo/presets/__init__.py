@@ -145,13 +145,17 @@ def save(name: str, model, info: dict, dtype: str, folder: str | None = None) ->
     return info
 
 
-def heldout_figure(model, dataset) -> dict | None:
-    """The card's held-out likelihood: exact bits/dim, or the ELBO's (k = 1, seed 0) for a bound."""
+def heldout_figure(model, dataset, batch_size: int = 128) -> dict | None:
+    """The card's held-out likelihood: exact bits/dim, or the ELBO's (k = 1, seed 0) for a bound.
+
+    `batch_size` 128 takes the 80 held-out sprites in one batch: one trace of `log_prob`
+    instead of two (64 + 16), half the time; the figure moves by float rounding only.
+    """
     from genzoo.evaluation import likelihood
     from genzoo.models.capabilities import ExactLikelihood, LikelihoodBound, has
 
     if has(model, ExactLikelihood):
-        return {"kind": "exact", **likelihood.summarise(likelihood.exact_log_probs(model, dataset),
+        return {"kind": "exact", **likelihood.summarise(likelihood.exact_log_probs(model, dataset, batch_size),
                                                         model.spec.num_dims)}
     if has(model, LikelihoodBound):
         return {"kind": "elbo", **likelihood.vae_bounds(model, dataset, ks=(1,), seed=0)["1"]}
