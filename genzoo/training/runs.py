@@ -19,9 +19,12 @@ def read_config(model_dir: str) -> dict:
     if not files.exists(path):
         raise UserError(f"{model_dir}: not a genzoo run (no config.json)")
     try:
-        return json.loads(files.read_text(path))
-    except ValueError as err:
-        raise UserError(f"{path}: corrupt ({err})") from None
+        config = json.loads(files.read_text(path))
+        if not isinstance(config["train"]["model"], str) or not isinstance(config["model_config"], dict):
+            raise TypeError("train.model must be a name and model_config an object")
+    except (ValueError, TypeError, KeyError) as err:  # not JSON, not UTF-8, or not a run's record
+        raise UserError(f"{path} is corrupt ({type(err).__name__}: {err}); repair it or train a new run") from None
+    return config
 
 
 def load_model(model_dir: str, checkpoint: str = "best"):
@@ -34,7 +37,14 @@ def load_model(model_dir: str, checkpoint: str = "best"):
     """
     config = read_config(model_dir)
     cls = registry.get(config["train"]["model"])
-    model = cls.from_config(config["model_config"])
+    try:
+        model = cls.from_config(config["model_config"])
+    except UserError:
+        raise
+    except (KeyError, TypeError, ValueError) as err:  # a model_config edited or cut short
+        first = (str(err).strip().splitlines() or [""])[0][:300]
+        raise UserError(f"{os.path.join(model_dir, 'config.json')} is corrupt: its model_config does not build "
+                        f"a {config['train']['model']} ({type(err).__name__}: {first})") from None
     directory = os.path.join(model_dir, "checkpoints")
     if checkpoint not in CHOICES:
         return model, {**config, "checkpoint": _restore_path(model, checkpoint)}

@@ -16,6 +16,7 @@ from absl import flags
 from genzoo.errors import UserError
 from genzoo.training import TrainConfig, train
 from genzoo.training.checkpoints import Checkpoints
+from genzoo.training.runs import load_model
 from tests.data.test_bad_input import folder_with, jpeg_declaring, png_bomb, small_png
 from tests.tools.conftest import SMALL_VAE, assert_one_line_errors, start_tool
 
@@ -131,6 +132,39 @@ def test_restore_fails_loudly_when_a_weight_is_not_in_the_checkpoint(tmp_path):
     assert Checkpoints(str(tmp_path / "c"), keep=2, model=same).restore_latest()
     np.testing.assert_array_equal(same.weights[0].numpy(), saved.weights[0].numpy())
     assert tf.reduce_all(same.weights[1] == saved.weights[1])
+
+
+CORRUPT_RUN_RECORDS = {
+    "not json": ("{not json", "JSONDecodeError"),
+    "not utf-8": (b"\xff\xfe{}", "UnicodeDecodeError"),
+    "empty object": ("{}", "KeyError: 'train'"),
+    "a list": ("[]", "TypeError"),
+    "no model_config": ('{"train": {"model": "vae"}}', "KeyError: 'model_config'"),
+    "model not a name": ('{"train": {"model": ["vae"]}, "model_config": {}}', "train.model must be a name"),
+    "model_config cut": ('{"train": {"model": "vae"}, "model_config": {}}', "its model_config does not build a vae"),
+}
+
+
+@pytest.mark.parametrize("content, message", CORRUPT_RUN_RECORDS.values(), ids=CORRUPT_RUN_RECORDS)
+def test_a_corrupt_config_json_is_a_one_line_error_when_a_run_is_reloaded(tmp_path, content, message):
+    """sample, evaluate and export reload a run through runs.load_model (train: test_corrupt_run_files...)."""
+    (tmp_path / "config.json").write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(UserError, match="config.json is corrupt") as err:
+        load_model(str(tmp_path))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_tools_refuse_a_corrupt_config_json_before_writing(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")  # valid JSON, but no run's record: was a KeyError traceback
+    outputs = {"sample": [f"--out={tmp_path / 'g.png'}"], "evaluate": [f"--out={tmp_path / 'eval'}"],
+               "export": [f"--export_base={tmp_path / 'serving'}"]}
+    for tool, extra in outputs.items():
+        with _tool(tool) as module:
+            message = _user_error(module, [f"--model_dir={run}", *extra])
+        assert message is not None and f"{run}/config.json is corrupt (KeyError: 'train')" in message, (tool, message)
+    assert sorted(os.listdir(tmp_path)) == ["run"] and os.listdir(run) == ["config.json"]  # nothing written
 
 
 # === Many bad inputs through the tools, in this one process (issue 18's remaining data items) ===
