@@ -134,6 +134,20 @@ def test_restore_fails_loudly_when_a_weight_is_not_in_the_checkpoint(tmp_path):
     assert tf.reduce_all(same.weights[1] == saved.weights[1])
 
 
+def test_a_nan_held_out_metric_stops_training_before_it_is_saved(tmp_path, small_npz, monkeypatch):
+    """A finite training loss but a NaN held-out one: no history row, no checkpoint of that epoch."""
+    from genzoo.training import loop
+
+    evaluate = loop._Run.evaluate
+    monkeypatch.setattr(loop._Run, "evaluate", lambda self, step: {k: float("nan") for k in evaluate(self, step)})
+    with pytest.raises(loop.TrainingError, match=r"held-out \w+ became nan at step 6; training stopped"):
+        train(_config(tmp_path, small_npz), verbose=0)  # one epoch of 6 steps, no checkpoint before its end
+    run = tmp_path / "run"
+    assert not (run / "history.json").exists()
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")) is None
+    assert not (run / "checkpoints" / "best").exists() and not (run / ".lock").exists()
+
+
 CORRUPT_RUN_RECORDS = {
     "not json": ("{not json", "JSONDecodeError"),
     "not utf-8": (b"\xff\xfe{}", "UnicodeDecodeError"),
