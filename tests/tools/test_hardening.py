@@ -181,6 +181,29 @@ def test_the_tools_refuse_a_corrupt_config_json_before_writing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["run"] and os.listdir(run) == ["config.json"]  # nothing written
 
 
+def test_a_features_dir_under_home_is_expanded(intact_classifier, tmp_path, monkeypatch):
+    """--features_dir=~/... finds (and would write) the classifiers in the home folder, not in a literal ./~ ."""
+    from genzoo import files
+    from genzoo.evaluation import features
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.setattr(features, "train_in_subprocess", lambda *a, **k: pytest.fail(f"not found, would train {a[4]}"))
+    rng = np.random.RandomState(0)
+    train_split = (rng.randint(0, 256, (6, 8, 8, 3)).astype(np.uint8), np.zeros(6, np.int64))
+    test_split = (train_split[0][:2], train_split[1][:2])
+    folder = features.artefact_dir(str(tmp_path / "home" / "feats"), "d",
+                                   features.artefact_key(train_split, test_split, 1, 0))
+    weights, record = intact_classifier
+    files.write_bytes(files.join(folder, features.WEIGHTS_FILE), weights)
+    files.write_json(files.join(folder, "classifier.json"), record)
+    extractor = features.genzoo_extractor("~/feats", "d", lambda s: train_split if s == "train" else test_split, 4,
+                                          epochs=1)
+    assert extractor.record["path"] == files.join(folder, features.WEIGHTS_FILE)
+    assert os.listdir(tmp_path / "work") == []  # no ./~ folder
+
+
 # === Many bad inputs through the tools, in this one process (issue 18's remaining data items) ===
 @contextlib.contextmanager
 def _tool(tool):
