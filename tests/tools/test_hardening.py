@@ -204,6 +204,14 @@ def test_a_features_dir_under_home_is_expanded(intact_classifier, tmp_path, monk
     assert os.listdir(tmp_path / "work") == []  # no ./~ folder
 
 
+def test_quality_samples_has_an_upper_bound(tmp_path, small_npz):
+    with _tool("train") as train_tool:
+        message = _user_error(train_tool, ["--model=vae", f"--dataset={small_npz}", "--quality_every=1",
+                                           "--quality_samples=5000", f"--model_dir={tmp_path / 'run'}", SMALL_VAE])
+    assert message == "--quality_samples must lie in 2-4096, got 5000"  # N x N distance matrices
+    assert not (tmp_path / "run").exists()
+
+
 # === Many bad inputs through the tools, in this one process (issue 18's remaining data items) ===
 @contextlib.contextmanager
 def _tool(tool):
