@@ -212,6 +212,17 @@ def test_quality_samples_has_an_upper_bound(tmp_path, small_npz):
     assert not (tmp_path / "run").exists()
 
 
+def test_setup_requires_a_keras_without_the_published_safe_mode_bypasses():
+    """setup.py's minimum (and the installed Keras) is 3.14 or later: earlier ones have safe_mode bypasses."""
+    import re
+    from pathlib import Path
+
+    setup = (Path(__file__).resolve().parents[2] / "setup.py").read_text(encoding="utf-8")
+    found = re.findall(r'"keras>=(\d+)\.(\d+)', setup)
+    assert len(found) == 1 and tuple(map(int, found[0])) >= (3, 14), found
+    assert tuple(map(int, keras.__version__.split(".")[:2])) >= (3, 14), keras.__version__
+
+
 # === Many bad inputs through the tools, in this one process (issue 18's remaining data items) ===
 @contextlib.contextmanager
 def _tool(tool):
