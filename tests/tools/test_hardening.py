@@ -71,12 +71,19 @@ def _config(tmp_path, small_npz, **overrides):
     return TrainConfig(**{**values, **overrides})
 
 
-def test_a_rerun_keeps_the_recorded_learning_rate(tmp_path, small_npz):
-    train(_config(tmp_path, small_npz, learning_rate=0.0123), verbose=0)
-    model, _ = train(_config(tmp_path, small_npz, epochs=2), verbose=0)  # no --learning_rate given
+def test_a_rerun_keeps_the_recorded_learning_rate(tmp_path, small_npz, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative --model_dir, as the README writes it (runs/vae)
+    train(_config(tmp_path, small_npz, learning_rate=0.0123, model_dir="run"), verbose=0)
+    model, _ = train(_config(tmp_path, small_npz, epochs=2, model_dir="run"), verbose=0)  # no --learning_rate
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["train"]["learning_rate"] == 0.0123
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.0123)
+    # Reloaded through the relative path (checkpoint paths were once joined onto it twice: "no readable checkpoint")
+    loaded, info = load_model("run", "latest")
+    assert info["checkpoint"] == os.path.join("run", "checkpoints", "ckpt-12")  # 2 epochs of 6 steps
+    for a, b in zip(model.weights, loaded.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert load_model("run", "best")[1]["checkpoint"].startswith(os.path.join("run", "checkpoints", "best", "best-"))
 
 
 def test_corrupt_run_files_are_one_line_errors(tmp_path, small_npz):
