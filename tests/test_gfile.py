@@ -64,6 +64,7 @@ def test_folder_and_npz_datasets(ram):
             f.write(tf.io.encode_png(colour).numpy())
     ds, spec = data.load(f"folder:{ram}/sprites", "all")
     assert spec.class_names == ("a", "b") and len(list(ds)) == 10
+    assert len(list(data.load(f"{ram}/sprites", "all")[0])) == 10  # a bare folder path, as docs/data.md allows
     arrays, labels = builtin.generate(20)
     buffer = io.BytesIO()  # np.savez needs tell(), which ram:// files lack
     np.savez(buffer, images=arrays, labels=labels, palette=np.array(builtin.PALETTE))

@@ -120,6 +120,14 @@ def _load_tfds(name, split, tfds_dir):
     }), spec
 
 
+def _isdir(path: str) -> bool:
+    """A folder on any TensorFlow file system (gs://...); False for a scheme TensorFlow lacks."""
+    try:
+        return tf.io.gfile.isdir(path)
+    except tf.errors.OpError:
+        return False
+
+
 def _source(name, split, data_dir, tfds_dir) -> tuple[tf.data.Dataset, DatasetSpec]:
     if name == "shapes":
         images, labels = builtin.generate()
@@ -130,7 +138,7 @@ def _source(name, split, data_dir, tfds_dir) -> tuple[tf.data.Dataset, DatasetSp
         return _load_tfds(name[len("tfds:"):], "train+test" if split == "all" else split, tfds_dir)
     kind, _, path = name.partition(":")
     if kind not in ("folder", "npz"):
-        path, kind = name, "npz" if name.endswith(".npz") else ("folder" if os.path.isdir(name) else "")
+        path, kind = name, "npz" if name.endswith(".npz") else ("folder" if _isdir(name) else "")
     if kind == "folder":
         images, labels, spec = folders.load_folder(path)
     elif kind == "npz":
