@@ -6,6 +6,8 @@ or `genzoo.models.from_preset(NAME)` in Python. `--name=NAME` prints its model c
 
 from __future__ import annotations
 
+import textwrap
+
 from absl import flags
 
 from genzoo.tools import common
@@ -20,8 +22,12 @@ def _row(info: dict) -> str:
     c2st = (info.get("two_sample") or {}).get("c2st")
     figure = f"{held['bits_per_dim']:.3f} bits/dim ({held['kind']})" if held else "no likelihood"
     test = f"C2ST {c2st['accuracy']:.3f}" if c2st else "C2ST not measured"
-    return (f"{info['name']:<24} {info['model']:<16} {info['train']['dataset']:<10} "
-            f"{info['weights_bytes'] / 2**20:5.1f} MB  {figure}, {test}")
+    row = (f"{info['name']:<24} {info['model']:<16} {info['train']['dataset']:<10} "
+           f"{info['weights_bytes'] / 2**20:5.1f} MB  {figure}, {test}")
+    if info.get("description"):
+        row += "\n" + textwrap.fill(info["description"], 100, initial_indent="    ", subsequent_indent="    ",
+                                    break_on_hyphens=False)
+    return row
 
 
 def main(argv):
