@@ -122,9 +122,10 @@ def _entry(table: dict, block: Block):
 
 def as_run(command: str, tmp: Path) -> list[str]:
     """argv of a docs command with the documented substitutions (module docstring)."""
+    # /tmp first: the data path substituted next may itself lie under /tmp (a clone in /tmp).
+    command = re.sub(r"(?<![\w.])/tmp/", f"{tmp}/tmp/", command)
     for placeholder in ("../shared/data/pokemon", "path/to/pokemon", "=DATA_DIR"):
         command = command.replace(placeholder, ("=" if placeholder[0] == "=" else "") + str(POKEMON))
-    command = re.sub(r"(?<![\w.])/tmp/", f"{tmp}/tmp/", command)
     argv = shlex.split(command)
     if argv[:3] == ["python", "-m", "genzoo.tools.train"]:
         period = [int(a.split("=")[1]) for a in argv if a.startswith("--quality_every=")]
