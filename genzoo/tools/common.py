@@ -93,6 +93,10 @@ def run(main) -> None:
 
     from absl import flags
 
+    # absl defines --help only inside app.run, after the parse below: answer it here, on stdout, exit 0.
+    help_flags = {"-h", "-?", "--help", "--helpshort", "--helpfull"}
+    if help_flags & set(sys.argv[1:]):
+        app.usage(shorthelp="--helpfull" not in sys.argv, writeto_stdout=True, exitcode=0)
     try:  # parse first, so a bad flag is one line and exit 2, like every user error
         flags.FLAGS(sys.argv)
     except flags.Error as err:
