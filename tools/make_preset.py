@@ -69,7 +69,7 @@ def main(argv):
     train = config["train"]
     heldout, spec = data.load(train["dataset"], "test", encoding=train["encoding"],
                               data_dir=FLAGS.data_dir or train["data_dir"])
-    full = presets.heldout_figure(model, heldout)
+    full = figure = presets.heldout_figure(model, heldout)
     dtype = "float32"
     if full is not None:
         rounded, _ = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
@@ -78,8 +78,7 @@ def main(argv):
                 weight.assign(presets.round_float16(np.asarray(weight.numpy()), FLAGS.mantissa_bits))
         half = presets.heldout_figure(rounded, heldout)
         if abs(half["bits_per_dim"] - full["bits_per_dim"]) <= presets.FLOAT16_TOLERANCE:
-            dtype, model = "float16", rounded
-    figure = presets.heldout_figure(model, heldout)
+            dtype, model, figure = "float16", rounded, half
     mantissa_bits = FLAGS.mantissa_bits if dtype == "float16" else None
     metrics = json.loads(files.read_text(FLAGS.metrics)) if FLAGS.metrics else {}
     if metrics and metrics.get("checkpoint") != config["checkpoint"]:
