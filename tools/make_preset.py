@@ -33,28 +33,10 @@ FLAGS = flags.FLAGS
 
 
 def command(train: dict, model_config: dict | None = None) -> str:
-    """The train command that reproduces the run (local paths as placeholders).
+    """The train command that reproduces the run, with `DATA_DIR` in place of the local data path."""
+    from genzoo.training.config import train_command
 
-    A GAN's recipe hyper-parameters are spelled out from the model's config, so the command
-    stays right when what None means for a dataset changes (`gan.SMALL_DATA_RECIPE`).
-    """
-    hparams = dict(train["hparams"])
-    if model_config and train["model"] in ("gan", "dcgan", "cgan"):
-        from genzoo.models.gan.gan import PLAIN_RECIPE
-
-        for key in PLAIN_RECIPE:
-            if key in model_config and key not in hparams:
-                value = model_config[key]
-                hparams[key] = value.replace(",", "+") if isinstance(value, str) else value
-    args = ["python", "-m", "genzoo.tools.train", f"--model={train['model']}", f"--dataset={train['dataset']}",
-            "--data_dir=DATA_DIR" if train.get("data_dir") else None,
-            f"--encoding={train['encoding']}" if train.get("encoding") else None,
-            f"--epochs={train['epochs']}", f"--batch_size={train['batch_size']}",
-            f"--learning_rate={train['learning_rate']}", f"--seed={train['seed']}",
-            "--flip" if train.get("flip") else None,
-            f"--early_stop={train['early_stop']}" if train.get("early_stop") else None,
-            "--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(hparams.items())) if hparams else None]
-    return " ".join(shlex.quote(a) for a in args if a)
+    return " ".join(shlex.quote(a) for a in train_command(train, model_config, data_dir="DATA_DIR"))
 
 
 def main(argv):

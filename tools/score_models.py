@@ -95,22 +95,6 @@ def parse_existing(value: str, default_checkpoint: str) -> list[tuple[str, str, 
     return entries
 
 
-def rebuilt_train_command(config: dict) -> list[str]:
-    """The training command of an existing run, rebuilt from its config.json (`train` section)."""
-    train = config["train"]
-    command = [sys.executable, "-m", "genzoo.tools.train", f"--model={train['model']}",
-               f"--dataset={train['dataset']}"]
-    if train.get("data_dir"):
-        command.append(f"--data_dir={train['data_dir']}")
-    command += [f"--epochs={train['epochs']}", f"--batch_size={train['batch_size']}",
-                f"--learning_rate={train['learning_rate']:g}"]
-    if train.get("hparams"):
-        command.append("--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(train["hparams"].items())))
-    if train.get("flip"):
-        command.append("--flip")
-    return command + [f"--model_dir={train['model_dir']}"]
-
-
 def shown(command: list[str]) -> str:
     """The command as a reader types it (python, not this interpreter's path)."""
     return shlex.join(["python", *command[1:]])
@@ -203,13 +187,16 @@ def evaluate_row(row: dict, model_dir: str, out: str, args, checkpoint: str | No
 
 def score_existing(name: str, run_dir: str, checkpoint: str, args) -> dict:
     """Evaluate-only row of an already trained run folder (nothing written into it)."""
+    from genzoo.training.config import train_command as rebuilt_command
+
     with open(os.path.join(run_dir, "config.json")) as f:
         config = json.load(f)
     row_dir = os.path.join(args.runs_dir, name)
     os.makedirs(row_dir, exist_ok=True)
     row = {"model": name, "model_class": config["train"]["model"], "dataset": config["train"]["dataset"],
            "model_dir": os.path.abspath(run_dir), "checkpoint_asked": checkpoint,
-           "train": {"command": shown(rebuilt_train_command(config)), "existing": True,
+           "train": {"command": shown(rebuilt_command(config["train"], model_dir=config["train"]["model_dir"])),
+                     "existing": True,
                      "hparams": config["train"].get("hparams", {})}}
     return evaluate_row(row, os.path.abspath(run_dir), os.path.join(row_dir, "eval"), args, checkpoint)
 

@@ -94,3 +94,34 @@ class TrainConfig:
                     f"not {getattr(self, key)!r}; "
                     "use a new --model_dir or the same settings"
                 )
+
+
+def train_command(train: dict, model_config: dict | None = None, data_dir: str | None = None,
+                  model_dir: str | None = None) -> list[str]:
+    """The `python -m genzoo.tools.train` command that reproduces a run, from its config.json `train` section.
+
+    `data_dir` replaces the run's own (e.g. a placeholder for a model card); `model_dir` is
+    appended when given. A GAN's recipe hyper-parameters are spelled out from the model's
+    config (`model_config`), so the command stays right when what None means for a dataset
+    changes (`gan.SMALL_DATA_RECIPE`).
+    """
+    hparams = dict(train.get("hparams") or {})
+    if model_config and train["model"] in ("gan", "dcgan", "cgan"):
+        from genzoo.models.gan.gan import PLAIN_RECIPE
+
+        for key in PLAIN_RECIPE:
+            if key in model_config and key not in hparams:
+                value = model_config[key]
+                hparams[key] = value.replace(",", "+") if isinstance(value, str) else value
+    data_dir = data_dir if data_dir is not None else train.get("data_dir")
+    args = ["python", "-m", "genzoo.tools.train", f"--model={train['model']}", f"--dataset={train['dataset']}",
+            f"--data_dir={data_dir}" if data_dir else None,
+            f"--encoding={train['encoding']}" if train.get("encoding") else None,
+            f"--epochs={train['epochs']}", f"--batch_size={train['batch_size']}",
+            f"--learning_rate={train['learning_rate']:g}" if train.get("learning_rate") is not None else None,
+            f"--seed={train['seed']}",
+            "--flip" if train.get("flip") else None,
+            f"--early_stop={train['early_stop']}" if train.get("early_stop") else None,
+            "--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(hparams.items())) if hparams else None,
+            f"--model_dir={model_dir}" if model_dir else None]
+    return [a for a in args if a]
