@@ -66,7 +66,8 @@ PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": Fa
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
                          "r1_gamma": 0.1}
 SMALL_DATA_RECIPE = dict(PLAIN_RECIPE)
-SMALL_DATASETS = ("pokemon", "pokemon40")  # 712 training sprites each
+SMALL_DATASETS = ("pokemon", "pokemon40")
+PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # 712 training sprites each
 
 
 def default_recipe(spec) -> dict:
@@ -106,6 +107,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       ema_decay: decay of the moving average of the generator's weights used by
         `generate`/`sample` (0: the current weights).
       beta_1, beta_2: Adam's moment decays for both networks (DCGAN: 0.5, 0.999).
+      palette_output: DCGAN on palette data: `mix`, the generator outputs logits over the
+        palette's colours per pixel, mixed into RGB (`networks.PaletteMix`), instead of
+        free RGB through tanh; `straight_through`, the most likely colour exactly with the
+        mixture's gradient; `none` (default): tanh RGB.
       aux_weight: conditional models: weight of the auxiliary classifier's loss
         (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
         class head off. None: the class's `default_aux_weight` (1 for `cgan`).
@@ -125,7 +130,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  loss: str | None = None, d_steps: int = 1, gp_weight: float = 10.0,
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
                  augment: str | None = None, spectral_norm: bool | None = None, r1_gamma: float | None = None,
-                 d_norm: str | None = None, seed: int = 0, **kwargs):
+                 d_norm: str | None = None, palette_output: str = "none", seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
         recipe = default_recipe(self.spec)
@@ -161,6 +166,12 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         if d_norm not in NORMS:
             raise UserError(f"unknown d_norm {d_norm!r}; choose one of {', '.join(NORMS)}")
         self.d_norm = d_norm
+        if palette_output not in PALETTE_OUTPUTS:
+            raise UserError(f"unknown palette_output {palette_output!r}; choose one of {', '.join(PALETTE_OUTPUTS)}")
+        if palette_output != "none" and self.spec.encoding != "palette":
+            raise UserError(f"palette_output={palette_output} needs palette data; {self.spec.name!r} is "
+                            f"{self.spec.encoding}")
+        self.palette_output = palette_output
         self.num_classes = self.spec.num_classes if self.conditional else 0
         self.image_shape = encodings.symmetric_shape(self.spec)
         # === Layers ===
@@ -372,7 +383,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "loss": self.loss_name, "d_steps": self.d_steps, "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2, "aux_weight": self.aux_weight,
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
-            "d_norm": self.d_norm,
+            "d_norm": self.d_norm, "palette_output": self.palette_output,
         }
 
     @classmethod
@@ -398,7 +409,9 @@ class DCGAN(GAN):
     architecture = "dcgan"
 
     def build_generator(self, name):
-        return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name)
+        return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name,
+                               palette=self.spec.palette if self.palette_output != "none" else None,
+                               straight_through=self.palette_output == "straight_through")
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -28,6 +28,36 @@ NORMS = ("batch", "layer", "none")  # the discriminator's normalisation after ea
 LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
 
 
+class PaletteMix(layers.Layer):
+    """Per-pixel logits over K palette colours -> RGB in [-1, 1]: softmax(logits) @ palette.
+
+    The generator then paints with the dataset's own colours: a confident pixel is one
+    palette colour exactly, an unsure one a mixture, which the discriminator can learn to
+    tell from real pixel art (always exact colours), pushing the generator towards
+    flat regions of single colours instead of mottled in-between shades.
+
+    With `straight_through` the forward pass paints the most likely colour exactly (one-hot)
+    and the gradient is the softmax's (Bengio et al. 2013): the discriminator never sees a
+    mixture, only palette colours, as in the real sprites.
+    """
+
+    def __init__(self, palette, straight_through: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.palette = [[int(c) for c in colour] for colour in palette]
+        self.straight_through = bool(straight_through)
+        self._colours = keras.ops.convert_to_tensor(self.palette, "float32") / 127.5 - 1.0
+
+    def call(self, logits):
+        weights = keras.ops.softmax(logits, axis=-1)
+        if self.straight_through:
+            hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), len(self.palette), dtype=weights.dtype)
+            weights = weights + keras.ops.stop_gradient(hard - weights)
+        return keras.ops.matmul(weights, self._colours)
+
+    def get_config(self):
+        return {**super().get_config(), "palette": self.palette, "straight_through": self.straight_through}
+
+
 # === Networks ===
 def _code_input(latent_dim: int, num_classes: int):
     """Code z (+ int label, embedded) -> the generator's first features (Mirza & Osindero 2014)."""
@@ -88,9 +118,11 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
     return _projection_head([image], x, num_classes, name, classifier, spectral_norm)
 
 
-def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator"):
+def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
+                    palette=None, straight_through: bool = False):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
-    with batch norm and ReLU, doubling the size each time, and a tanh output."""
+    with batch norm and ReLU, doubling the size each time, and a tanh output (with
+    `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -101,7 +133,10 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     for i in reversed(range(n)):
         x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
-    x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
+    if palette:
+        x = PaletteMix(palette, straight_through, name="palette_mix")(layers.Conv2D(len(palette), 3, padding="same")(x))
+    else:
+        x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
     return keras.Model(inputs, x, name=name)
 
 
