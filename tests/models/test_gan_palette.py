@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from genzoo import data
 from genzoo.errors import UserError
-from genzoo.models import DCGAN
+from genzoo.models import DCGAN, GAN
 from genzoo.models.gan.networks import PaletteMix
 
 PALETTE = ((255, 255, 255), (0, 0, 0), (255, 0, 0))
@@ -59,3 +59,5 @@ def test_palette_output_is_checked(shapes_spec):
     rgb_spec = data.load("shapes", "train", encoding="rgb")[1]
     with pytest.raises(UserError, match="needs palette data"):
         DCGAN(rgb_spec, latent_dim=8, filters=8, palette_output="mix")
+    with pytest.raises(UserError, match="needs the DCGAN generator"):
+        GAN(shapes_spec, latent_dim=8, hidden=16, palette_output="mix")

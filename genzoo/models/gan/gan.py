@@ -168,6 +168,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.d_norm = d_norm
         if palette_output not in PALETTE_OUTPUTS:
             raise UserError(f"unknown palette_output {palette_output!r}; choose one of {', '.join(PALETTE_OUTPUTS)}")
+        if palette_output != "none" and self.architecture != "dcgan":
+            raise UserError(f"palette_output={palette_output} needs the DCGAN generator (dcgan, cgan), "
+                            f"not {type(self).__name__}'s")
         if palette_output != "none" and self.spec.encoding != "palette":
             raise UserError(f"palette_output={palette_output} needs palette data; {self.spec.name!r} is "
                             f"{self.spec.encoding}")
