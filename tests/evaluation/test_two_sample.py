@@ -85,10 +85,15 @@ def test_c2st_sees_pixel_noise_through_the_pixel_statistics(c2st_results):
 
 
 def test_c2st_is_deterministic_for_the_same_seeds():
+    """The same seeds give the same result, whether the call builds its classifier's training
+    loop (an empty cache) or reuses the one an earlier call traced."""
     real, fake = shapes_rgb(40, 4), box_blur(shapes_rgb(40, 5))
+    two_sample._TRAINERS.clear()
     first = two_sample.c2st(real, fake, seeds=(7,), folds=4, epochs=10)
+    assert len(two_sample._TRAINERS) == 1
+    two_sample.c2st(real, shapes_rgb(40, 6), seeds=(3,), folds=4, epochs=10)  # the loop trains other data between
     again = two_sample.c2st(real, fake, seeds=(7,), folds=4, epochs=10)
-    assert first == again
+    assert first == again and len(two_sample._TRAINERS) == 1
 
 
 def test_c2st_balances_unequal_sets_and_checks_its_inputs():
