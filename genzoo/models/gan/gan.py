@@ -66,8 +66,8 @@ PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": Fa
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
                          "r1_gamma": 0.1}
 SMALL_DATA_RECIPE = dict(PLAIN_RECIPE)
-SMALL_DATASETS = ("pokemon", "pokemon40")
-PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # 712 training sprites each
+SMALL_DATASETS = ("pokemon", "pokemon40")  # 712 training sprites each
+PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
 
 
 def default_recipe(spec) -> dict:
