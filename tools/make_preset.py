@@ -36,7 +36,8 @@ def command(train: dict, model_config: dict | None = None) -> str:
     """The train command that reproduces the run, with `DATA_DIR` in place of the local data path."""
     from genzoo.training.config import train_command
 
-    return " ".join(shlex.quote(a) for a in train_command(train, model_config, data_dir="DATA_DIR"))
+    placeholder = "DATA_DIR" if train.get("data_dir") else None  # a run on downloaded data names none
+    return " ".join(shlex.quote(a) for a in train_command(train, model_config, data_dir=placeholder))
 
 
 def main(argv):
