@@ -195,6 +195,25 @@ def test_aux_weight_adds_a_class_head_trained_by_both_players(shapes_batch, shap
     np.testing.assert_allclose(model.generator_step(16, labels, seed)["g_loss"].numpy(), expected.numpy(), rtol=1e-5)
 
 
+def test_aux_fake_false_trains_the_class_head_on_real_images_only(shapes_batch, shapes):
+    models = {fake: _small(ConditionalGAN, shapes[1], aux_fake=fake) for fake in (True, False)}
+    models[False].set_weights(models[True].get_weights())  # the same start
+    model = models[True]
+    images, labels = model.to_model_space(shapes_batch["image"]), shapes_batch["label"]
+    seed = model.step_seed(0)
+    fake = model._frozen_call(model.generator, [model.noise(16, seed), labels])
+    _, fake_logits = model._frozen_call(model.discriminator, [fake, labels])
+    d_loss = {f: m.discriminator_step(images, labels, seed)["d_loss"].numpy() for f, m in models.items()}
+    # The only difference: the class cross-entropy of the generated images in D's loss.
+    np.testing.assert_allclose(d_loss[True] - d_loss[False],
+                               gan_losses.auxiliary_classifier_loss(labels, fake_logits).numpy(), rtol=1e-4, atol=1e-5)
+    assert ConditionalGAN.from_config(models[False].get_config()).aux_fake is False
+    old = {k: v for k, v in models[False].get_config().items() if k != "aux_fake"}
+    assert ConditionalGAN.from_config(old).aux_fake is True  # a run saved before the option: the paper's form
+    with pytest.raises(UserError, match="aux_fake"):
+        ConditionalGAN(shapes[1], aux_fake="no")
+
+
 def test_user_errors_name_the_culprit(shapes):
     with pytest.raises(UserError, match="hinges"):
         DCGAN(shapes[1], loss="hinges")

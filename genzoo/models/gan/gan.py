@@ -114,6 +114,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       aux_weight: conditional models: weight of the auxiliary classifier's loss
         (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
         class head off. None: the class's `default_aux_weight` (1 for `cgan`).
+      aux_fake: whether the discriminator's class head also learns to classify generated
+        images (Odena et al. 2017); False trains it on real images only, so the generator
+        must draw what tells real classes apart, not a cue the two players agree on
+        (on `shapes`: a fill colour per class, docs/gan.md).
       seed: base seed of the training noise.
     """
 
@@ -129,7 +133,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
     def __init__(self, spec, latent_dim: int = 100, filters: int = 32, hidden: int = 256,
                  loss: str | None = None, d_steps: int = 1, gp_weight: float = 10.0,
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
-                 augment: str | None = None, spectral_norm: bool | None = None, r1_gamma: float | None = None,
+                 aux_fake: bool = True, augment: str | None = None, spectral_norm: bool | None = None,
+                 r1_gamma: float | None = None,
                  d_norm: str | None = None, palette_output: str = "none", seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
@@ -157,7 +162,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.latent_dim, self.filters, self.hidden = int(latent_dim), int(filters), int(hidden)
         self.loss_name, self.d_steps, self.gp_weight = loss, int(d_steps), float(gp_weight)
         self.ema_decay, self.beta_1, self.beta_2 = float(ema_decay), float(beta_1), float(beta_2)
-        self.aux_weight = float(aux_weight)
+        if not isinstance(aux_fake, bool):
+            raise UserError(f"aux_fake must be true or false, got {aux_fake!r}")
+        self.aux_weight, self.aux_fake = float(aux_weight), aux_fake
         self.gan_loss = gan_losses.get(loss)
         self.augment_policy = diffaug.check_policy(augment)
         self.spectral_norm, self.r1_gamma = spectral_norm, float(r1_gamma)
@@ -221,6 +228,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             return 0.0
         return self.aux_weight * gan_losses.auxiliary_classifier_loss(labels, logits)
 
+    def _fake_class_loss(self, labels, logits):
+        """The discriminator's class loss on generated images (0 unless `aux_fake`)."""
+        return self._class_loss(labels, logits) if self.aux_fake else 0.0
+
     def _frozen_call(self, network, inputs):
         """`network` in training mode (batch statistics) without updating any of its state.
 
@@ -266,8 +277,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             per_example = self.gan_loss.discriminator(real_scores, fake_scores)
             if self.r1_gamma:
                 per_example += 0.5 * self.r1_gamma * r1
-            # AC-GAN: D maximises the class log-likelihood of real and generated images.
-            per_example += self._class_loss(labels, real_logits) + self._class_loss(labels, fake_logits)
+            # AC-GAN: D maximises the class log-likelihood of real (and, with aux_fake, generated) images.
+            per_example += self._class_loss(labels, real_logits) + self._fake_class_loss(labels, fake_logits)
             if self.gan_loss.gradient_penalty:
                 mix_seed = tf.random.experimental.stateless_fold_in(seed, 1)
                 epsilon = replica_slice(lambda n: tf.random.stateless_uniform([n], mix_seed), batch)
@@ -333,7 +344,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         fake = self.generator(self._inputs(self.noise(batch, seed_pair(self.seed, -1)), labels), training=False)
         real_scores, real_logits = self._scores(self.discriminator(self._inputs(real, labels), training=False))
         fake_scores, fake_logits = self._scores(self.discriminator(self._inputs(fake, labels), training=False))
-        class_losses = self._class_loss(labels, real_logits) + self._class_loss(labels, fake_logits)
+        class_losses = self._class_loss(labels, real_logits) + self._fake_class_loss(labels, fake_logits)
         threshold = self.gan_loss.threshold
         return self.track({
             "d_loss": self.gan_loss.discriminator(real_scores, fake_scores) + class_losses,
@@ -385,6 +396,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             **super().get_config(), "latent_dim": self.latent_dim, "filters": self.filters, "hidden": self.hidden,
             "loss": self.loss_name, "d_steps": self.d_steps, "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2, "aux_weight": self.aux_weight,
+            "aux_fake": self.aux_fake,
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
             "d_norm": self.d_norm, "palette_output": self.palette_output,
         }
