@@ -37,8 +37,16 @@ class Categorical:
 
     def sample_tempered(self, params, seed, temperature=1.0):
         """A draw from softmax(logits / T) per pixel (Gumbel-max); T = 0 is the mode."""
+        return self.tempered_from(params, self.uniform(tf.shape(params), seed), temperature)
+
+    @staticmethod
+    def uniform(shape, seed):
+        """The uniform noise `sample_tempered` draws for params of `shape` (drawable outside XLA)."""
+        return tf.random.stateless_uniform(shape, seed, minval=1e-20, maxval=1.0)
+
+    def tempered_from(self, params, uniform, temperature=1.0):
+        """`sample_tempered` given its `uniform` noise."""
         temperature = tf.cast(temperature, tf.float32)
-        uniform = tf.random.stateless_uniform(tf.shape(params), seed, minval=1e-20, maxval=1.0)
         gumbel = -tf.math.log(-tf.math.log(uniform))
         drawn = tf.argmax(params / tf.maximum(temperature, 1e-6) + gumbel, axis=-1, output_type=tf.int32)
         return tf.where(temperature > 0, drawn, self.mode(params))
@@ -61,8 +69,16 @@ class Bernoulli:
 
     def sample_tempered(self, params, seed, temperature=1.0):
         """A draw from sigmoid(logits / T) per pixel; T = 0 is the mode."""
+        return self.tempered_from(params, self.uniform(tf.shape(params), seed), temperature)
+
+    @staticmethod
+    def uniform(shape, seed):
+        """The uniform noise `sample_tempered` draws for params of `shape` (drawable outside XLA)."""
+        return tf.random.stateless_uniform(shape, seed)
+
+    def tempered_from(self, params, uniform, temperature=1.0):
+        """`sample_tempered` given its `uniform` noise."""
         temperature = tf.cast(temperature, tf.float32)
-        uniform = tf.random.stateless_uniform(tf.shape(params), seed)
         drawn = tf.cast(uniform < tf.sigmoid(params / tf.maximum(temperature, 1e-6)), tf.float32)
         return tf.where(temperature > 0, drawn, self.mode(params))
 

@@ -286,6 +286,30 @@ def test_pixel_vae_samples_are_seeded_tempered_and_its_bound_holds(pixel_vae):
     assert np.all(model.importance_weighted_bound(images, num_samples=8).numpy() <= 0)
 
 
+@pytest.mark.parametrize("encoding", ["palette", "binary"])
+def test_pixel_vae_cached_sampler_equals_the_reference_sampler(encoding):
+    # The cached loop (one position per masked layer and step) draws the same images as the
+    # masked stack re-run per pixel, for every temperature, with labels, at other batch sizes.
+    palette = ((0, 0, 0), (255, 255, 255), (255, 0, 0), (0, 0, 255))
+    spec = data.DatasetSpec("tiny", 7, 5, encoding, palette=palette if encoding == "palette" else None,
+                            num_classes=3, class_names=("a", "b", "c"))
+    keras.utils.set_random_seed(1)
+    model = ConditionalVAE(spec, latent_dim=3, filters=4, hidden=8, pixel_layers=3, pixel_filters=6, seed=0)
+    # Larger weights than the initial ones, so the draws depend on the earlier pixels.
+    for weight in model.pixel_decoder.weights:
+        weight.assign(weight * 3.0)
+    labels = tf.constant([0, 2, 1, 1, 0])
+    for temperature in (1.0, 0.6, 0.0):
+        cached = model.sample(5, seed=4, labels=labels, temperature=temperature).numpy()
+        reference = model.naive_sample(5, seed=4, labels=labels, temperature=temperature).numpy()
+        np.testing.assert_array_equal(cached, reference, err_msg=f"T={temperature}")
+        assert len(np.unique(cached)) > 1
+    np.testing.assert_array_equal(model.sample(2, seed=9, labels=[1, 2]).numpy(),
+                                  model.naive_sample(2, seed=9, labels=[1, 2]).numpy())
+    with pytest.raises(UserError, match="naive_sample is for the PixelVAE"):
+        ConditionalVAE(spec, latent_dim=2, filters=2, hidden=4, pixel_layers=0).naive_sample(1, seed=0)
+
+
 def test_pixel_vae_config_round_trips_and_rgb_is_refused(pixel_vae, tmp_path):
     config = pixel_vae.get_config()
     assert config["pixel_layers"] == 3 and VAE.from_config(config).get_config() == config

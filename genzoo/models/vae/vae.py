@@ -32,6 +32,7 @@ from genzoo.models import capabilities, likelihoods
 from genzoo.models.base import GenerativeModel, require_positive, seed_pair
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.registry import register
+from genzoo.models.vae import pixel_sampler
 from genzoo.models.vae.networks import conv_decoder, conv_encoder, pixel_head
 
 # Logistic components per RGB pixel when `mixture` is not given (docs/vae.md: on pokemon40 a
@@ -228,6 +229,15 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         return tf.cast(params[:, row - top:row - top + 1, col:col + 1], tf.float32)
 
     def _pixels(self, z, labels, seed, temperature):
+        """Pixels drawn with per-layer caches (`pixel_sampler`): one position of each layer per step."""
+        return pixel_sampler.sample(self, self.decoder(self._with_label(z, labels)), seed, temperature)
+
+    @tf.function(jit_compile=True)
+    def pixel_loop_compiled(self, features, uniform, temperature):
+        return pixel_sampler.loop(self, features, uniform, temperature)
+
+    def _naive_pixels(self, z, labels, seed, temperature):
+        """The reference sampler: the masked stack re-run on a crop for every pixel."""
         features = self.decoder(self._with_label(z, labels))
         num = tf.shape(z)[0]
         height, width = self.spec.height, self.spec.width
@@ -249,11 +259,21 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
     def _pixels_compiled(self, z, labels, seed, temperature):
         return self._pixels(z, labels, seed, temperature)
 
-    def _run_pixels(self, z, labels, seed, temperature):
+    def _run_pixels(self, z, labels, seed, temperature, naive: bool = False):
         # Eagerly: one traced loop per shape; inside a caller's tf.function (serving): inline.
         run = self._pixels_compiled if tf.executing_eagerly() else self._pixels
+        if naive:
+            run = tf.function(self._naive_pixels) if tf.executing_eagerly() else self._naive_pixels
         return run(tf.convert_to_tensor(z, tf.float32), labels, tf.cast(seed, tf.int64),
                    tf.cast(temperature, tf.float32))
+
+    def naive_sample(self, num, seed, labels=None, temperature=1.0):
+        """`sample` through the reference sampler (the masked stack re-run per pixel): for tests
+        and benchmarks of the cached one."""
+        if not self.autoregressive:
+            raise UserError("naive_sample is for the PixelVAE decoder (pixel_layers > 0)")
+        labels = self.labels_for(num, labels)
+        return self._run_pixels(self.sample_codes(num, seed), labels, seed, temperature, naive=True)
 
     # === ELBO ===
     def elbo_terms(self, images, labels, seed, training=False):
