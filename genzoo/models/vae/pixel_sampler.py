@@ -95,3 +95,12 @@ def loop(model, features, uniform, temperature):
     images = values.stack()  # [H * W, B, ...]
     images = tf.transpose(images, [1, 0] + list(range(2, len(images.shape))))
     return tf.reshape(images, tf.concat([[batch], spec.image_shape], 0))
+
+
+def flops_per_image(model) -> float:
+    """Matmul FLOPs (multiply-add = 2) of the cached loop per image, the decoder's feature map aside:
+    each masked layer at its taps up to the centre, the 1x1 feature terms and the output layer, per pixel."""
+    _, masked, feature_convs, _, output = _layers(model.pixel_decoder)
+    per_pixel = cached.causal_flops(*masked) + sum(2 * conv.kernel.shape.num_elements()
+                                                   for conv in [*feature_convs, output])
+    return per_pixel * model.spec.height * model.spec.width
