@@ -3,6 +3,12 @@
   python tools/vae_ablation.py probe --learning_rate=2e-3 --steps=25 [--hparams='{"log_var_bound": 0}']
       The cvae's first steps on pokemon40: KL, the encoder's mean and log-variance ranges and
       the encoder/decoder gradient norms per step (what located the blow-up at 2e-3).
+  python tools/vae_ablation.py long_run -- --model=cvae --epochs=100 --model_dir=runs/cvae100 [--learning_rate=1e-3]
+      [--log_var_max=2] [--clipnorm=100] (this tool's flags before `--`, genzoo.tools.train's after)
+      A training run through genzoo.tools.train with the step instrumented: every step whose loss
+      is above 1,000 nats prints its loss, gradient norm, max |mean|, log-variance range and KL
+      (what located the late blow-up at 2e-3 on `shapes`). --log_var_max bounds the log-variance
+      above by this instead of log_var_bound; --clipnorm clips the gradient's global norm.
   python tools/vae_ablation.py shapes_labels [--hparams='{"label_maps": true}']
       The cvae recipe of tests/models/test_vae.py on `shapes`: the share of 200 samples the
       test's silhouette classifier assigns to the requested shape, at temperature 1 and 0.
@@ -72,9 +78,52 @@ def shapes_labels(hparams: dict, epochs: int) -> None:
               f"(chance 25%); training KL {history['kl'][-1]:.2f} nats")
 
 
+def long_run(log_var_max: float, clipnorm: float, train_argv: list[str]) -> None:
+    import sys
+
+    from absl import app
+
+    from genzoo.losses import free_bits_kl
+    from genzoo.models import base
+    from genzoo.models.vae import vae
+    from genzoo.tools import train
+
+    if log_var_max:
+        def encode(self, images, labels=None, training=False):
+            stats = tf.cast(self.encoder(self._with_label(images, labels), training=training), tf.float32)
+            mean, raw = tf.split(stats, 2, axis=-1)
+            low = self.log_var_bound  # tanh-bounded below as the model does, by log_var_max above
+            return mean, tf.where(raw > 0, log_var_max * tf.tanh(raw / log_var_max), low * tf.tanh(raw / low))
+        vae.VAE.encode = encode
+    if clipnorm:
+        make_optimizer = base.make_optimizer
+        base.make_optimizer = lambda rate, **kw: make_optimizer(rate, global_clipnorm=clipnorm, **kw)
+
+    def train_step(self, batch):
+        with tf.GradientTape() as tape:
+            mean, log_var = self.encode(batch["image"], batch["label"], training=True)
+            reconstruction, kl = self.elbo_terms(batch["image"], batch["label"], self.step_seed(), training=True)
+            per_example = -reconstruction + self.kl_weight() * free_bits_kl(kl, self.free_bits)
+            loss = global_mean(per_example)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        tf.cond(loss > 1000.0, lambda: tf.print(
+            "step", self.optimizer.iterations, "loss", loss, "gradient norm", tf.linalg.global_norm(gradients),
+            "max|mean|", tf.reduce_max(tf.abs(mean)), "log_var", tf.reduce_min(log_var), tf.reduce_max(log_var),
+            "kl", tf.reduce_mean(tf.reduce_sum(kl, -1)), output_stream=sys.stdout), tf.no_op)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        return self._report(reconstruction, tf.reduce_sum(kl, axis=-1), per_example)
+
+    vae.VAE.train_step = train_step
+    train.define_flags()
+    app.run(train.main, argv=["train", *train_argv])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["probe", "shapes_labels"])
+    parser.add_argument("what", choices=["probe", "long_run", "shapes_labels"])
+    parser.add_argument("--log_var_max", type=float, default=0.0)
+    parser.add_argument("--clipnorm", type=float, default=0.0)
+    parser.add_argument("train_argv", nargs="*", help="long_run: genzoo.tools.train's flags, after --")
     parser.add_argument("--learning_rate", type=float, default=2e-3)
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--epochs", type=int, default=6)
@@ -84,6 +133,8 @@ def main() -> None:
     hparams = json.loads(args.hparams)
     if args.what == "probe":
         probe(args.learning_rate, args.steps, hparams, args.data_dir)
+    elif args.what == "long_run":
+        long_run(args.log_var_max, args.clipnorm, args.train_argv)
     else:
         shapes_labels(hparams, args.epochs)
 

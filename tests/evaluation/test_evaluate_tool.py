@@ -15,7 +15,7 @@ def vae_run(tmp_path_factory, small_npz_dataset):
 
     run = tmp_path_factory.mktemp("vae_run")
     train(TrainConfig(model="vae", dataset=small_npz_dataset, model_dir=str(run), epochs=1, batch_size=30,
-                      num_samples=4, hparams={"latent_dim": 4, "filters": 4, "hidden": 16}), verbose=0)
+                      num_samples=4, hparams={"latent_dim": 4, "filters": 4, "hidden": 16, "pixel_layers": 0}), verbose=0)
     return run
 
 

@@ -310,6 +310,17 @@ def test_pixel_vae_cached_sampler_equals_the_reference_sampler(encoding):
         ConditionalVAE(spec, latent_dim=2, filters=2, hidden=4, pixel_layers=0).naive_sample(1, seed=0)
 
 
+def test_exported_pixel_vae_samples_the_models_images(pixel_vae, tmp_path):
+    # The cached loop (XLA) inside a SavedModel: the serving signature draws the model's images.
+    from genzoo import serving
+
+    path = serving.export(pixel_vae, str(tmp_path / "export"), max_num_samples=8)
+    loaded = tf.saved_model.load(path)
+    out = loaded.signatures["sample"](num_samples=tf.constant(3), seed=tf.constant(7, tf.int64),
+                                      temperature=tf.constant(1.0))
+    np.testing.assert_array_equal(out["indices"].numpy(), pixel_vae.sample(3, seed=7).numpy())
+
+
 def test_pixel_vae_config_round_trips_and_rgb_is_refused(pixel_vae, tmp_path):
     config = pixel_vae.get_config()
     assert config["pixel_layers"] == 3 and VAE.from_config(config).get_config() == config

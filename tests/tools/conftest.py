@@ -10,7 +10,7 @@ from tests.small_models import SMALL_HPARAMS
 
 # TensorFlow's native start-up logging (absl/XLA, CUDA probing) ignores TF_CPP_MIN_LOG_LEVEL.
 TF_NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} )")
-SMALL_VAE = "--hparams=latent_dim=4,filters=4,hidden=16"
+SMALL_VAE = "--hparams=latent_dim=4,filters=4,hidden=16,pixel_layers=0"  # plain decoder: the fastest
 
 
 def run_tool(tool, *args, cwd=None):

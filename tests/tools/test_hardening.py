@@ -20,7 +20,7 @@ from genzoo.training.runs import load_model
 from tests.data.test_bad_input import folder_with, jpeg_declaring, png_bomb, small_png
 from tests.tools.conftest import SMALL_VAE, assert_one_line_errors, start_tool
 
-SMALL = {"latent_dim": 4, "filters": 4, "hidden": 16}
+SMALL = {"latent_dim": 4, "filters": 4, "hidden": 16, "pixel_layers": 0}
 
 
 @pytest.fixture

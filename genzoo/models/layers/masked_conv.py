@@ -93,7 +93,8 @@ class MaskedConv2D(keras.layers.Layer):
             channel_groups(self.filters, self.num_groups, self.out_repeats), self.mask_type))
 
     def call(self, x):
-        y = tf.nn.conv2d(x, self.kernel * self.mask, strides=1, padding="SAME") + self.bias
+        kernel = self.kernel  # the compute dtype under mixed precision: the mask follows it
+        y = tf.nn.conv2d(x, kernel * tf.cast(self.mask, kernel.dtype), strides=1, padding="SAME") + self.bias
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):

@@ -52,7 +52,9 @@ def sample(model, features, seed, temperature) -> tf.Tensor:
 
 def loop(model, features, uniform, temperature):
     """The pixel loop given the features and every pixel's `uniform [H * W, B, 1, 1, P]` noise."""
-    embed, masked, feature_convs, activation, output = _layers(model.pixel_decoder)
+    embed, masked, feature_convs, activation_layer, output = _layers(model.pixel_decoder)
+    # The layer's function on float32 (called as a layer under mixed precision, it would cast to bfloat16).
+    activation = activation_layer.activation
     spec, likelihood = model.spec, model.likelihood
     height, width = spec.height, spec.width
     batch = tf.shape(features)[0]
