@@ -15,7 +15,7 @@ def test_train_writes_run_folder_and_rerun_resumes(tmp_path, small_npz):
     for name in ("config.json", "history.json", "samples.png", "checkpoints/checkpoint"):
         assert (run / name).exists(), name
     config = json.loads((run / "config.json").read_text())
-    assert config["train"]["hparams"] == {"latent_dim": 4, "filters": 4, "hidden": 16}
+    assert config["train"]["hparams"] == {"latent_dim": 4, "filters": 4, "hidden": 16, "pixel_layers": 0}
     assert len(config["model_config"]["spec"]["palette"]) == 10
     events = list((run / "logs" / "train").glob("events.*")) + list((run / "logs" / "test").glob("events.*"))
     tags = {v.tag for e in events for record in tf.compat.v1.train.summary_iterator(str(e)) for v in record.summary.value}
