@@ -329,9 +329,12 @@ def test_pixel_vae_config_round_trips_and_rgb_is_refused(pixel_vae, tmp_path):
     np.testing.assert_array_equal(loaded.sample(2, seed=5).numpy(), pixel_vae.sample(2, seed=5).numpy())
     # Defaults by data and class; a config from before these options rebuilds the old network.
     tiny = {"latent_dim": 2, "filters": 2, "hidden": 4, "pixel_filters": 2}
-    assert VAE(pixel_vae.spec, **tiny).pixel_layers == 4  # the PixelVAE on palette and binary images
+    default = VAE(pixel_vae.spec, **tiny)
+    assert (default.pixel_layers, default.free_bits) == (4, 0.5)  # the PixelVAE, with free bits
+    assert VAE(pixel_vae.spec, pixel_layers=0, **tiny).free_bits == 0.0
     labelled = data.DatasetSpec("l", 8, 8, "binary", num_classes=2, class_names=("a", "b"))
-    assert ConditionalVAE(labelled, **tiny).pixel_layers == 0  # ... but not for the cvae
+    cvae = ConditionalVAE(labelled, **tiny)
+    assert (cvae.pixel_layers, cvae.free_bits) == (0, 0.0)  # ... but not for the cvae
     rgb = VAE(data.DatasetSpec("c", 8, 8, "rgb", channels=3), **tiny)
     assert (rgb.pixel_layers, rgb.mixture, rgb.log_var_bound) == (0, 5, 8.0)
     legacy = VAE.from_config({k: v for k, v in rgb.get_config().items()
