@@ -12,27 +12,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_POKEMON = REPO.parent / "shared" / "data" / "pokemon"
 
-# The longest test files, longest first (CI durations). Under `-n 2 --dist loadfile` they are
-# handed out first: xdist otherwise orders files by their number of tests, so the README flow
-# (2 tests, about 160 s) started last and ran alone for minutes while the other worker idled.
-LONGEST_FIRST = (
-    "tests/test_readme_commands.py",
-    "tests/models/test_cached_sampling.py",
-    "tests/test_export.py",
-    "tests/training/test_distributed.py",
-    "tests/training/test_resume.py",
-)
-
-
-def pytest_configure(config):
-    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep the order set below
-        config.option.loadscopereorder = False
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONGEST_FIRST)))  # stable: the rest as collected
-
 
 @pytest.fixture(autouse=True)
 def fixed_global_seed():
