@@ -4,14 +4,15 @@ References:
   Ramachandran et al., *Fast Generation for Convolutional Autoregressive Models*, 2017
   (per-layer caches of the activations a new pixel needs).
 
-The reference sampler (`VAE._pixels`) runs the whole masked stack on the rows a pixel can
+The reference sampler (`VAE._naive_pixels`) runs the whole masked stack on the rows a pixel can
 see, once per pixel. Here the stack of `networks.pixel_head` is written out at one position:
 the decoder's 1x1 feature terms are computed for every pixel before the loop (they do not
 depend on the image), the 7x7 mask-A convolution reads the embedded pixels drawn so far from
 a cache, and each residual layer's 3x3 mask-B convolution reads the earlier positions of its
 input from its own cache (`cached.CausalConv`: taps up to the centre in raster order).
 A mask-A stack never lets a pixel's own value into its activations, so a position's layer
-inputs are final as soon as they are computed and are written at once. The pixel values are
+inputs are final as soon as they are computed; they are written at the start of the next step
+(before any read, so XLA updates the caches in place, as `cached.run` does). The pixel values are
 drawn by the likelihood with the reference sampler's per-pixel seeds, so both give the same
 images for the same seed (up to float round-off deciding a draw; tested).
 """
