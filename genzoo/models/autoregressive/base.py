@@ -163,7 +163,12 @@ class AutoregressiveModel(GenerativeModel, capabilities.Sampler, capabilities.Ex
     def naive_sample(self, num: int, seed: int, labels=None, temperature: float = 1.0):
         """`sample` by full re-computation per sub-pixel (the reference for faster samplers)."""
         known = tf.zeros([int(num), self.spec.height, self.spec.width, self.num_channels], tf.int32)
-        values = tf.function(self._naive_generate)(
+        values = self._naive_generate_compiled(
             known, tf.constant(0), tf.constant(seed, tf.int64), tf.constant(temperature, tf.float32),
             self.labels_for(num, labels))
         return self.from_values(values)
+
+    @tf.function(reduce_retracing=True)
+    def _naive_generate_compiled(self, known, num_known, seed, temperature, labels=None):
+        # One trace per batch shape, kept with the model: tracing costs more than a tiny run.
+        return self._naive_generate(known, num_known, seed, temperature, labels)

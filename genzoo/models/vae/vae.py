@@ -268,11 +268,15 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
     def _pixels_compiled(self, z, labels, seed, temperature):
         return self._pixels(z, labels, seed, temperature)
 
+    @tf.function(reduce_retracing=True)
+    def _naive_pixels_compiled(self, z, labels, seed, temperature):
+        return self._naive_pixels(z, labels, seed, temperature)
+
     def _run_pixels(self, z, labels, seed, temperature, naive: bool = False):
         # Eagerly: one traced loop per shape; inside a caller's tf.function (serving): inline.
         run = self._pixels_compiled if tf.executing_eagerly() else self._pixels
         if naive:
-            run = tf.function(self._naive_pixels) if tf.executing_eagerly() else self._naive_pixels
+            run = self._naive_pixels_compiled if tf.executing_eagerly() else self._naive_pixels
         return run(tf.convert_to_tensor(z, tf.float32), labels, tf.cast(seed, tf.int64),
                    tf.cast(temperature, tf.float32))
 
