@@ -4,6 +4,12 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Under `pytest -n N` every worker (and the tools it runs) gets its share of the cores: TensorFlow
+# sizes its pools to all of them, so two workers on two cores each spun two threads (8% more wall
+# time on test_cached_sampling.py). Set before TensorFlow loads; a value the user set is kept.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(_share))
 
 import keras
 import numpy as np
@@ -11,6 +17,30 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_POKEMON = REPO.parent / "shared" / "data" / "pokemon"
+
+# The longest test files, longest first (CI durations, 2026-12-03). `--dist loadfile` hands files
+# out in order; xdist's own order is by number of tests, which started the README flow (2 tests,
+# 160-250 s) last, alone, while the other worker sat idle. Longest first leaves short files for
+# the end, where they fill both workers.
+LONGEST_FIRST = (
+    "tests/test_readme_commands.py",
+    "tests/test_export.py",
+    "tests/training/test_distributed.py",
+    "tests/models/test_vae.py",
+    "tests/models/test_gan.py",
+    "tests/training/test_resume.py",
+    "tests/models/test_cached_sampling.py",
+)
+
+
+def pytest_configure(config):
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep the order set below
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONGEST_FIRST)))  # stable
 
 
 @pytest.fixture(autouse=True)
