@@ -214,6 +214,38 @@ def test_aux_fake_false_trains_the_class_head_on_real_images_only(shapes_batch, 
         ConditionalGAN(shapes[1], aux_fake="no")
 
 
+def test_aux_twin_trains_a_twin_head_on_generated_images_that_the_generator_works_against(shapes_batch, shapes):
+    # TAC-GAN (Gong et al. 2019): D's class head on real images, the twin on generated ones; the
+    # generator minimises adversarial + class head's cross-entropy - twin's cross-entropy.
+    models = {twin: _small(ConditionalGAN, shapes[1], aux_fake=False, aux_twin=twin, augment="none",
+                               spectral_norm=False, r1_gamma=0.0)
+              for twin in (True, False)}
+    model, plain = models[True], models[False]
+    images, labels = model.to_model_space(shapes_batch["image"]), shapes_batch["label"]
+    scores, logits = model.discriminator([images, labels])
+    assert logits.shape == (16, 8)  # 4 class logits, then 4 twin logits
+    for mine, theirs in zip(plain.weights, model.weights):  # the same start, up to the twin's half of the head
+        mine.assign(theirs[..., :4] if tuple(mine.shape) != tuple(theirs.shape) else theirs)
+    seed = model.step_seed(0)
+    fake = model._frozen_call(model.generator, [model.noise(16, seed), labels])
+    _, fake_logits = model._frozen_call(model.discriminator, [fake, labels])
+    d_loss = {t: m.discriminator_step(images, labels, seed)["d_loss"].numpy() for t, m in models.items()}
+    twin_ce = gan_losses.auxiliary_classifier_loss(labels, fake_logits[:, 4:])
+    np.testing.assert_allclose(d_loss[True] - d_loss[False], twin_ce.numpy(), rtol=1e-4, atol=1e-5)
+    seed = model.step_seed(1)
+    fake = model.generator([model.noise(16, seed), labels], training=True)
+    scores, logits = model._frozen_call(model.discriminator, [fake, labels])
+    expected = (tf.nn.softplus(-scores) + gan_losses.auxiliary_classifier_loss(labels, logits[:, :4])
+                - gan_losses.auxiliary_classifier_loss(labels, logits[:, 4:]))
+    np.testing.assert_allclose(model.generator_step(16, labels, seed)["g_loss"].numpy(), expected.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert ConditionalGAN.from_config(model.get_config()).aux_twin is True
+    with pytest.raises(UserError, match="aux_twin"):
+        ConditionalGAN(shapes[1], aux_twin=True, aux_weight=0.0)
+    with pytest.raises(UserError, match="aux_twin"):
+        ConditionalGAN(shapes[1], aux_twin="yes")
+
+
 def test_user_errors_name_the_culprit(shapes):
     with pytest.raises(UserError, match="hinges"):
         DCGAN(shapes[1], loss="hinges")

@@ -118,6 +118,11 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         images (Odena et al. 2017); False trains it on real images only, so the generator
         must draw what tells real classes apart, not a cue the two players agree on
         (on `shapes`: a fill colour per class, docs/gan.md).
+      aux_twin: TAC-GAN (Gong et al. 2019): the class head learns from real images only and
+        a twin head learns to classify the generated ones; the generator minimises the
+        class head's loss minus the twin's, which cancels the AC-GAN term's pull towards
+        easily classified, alike samples (the collapse within each class that `aux_fake=False`
+        alone showed). `aux_fake` has no effect with it. Needs `aux_weight` > 0.
       seed: base seed of the training noise.
     """
 
@@ -134,7 +139,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  loss: str | None = None, d_steps: int = 1, gp_weight: float = 10.0,
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
                  aux_fake: bool = True, augment: str | None = None, spectral_norm: bool | None = None,
-                 r1_gamma: float | None = None,
+                 r1_gamma: float | None = None, aux_twin: bool = False,
                  d_norm: str | None = None, palette_output: str = "none", seed: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
@@ -164,7 +169,11 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.ema_decay, self.beta_1, self.beta_2 = float(ema_decay), float(beta_1), float(beta_2)
         if not isinstance(aux_fake, bool):
             raise UserError(f"aux_fake must be true or false, got {aux_fake!r}")
-        self.aux_weight, self.aux_fake = float(aux_weight), aux_fake
+        if not isinstance(aux_twin, bool):
+            raise UserError(f"aux_twin must be true or false, got {aux_twin!r}")
+        if aux_twin and not aux_weight:
+            raise UserError("aux_twin needs the class head: aux_weight > 0 on a conditional model")
+        self.aux_weight, self.aux_fake, self.aux_twin = float(aux_weight), aux_fake, aux_twin
         self.gan_loss = gan_losses.get(loss)
         self.augment_policy = diffaug.check_policy(augment)
         self.spectral_norm, self.r1_gamma = spectral_norm, float(r1_gamma)
@@ -199,6 +208,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
 
     def build_discriminator(self):
         return mlp_discriminator(self.image_shape, self.hidden, self.num_classes, classifier=bool(self.aux_weight),
+                                 twin=self.aux_twin,
                                  spectral_norm=self.spectral_norm)
 
     # === Encodings <-> the networks' [-1, 1] space ===
@@ -226,10 +236,19 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         """aux_weight * the auxiliary classifier's cross-entropy, per example (0 without a class head)."""
         if logits is None:
             return 0.0
-        return self.aux_weight * gan_losses.auxiliary_classifier_loss(labels, logits)
+        return self.aux_weight * gan_losses.auxiliary_classifier_loss(labels, logits[:, :self.num_classes])
+
+    def _twin_loss(self, labels, logits):
+        """aux_weight * the twin head's cross-entropy (TAC-GAN), per example (0 without the twin)."""
+        if not self.aux_twin:
+            return 0.0
+        return self.aux_weight * gan_losses.auxiliary_classifier_loss(labels, logits[:, self.num_classes:])
 
     def _fake_class_loss(self, labels, logits):
-        """The discriminator's class loss on generated images (0 unless `aux_fake`)."""
+        """The discriminator's class losses on generated images: the twin's (TAC-GAN), else the
+        class head's if `aux_fake`, else 0."""
+        if self.aux_twin:
+            return self._twin_loss(labels, logits)
         return self._class_loss(labels, logits) if self.aux_fake else 0.0
 
     def _frozen_call(self, network, inputs):
@@ -306,7 +325,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             # The same family of augmentations as in the discriminator step, differentiated through.
             fake = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 2))
             fake_scores, fake_logits = self._scores(self._frozen_call(self.discriminator, self._inputs(fake, labels)))
-            per_example = self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
+            per_example = (self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
+                           - self._twin_loss(labels, fake_logits))
             scaled = self.g_optimizer.scale_loss(global_mean(per_example))
         gradients = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(gradients, variables))
@@ -348,7 +368,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         threshold = self.gan_loss.threshold
         return self.track({
             "d_loss": self.gan_loss.discriminator(real_scores, fake_scores) + class_losses,
-            "g_loss": self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits),
+            "g_loss": (self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
+                       - self._twin_loss(labels, fake_logits)),
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
         })
@@ -396,7 +417,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             **super().get_config(), "latent_dim": self.latent_dim, "filters": self.filters, "hidden": self.hidden,
             "loss": self.loss_name, "d_steps": self.d_steps, "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2, "aux_weight": self.aux_weight,
-            "aux_fake": self.aux_fake,
+            "aux_fake": self.aux_fake, "aux_twin": self.aux_twin,
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
             "d_norm": self.d_norm, "palette_output": self.palette_output,
         }
@@ -430,7 +451,8 @@ class DCGAN(GAN):
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,
-                                   classifier=bool(self.aux_weight), spectral_norm=self.spectral_norm)
+                                   classifier=bool(self.aux_weight), spectral_norm=self.spectral_norm,
+                                   twin=self.aux_twin)
 
 
 @register("cgan")

@@ -78,10 +78,11 @@ def _conv(spectral_norm: bool):
 
 
 def _projection_head(inputs: list, features, num_classes: int, name: str, classifier: bool = False,
-                     spectral_norm: bool = False):
+                     spectral_norm: bool = False, twin: bool = False):
     """Features phi(x) -> psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3),
     and with `classifier` also class logits from phi(x) (Odena et al. 2017): `[score, logits]`.
-    With `spectral_norm` the dense heads are normalised (the class embedding is not)."""
+    With `twin` the logits are `[B, 2 * classes]`: the class head's, then its twin's (TAC-GAN,
+    Gong et al. 2019). With `spectral_norm` the dense heads are normalised (the class embedding is not)."""
     dense = _dense(spectral_norm)
     score = dense(1, name="score")(features)
     if num_classes:
@@ -92,7 +93,8 @@ def _projection_head(inputs: list, features, num_classes: int, name: str, classi
         score = layers.Add()([score, projection])
     score = layers.Reshape(())(score)
     if classifier:
-        return keras.Model(inputs, [score, dense(num_classes, name="class_logits")(features)], name=name)
+        logits = dense(num_classes * (2 if twin else 1), name="class_logits")(features)
+        return keras.Model(inputs, [score, logits], name=name)
     return keras.Model(inputs, score, name=name)
 
 
@@ -106,7 +108,7 @@ def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int =
 
 
 def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator",
-                      classifier: bool = False, spectral_norm: bool = False):
+                      classifier: bool = False, spectral_norm: bool = False, twin: bool = False):
     """Two LeakyReLU layers (the paper's maxout units do the same job) and a linear score."""
     dense = _dense(spectral_norm)
     image = keras.Input(shape, name="image")
@@ -115,7 +117,7 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
     x = layers.LeakyReLU(0.2)(x)
     x = dense(hidden)(x)
     x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], x, num_classes, name, classifier, spectral_norm)
+    return _projection_head([image], x, num_classes, name, classifier, spectral_norm, twin)
 
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
@@ -141,7 +143,8 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
 
 
 def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
-                        name="discriminator", classifier: bool = False, spectral_norm: bool = False):
+                        name="discriminator", classifier: bool = False, spectral_norm: bool = False,
+                        twin: bool = False):
     """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
     the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017),
     `"none"` with `spectral_norm` (Miyato et al. 2018: every kernel divided by its largest
@@ -158,4 +161,4 @@ def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: 
         elif norm == "layer":
             x = layers.LayerNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier, spectral_norm)
+    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier, spectral_norm, twin)
