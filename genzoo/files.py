@@ -12,6 +12,10 @@ import os
 import posixpath
 import uuid
 
+# genzoo's versioned feature classifiers (`evaluation.features`), shared by the tools. Kept here,
+# not in `genzoo.evaluation`, so the tools' flag defaults do not load TensorFlow.
+DEFAULT_FEATURES_DIR = os.path.join(os.path.expanduser("~"), ".cache", "genzoo", "features")
+
 
 def is_remote(path: str) -> bool:
     """`gs://b/x`, `ram://x`, ...: a TensorFlow file system other than the local one."""
@@ -36,13 +40,22 @@ def expanduser(path: str) -> str:
     return path if is_remote(path) else os.path.expanduser(path)
 
 
+def _plain_local(path: str) -> bool:
+    """A local path without a scheme: `os.path` answers as gfile would, without loading TensorFlow."""
+    return "://" not in str(path)
+
+
 def exists(path: str) -> bool:
+    if _plain_local(path):
+        return os.path.exists(path)
     import tensorflow as tf
 
     return tf.io.gfile.exists(path)
 
 
 def isdir(path: str) -> bool:
+    if _plain_local(path):
+        return os.path.isdir(path)
     import tensorflow as tf
 
     return tf.io.gfile.isdir(path)

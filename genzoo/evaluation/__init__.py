@@ -8,14 +8,10 @@ epochs (features of the held-out images can be computed once and reused).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from genzoo.evaluation import distances, two_sample
-
-# genzoo's versioned feature classifiers (`features.genzoo_extractor`), shared by the tools.
-DEFAULT_FEATURES_DIR = os.path.join(os.path.expanduser("~"), ".cache", "genzoo", "features")
+from genzoo.files import DEFAULT_FEATURES_DIR  # noqa: F401 (where it was defined before)
 
 
 def _spread(values) -> dict:

@@ -33,6 +33,18 @@ def check_model_source(FLAGS) -> None:
         raise UserError("--model_dir is required (or --preset)")
 
 
+def check_run_folder(model_dir: str | None) -> None:
+    """--model_dir is a run folder: checked without TensorFlow, so it fails in a fraction of a second."""
+    if not model_dir:
+        return
+    from genzoo import files
+
+    if not files.isdir(model_dir):
+        raise UserError(f"--model_dir={model_dir}: no such folder")
+    if not files.exists(files.join(model_dir, "config.json")):
+        raise UserError(f"{model_dir}: not a genzoo run (no config.json)")
+
+
 def load_model(FLAGS):
     """The model of --model_dir (at --checkpoint) or of --preset, and its run's config."""
     check_model_source(FLAGS)
@@ -43,6 +55,7 @@ def load_model(FLAGS):
         model = presets.load(FLAGS.preset)
         return model, {"train": info["train"], "model_config": info["model_config"],
                        "checkpoint": f"preset:{FLAGS.preset}"}
+    check_run_folder(FLAGS.model_dir)
     from genzoo.training import runs
 
     return runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)

@@ -14,7 +14,7 @@ import sys
 from absl import flags
 
 from genzoo import files
-from genzoo.evaluation import DEFAULT_FEATURES_DIR
+from genzoo.files import DEFAULT_FEATURES_DIR
 from genzoo.tools import common
 
 
@@ -224,12 +224,9 @@ def main(argv):
     if len(argv) > 1:
         raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
-    common.check_model_source(FLAGS)
     # Checks that need no TensorFlow come first, so a typo fails in a fraction of a second.
-    if FLAGS.model_dir and not files.isdir(FLAGS.model_dir):
-        raise common.UserError(f"--model_dir={FLAGS.model_dir}: no such folder")
-    if FLAGS.model_dir and not files.exists(os.path.join(FLAGS.model_dir, "config.json")):
-        raise common.UserError(f"{FLAGS.model_dir}: not a genzoo run (no config.json)")
+    common.check_model_source(FLAGS)
+    common.check_run_folder(FLAGS.model_dir)
     if FLAGS.features:
         files.check_keras_file(FLAGS.features)
     if FLAGS.split not in ("train", "test", "all"):

@@ -85,13 +85,13 @@ def config_from_flags():
 def main(argv):
     if len(argv) > 1:
         raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
+    config = config_from_flags().validate()  # bad flags fail before TensorFlow loads (seconds)
     from genzoo import distribute
 
     distribute.split_cpu(flags.FLAGS.cpu_devices)
     from genzoo.models import registry
     from genzoo.training import loop
 
-    config = config_from_flags()
     registry.get(config.model)  # fail on an unknown model before loading data
     try:
         model, history = loop.train(config)

@@ -65,6 +65,38 @@ def test_flags_out_of_range_are_one_line_errors(tmp_path, small_npz, fake_run):
     assert sorted(os.listdir(tmp_path)) == ["a_file", "fake_run"]  # nothing written
 
 
+# Runs a tool's main with bad flags in one process, then reports whether TensorFlow was loaded.
+_LOADS_TF = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_module(f"genzoo.tools.{sys.argv[0]}", run_name="__main__")
+except SystemExit as exit:
+    print(exit.code, "tensorflow" in sys.modules)
+"""
+
+
+def test_flag_errors_come_before_tensorflow_loads(tmp_path, fake_run):
+    # A typo must fail in a fraction of a second, not after the 4 s TensorFlow takes to load.
+    cases = {
+        "train": ["--model=vae", "--seed=-1"],
+        "train model_dir file": ["--model=vae", f"--model_dir={fake_run / 'config.json'}"],
+        "sample": [f"--model_dir={fake_run}", "--num=5000"],
+        "sample no run": [f"--model_dir={tmp_path / 'missing'}"],
+        "evaluate": [f"--model_dir={fake_run}", "--seed=-1"],
+        "evaluate no run": [f"--model_dir={tmp_path / 'missing'}"],
+        "export": [f"--model_dir={fake_run}", "--max_num_samples=0"],
+        "export no run": [f"--model_dir={tmp_path / 'missing'}", f"--export_base={tmp_path / 'e'}"],
+    }
+    procs = {name: subprocess.Popen([sys.executable, "-c", _LOADS_TF, name.split()[0], *args], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for name, args in cases.items()}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=120)
+        assert out.split() == ["2", "False"], (name, out, err[-500:])
+        assert "genzoo: error:" in err, (name, err)
+    assert not (tmp_path / "missing").exists()
+
+
 def _config(tmp_path, small_npz, **overrides):
     values = {"model": "vae", "dataset": small_npz, "model_dir": str(tmp_path / "run"), "epochs": 1,
               "batch_size": 30, "hparams": dict(SMALL), "num_samples": 4}
