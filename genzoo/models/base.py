@@ -40,6 +40,18 @@ def make_optimizer(learning_rate: float, **adam_kwargs) -> keras.optimizers.Opti
     return optimizer
 
 
+def dense_gradients(gradients) -> list:
+    """Gradients with every `tf.IndexedSlices` (an embedding lookup's gradient) summed into a dense tensor.
+
+    Keras 3's Adam squares an `IndexedSlices` gradient's rows before it sums the rows
+    of a repeated index, so an embedding row looked up n times gets the second moment
+    of n separate gradients, not of their sum (a wrong, larger step), and each of its
+    dense conversions sums all rows again (25,600 rows of 2,048 per pixel_lstm step).
+    Summing once here gives Adam the true gradient; inside XLA the sum is one scatter.
+    """
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in gradients]
+
+
 def require_positive(**values) -> None:
     """Refuses a hyper-parameter below 1, naming it."""
     for name, value in values.items():

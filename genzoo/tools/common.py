@@ -26,28 +26,19 @@ def define_checkpoint_flag():
 
 
 def check_model_source(FLAGS) -> None:
-    """Exactly one of --model_dir and --preset (checked before anything slow)."""
+    """Exactly one of --model_dir and --preset, and a --model_dir that holds a run (checked before anything slow)."""
     if FLAGS.preset and FLAGS.model_dir:
         raise UserError("give --model_dir or --preset, not both")
     if not FLAGS.preset and not FLAGS.model_dir:
         raise UserError("--model_dir is required (or --preset)")
+    if FLAGS.model_dir:
+        from genzoo.training.config import check_run_folder
 
-
-def check_run_folder(model_dir: str | None) -> None:
-    """--model_dir is a run folder: checked without TensorFlow, so it fails in a fraction of a second."""
-    if not model_dir:
-        return
-    from genzoo import files
-
-    if not files.isdir(model_dir):
-        raise UserError(f"--model_dir={model_dir}: no such folder")
-    if not files.exists(files.join(model_dir, "config.json")):
-        raise UserError(f"{model_dir}: not a genzoo run (no config.json)")
+        check_run_folder(FLAGS.model_dir)
 
 
 def load_model(FLAGS):
-    """The model of --model_dir (at --checkpoint) or of --preset, and its run's config."""
-    check_model_source(FLAGS)
+    """The model of --model_dir (at --checkpoint) or of --preset, and its run's config (after `check_model_source`)."""
     if FLAGS.preset:
         from genzoo import presets
 
@@ -55,7 +46,6 @@ def load_model(FLAGS):
         model = presets.load(FLAGS.preset)
         return model, {"train": info["train"], "model_config": info["model_config"],
                        "checkpoint": f"preset:{FLAGS.preset}"}
-    check_run_folder(FLAGS.model_dir)
     from genzoo.training import runs
 
     return runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)

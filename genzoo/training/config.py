@@ -7,6 +7,14 @@ import dataclasses
 from genzoo import files
 from genzoo.errors import UserError
 
+
+def check_run_folder(model_dir: str) -> None:
+    """`model_dir` is a run folder (it holds config.json); needs no TensorFlow, so tools fail fast."""
+    if not files.isdir(model_dir):
+        raise UserError(f"--model_dir={model_dir}: no such folder")
+    if not files.exists(files.join(model_dir, "config.json")):
+        raise UserError(f"{model_dir}: not a genzoo run (no config.json)")
+
 # A run's identity: resuming with different values would silently mix two runs.
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 IDENTITY = ("model", "dataset", "encoding", "hparams", "seed", "batch_size", "precision", "flip", "preset")

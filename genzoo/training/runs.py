@@ -9,15 +9,15 @@ import sys
 from genzoo import files
 from genzoo.errors import UserError
 from genzoo.models import registry
+from genzoo.training.config import check_run_folder
 from genzoo.training.checkpoints import BEST, Checkpoints, UnreadableCheckpoint
 
 CHOICES = ("best", "latest")  # or a checkpoint's path prefix
 
 
 def read_config(model_dir: str) -> dict:
+    check_run_folder(model_dir)
     path = os.path.join(model_dir, "config.json")
-    if not files.exists(path):
-        raise UserError(f"{model_dir}: not a genzoo run (no config.json)")
     try:
         config = json.loads(files.read_text(path))
         if not isinstance(config["train"]["model"], str) or not isinstance(config["model_config"], dict):

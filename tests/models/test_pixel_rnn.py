@@ -206,7 +206,7 @@ def test_short_training_on_pokemon_beats_the_per_position_marginal(tmp_path_fact
     model.compile_for_training(1e-2)
     step = tf.function(model.train_step)
     batches = tf.data.Dataset.from_tensor_slices({"image": train_images, "label": np.zeros(len(train_images), np.int32)})
-    for batch in batches.shuffle(len(train_images), seed=0).repeat().batch(32).take(20):
+    for batch in batches.shuffle(len(train_images), seed=0).repeat().batch(32).take(60):
         step(batch)
     held_out = float(np.mean(model.bits_per_dim(-model.log_prob(tf.constant(test_images))).numpy()))
     assert held_out < baseline - 0.2, (held_out, baseline)

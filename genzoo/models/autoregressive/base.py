@@ -22,7 +22,7 @@ from genzoo.distribute import global_mean
 from genzoo.errors import UserError
 from genzoo.models import capabilities
 from genzoo.models.autoregressive import samplers
-from genzoo.models.base import GenerativeModel, check_python_temperature
+from genzoo.models.base import GenerativeModel, check_python_temperature, dense_gradients
 
 __all__ = ["AutoregressiveModel"]
 
@@ -87,7 +87,7 @@ class AutoregressiveModel(GenerativeModel, capabilities.Sampler, capabilities.Ex
         with tf.GradientTape() as tape:
             nll = -self.log_prob(images, labels)  # teacher forcing: the true prefix is the input
             scaled = self.optimizer.scale_loss(global_mean(nll))
-        return nll, tape.gradient(scaled, self.trainable_variables)
+        return nll, dense_gradients(tape.gradient(scaled, self.trainable_variables))
 
     def _labels_of(self, data):
         return data["label"] if self.conditional else None

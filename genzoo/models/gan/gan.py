@@ -40,6 +40,7 @@ from genzoo.errors import UserError
 from genzoo.models import capabilities
 from genzoo.models.base import (
     GenerativeModel,
+    dense_gradients,
     make_optimizer,
     require_positive,
     seed_pair,
@@ -306,7 +307,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                 per_example += self.gp_weight * gan_losses.wasserstein_gradient_penalty(
                     critic, real_seen, fake_augmented, epsilon)
             scaled = self.d_optimizer.scale_loss(global_mean(per_example))
-        gradients = tape.gradient(scaled, variables)
+        gradients = dense_gradients(tape.gradient(scaled, variables))
         self.d_optimizer.apply_gradients(zip(gradients, variables))
         threshold = self.gan_loss.threshold
         return {
@@ -328,7 +329,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             per_example = (self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
                            - self._twin_loss(labels, fake_logits))
             scaled = self.g_optimizer.scale_loss(global_mean(per_example))
-        gradients = tape.gradient(scaled, variables)
+        gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))
         return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients)}
 

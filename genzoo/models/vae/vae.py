@@ -29,7 +29,7 @@ from genzoo.losses import (
     standard_normal_log_prob,
 )
 from genzoo.models import capabilities, likelihoods
-from genzoo.models.base import GenerativeModel, require_positive, seed_pair
+from genzoo.models.base import GenerativeModel, dense_gradients, require_positive, seed_pair
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.registry import register
 from genzoo.models.vae import pixel_sampler
@@ -326,7 +326,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             per_example = -reconstruction + self.kl_weight() * charged
             loss = global_mean(per_example)
             scaled = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, self.trainable_variables)
+        gradients = dense_gradients(tape.gradient(scaled, self.trainable_variables))
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         return self._report(reconstruction, tf.reduce_sum(kl, axis=-1), per_example)
 
