@@ -48,6 +48,8 @@ SKIPPED = {
         "repository benchmarks (minutes to hours) that rewrite docs/figures; run from a clone's root",
     ("performance.md", "--parts=train,sampling"): "a repository benchmark, its --out elided (`...`)",
     ("performance.md", "--out=/tmp/bench_q1.json"): "a repository benchmark of the training step (minutes, torch optional)",
+    ("performance.md", "--out=/tmp/bench_avx2_1.json"): "a repository benchmark of the training step (minutes, torch"
+                                                        " optional)",
     ("presets.md", "python tools/make_preset.py"): "how the shipped preset was made: a repository script on a"
                                                     " 40-epoch run",
     ("vae.md", "--hparams=pixel_layers=0,blocks=1,log_var_bound=8"): "a record of measured runs with flags elided"
