@@ -26,15 +26,19 @@ def define_checkpoint_flag():
 
 
 def check_model_source(FLAGS) -> None:
-    """Exactly one of --model_dir and --preset, and a --model_dir that holds a run (checked before anything slow)."""
+    """Exactly one of --model_dir and --preset (checked before anything slow)."""
     if FLAGS.preset and FLAGS.model_dir:
         raise UserError("give --model_dir or --preset, not both")
     if not FLAGS.preset and not FLAGS.model_dir:
         raise UserError("--model_dir is required (or --preset)")
-    if FLAGS.model_dir:
-        from genzoo.training.config import check_run_folder
 
-        check_run_folder(FLAGS.model_dir)
+
+def check_run_folder(model_dir: str | None) -> None:
+    """--model_dir (when given) is a run folder: checked without TensorFlow, after the flags' own checks."""
+    if model_dir:
+        from genzoo.training.config import check_run_folder as check
+
+        check(model_dir)
 
 
 def load_model(FLAGS):

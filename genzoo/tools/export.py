@@ -31,6 +31,7 @@ def main(argv):
         raise common.UserError(f"--version must be a positive integer, got {FLAGS.version}")
     common.check_range("max_num_samples", FLAGS.max_num_samples, 1, 2**31 - 1)  # requests count in int32
     common.check_output_folder("export_base", FLAGS.export_base)
+    common.check_run_folder(FLAGS.model_dir)
     from genzoo import serving
     model, config = common.load_model(FLAGS)
     path = serving.export(

@@ -54,6 +54,7 @@ def main(argv):
         raise common.UserError(f"--steps must be at least 2, got {FLAGS.steps}")
     if FLAGS.mode == "complete" and not 0.0 <= FLAGS.known_fraction <= 1.0:
         raise common.UserError(f"--known_fraction must lie in [0, 1], got {FLAGS.known_fraction}")
+    common.check_run_folder(FLAGS.model_dir)
     import numpy as np
 
     from genzoo import data, images
