@@ -26,6 +26,7 @@ from tensorflow.core.framework.types_pb2 import DataType
 from genzoo import data
 from genzoo import serving as export
 from genzoo.errors import UserError
+from genzoo.models import capabilities as caps
 from genzoo.models import registry
 from tests.small_models import SMALL_HPARAMS
 
@@ -251,6 +252,27 @@ def _assert_outputs_equal(got, want, where):
 @pytest.mark.parametrize("name", registry.names())
 def test_every_registered_model_is_servable(name, exported):
     assert name in exported["models"], f"model {name!r} was not exported; every model must be servable"
+
+
+# The serving signatures each capability adds (Decoder: the model's decode_signature).
+SIGNATURES = {caps.Sampler: {"sample"}, caps.Encoder: {"encode", "reconstruct"}, caps.Completer: {"complete"},
+              caps.ExactLikelihood: {"log_prob"}}
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_serving_exports_exactly_the_declared_capabilities(name, exported):
+    assert name in exported["models"], f"model {name!r} was not exported"
+    model, _, functions = exported["models"][name]
+    has = model.capabilities()
+    expected = set().union(*(names for capability, names in SIGNATURES.items() if capability in has))
+    if caps.Decoder in has:
+        expected.add(model.decode_signature)
+    assert set(functions) == expected and next(iter(functions)) == "sample"
+    for fn in functions.values():
+        inputs = {s.name for s in _specs(fn)}
+        assert ("labels" in inputs) == (caps.Conditional in has)
+        if "num_samples" in inputs:
+            assert ("temperature" in inputs) == model.tempered
 
 
 @pytest.mark.parametrize("name", registry.names())

@@ -1,8 +1,11 @@
 """The README's commands, run as a new user runs them: in order, in a fresh working
 directory, with the relative paths exactly as written.
 
-Substituted: only the data-path placeholder (`path/to/pokemon` -> ../shared/data/pokemon)
-and a short `--epochs`. Skipped, with why: `pip install ...` (CI has installed the
+Substituted: only the data-path placeholder (`path/to/pokemon` -> ../shared/data/pokemon),
+a short `--epochs` and a small `evaluate` (`EVALUATE_FLAGS`: the defaults sample 3,000
+PixelVAE images, compute 64-sample bounds and train the feature classifier for 15 epochs,
+170 s of a 315 s flow; the same code paths run at these sizes, and
+tests/evaluation covers the scores themselves). Skipped, with why: `pip install ...` (CI has installed the
 package already; the rest of that line runs), the test command itself (it would run this
 suite again) and `tensorboard` (a server that does not exit).
 """
@@ -21,6 +24,8 @@ import tensorflow as tf
 
 REPO = Path(__file__).resolve().parents[1]
 POKEMON = REPO.parent / "shared" / "data" / "pokemon"
+# Appended to `genzoo.tools.evaluate` (the flags' later values win).
+EVALUATE_FLAGS = " --num_samples=100 --num_seeds=1 --iw_samples=1,8 --classifier_epochs=1"
 SKIPPED = {
     "python -m pytest": "the test command itself: it would run this suite again",
     "tensorboard": "a server that does not exit",
@@ -48,6 +53,8 @@ def as_run(line: str) -> str | None:
     command = " && ".join(parts).replace("path/to/pokemon", str(POKEMON))
     if "genzoo.tools.train" in command:
         command = re.sub(r"--epochs=\d+", "", command) + " --epochs=1"
+    if "genzoo.tools.evaluate" in command:
+        command += EVALUATE_FLAGS
     return command
 
 

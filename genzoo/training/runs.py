@@ -9,8 +9,8 @@ import sys
 from genzoo import files
 from genzoo.errors import UserError
 from genzoo.models import registry
-from genzoo.training.config import check_run_folder
 from genzoo.training.checkpoints import BEST, Checkpoints, UnreadableCheckpoint
+from genzoo.training.config import check_run_folder
 
 CHOICES = ("best", "latest")  # or a checkpoint's path prefix
 

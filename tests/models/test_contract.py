@@ -1,5 +1,6 @@
 """The model contract, checked once for every registered model: the base contract and
-each declared capability's behaviour, and that serving exports exactly the declared ones."""
+each declared capability's behaviour. That serving exports exactly the declared
+capabilities is checked on the exports of tests/test_export.py (one trace per model)."""
 
 import inspect
 import json
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genzoo import data, serving
+from genzoo import data
 from genzoo.errors import UserError
 from genzoo.models import capabilities as caps
 from genzoo.models import registry
@@ -75,11 +76,6 @@ def test_registry_fails_loudly():
 
 
 # === Capabilities ===
-# The serving signatures each capability adds (Decoder: the model's decode_signature).
-SIGNATURES = {caps.Sampler: {"sample"}, caps.Encoder: {"encode", "reconstruct"}, caps.Completer: {"complete"},
-              caps.ExactLikelihood: {"log_prob"}}
-
-
 def _small(name, spec):
     keras.utils.set_random_seed(3)
     return registry.build(name, spec, seed=1, **SMALL_HPARAMS.get(name, {}))
@@ -139,22 +135,6 @@ def test_each_declared_capability_behaves(name, shapes):
         known = spec.width + 3
         done = model.complete(images, known, seed=0, labels=labels).numpy().reshape(4, -1)
         np.testing.assert_array_equal(done[:, :known], images.numpy().reshape(4, -1)[:, :known])
-
-
-@pytest.mark.parametrize("name", registry.names())
-def test_serving_exports_exactly_the_declared_capabilities(name, shapes):
-    model = _small(name, shapes[1])
-    has = model.capabilities()
-    expected = set().union(*(names for capability, names in SIGNATURES.items() if capability in has))
-    if caps.Decoder in has:
-        expected.add(model.decode_signature)
-    functions = serving.signatures(model, 4)
-    assert set(functions) == expected and next(iter(functions)) == "sample"
-    for fn in functions.values():
-        inputs = {spec.name for spec in tf.nest.flatten(fn.get_concrete_function().structured_input_signature)}
-        assert ("labels" in inputs) == (caps.Conditional in has)
-        if "num_samples" in inputs:
-            assert ("temperature" in inputs) == model.tempered
 
 
 def test_tools_ask_capabilities_not_attributes():

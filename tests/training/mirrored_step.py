@@ -22,6 +22,8 @@ from genzoo import data
 from genzoo.models import registry
 from genzoo.training.loop import distributed_steps
 
+CROP = 8
+
 
 def one_step(strategy, name, spec, hparams, weights, batch):
     with strategy.scope():
@@ -46,7 +48,11 @@ def main():
     small = json.loads(sys.argv[1])
     names = sys.argv[2].split(",") if len(sys.argv) > 2 else registry.names()
     ds, spec = data.load("shapes", "train")
-    batch = next(iter(ds.batch(16)))
+    # The top-left 8 x 8 of each sprite: the same layers and strategy code (one downsampling
+    # instead of two), and the 2-D LSTMs unroll 8 rows and 15 diagonals instead of 20 and 39,
+    # which cut this script's tracing time (mostly the Diagonal BiLSTM's) by more than half.
+    spec = spec.replace(height=CROP, width=CROP)
+    batch = {k: v[:, :CROP, :CROP] if k == "image" else v for k, v in next(iter(ds.batch(16))).items()}
     mirrored = distribute.get_strategy("mirrored")
     assert mirrored.num_replicas_in_sync == 2, mirrored.num_replicas_in_sync
     out = {}
