@@ -58,7 +58,7 @@ def signature_function(body, specs) -> tf.function:
 
     call.__signature__ = inspect.Signature(
         [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
-    return tf.function(call, input_signature=specs)
+    return tf.function(call, input_signature=specs, autograph=False)
 
 
 def with_shape_checks(fn) -> tf.function:

@@ -183,6 +183,6 @@ class CachedSampler:
         gumbel = noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed)
         return self._cached_run_compiled(known, num_known, gumbel, temperature)
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=True, autograph=False)
     def _cached_run_compiled(self, known, num_known, gumbel, temperature):
         return self._cached_run(known, num_known, gumbel, temperature)

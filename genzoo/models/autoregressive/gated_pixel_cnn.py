@@ -160,7 +160,7 @@ class GatedPixelCNN(AutoregressiveModel):
         gumbel = cached.noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed)
         return self._cached_run_compiled(known, num_known, gumbel, temperature, labels)
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=True, autograph=False)
     def _cached_run_compiled(self, known, num_known, gumbel, temperature, labels=None):
         return self._cached_run(known, num_known, gumbel, temperature, labels)
 

@@ -164,7 +164,7 @@ class PixelLSTM(AutoregressiveModel):
             (tf.constant(0), start, self._initial_state(batch), *arrays))
         return (tf.transpose(pixels.stack(), [1, 0, 2]), tf.transpose(log_probs.stack(), [1, 0, 2]))
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=True, autograph=False)
     def _run_compiled(self, known, num_known, noise, temperature):
         return self._run(known, num_known, noise, temperature)[0]
 

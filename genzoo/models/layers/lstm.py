@@ -78,8 +78,8 @@ def _backward(d_hs, hs, acts, cells, kernel):
     return d_gates, d_kernel, tf.reduce_sum(d_gates, [0, 1])
 
 
-_forward_xla = tf.function(_forward, jit_compile=True)
-_backward_xla = tf.function(_backward, jit_compile=True)
+_forward_xla = tf.function(_forward, jit_compile=True, autograph=False)
+_backward_xla = tf.function(_backward, jit_compile=True, autograph=False)
 
 
 @tf.custom_gradient

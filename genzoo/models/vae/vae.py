@@ -241,7 +241,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         """Pixels drawn with per-layer caches (`pixel_sampler`): one position of each layer per step."""
         return pixel_sampler.sample(self, self.decoder(self._with_label(z, labels)), seed, temperature)
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=True, autograph=False)
     def pixel_loop_compiled(self, features, uniform, temperature):
         return pixel_sampler.loop(self, features, uniform, temperature)
 
@@ -264,11 +264,11 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         _, images = tf.while_loop(lambda step, _: step < height * width, body, (tf.constant(0), images))
         return images
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def _pixels_compiled(self, z, labels, seed, temperature):
         return self._pixels(z, labels, seed, temperature)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def _naive_pixels_compiled(self, z, labels, seed, temperature):
         return self._naive_pixels(z, labels, seed, temperature)
 
