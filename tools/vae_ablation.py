@@ -10,8 +10,8 @@
       (what located the late blow-up at 2e-3 on `shapes`). --log_var_max bounds the log-variance
       above by this instead of log_var_bound; --clipnorm clips the gradient's global norm.
   python tools/vae_ablation.py shapes_labels [--hparams='{"label_maps": true}']
-      The cvae recipe of tests/models/test_vae.py on `shapes`: the share of 200 samples the
-      test's silhouette classifier assigns to the requested shape, at temperature 1 and 0.
+      The cvae recipe of tools/label_control.py (a test of tests/models/test_vae.py until
+      2026-12-03) on `shapes`: the share of 200 samples the test's silhouette classifier assigns to the requested shape, at temperature 1 and 0.
 
 The held-out bounds and C2ST of the ablation table come from genzoo.tools.train and
 genzoo.tools.evaluate (commands in docs/vae.md).
