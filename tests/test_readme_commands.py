@@ -5,8 +5,8 @@ Substituted: only the data-path placeholder (`path/to/pokemon` -> ../shared/data
 a short `--epochs` and a small `evaluate` (`EVALUATE_FLAGS`: the defaults sample 3,000
 PixelVAE images, compute 64-sample bounds and train the feature classifier for 15 epochs,
 170 s of a 315 s flow; the same code paths run at these sizes, and
-tests/evaluation covers the scores themselves). Skipped, with why: `pip install ...` (CI has installed the
-package already; the rest of that line runs), the test command itself (it would run this
+tests/evaluation covers the scores themselves). Skipped, with why: `pip install ...` (CI has
+installed the package already; the rest of that line runs), the test command itself (it would run this
 suite again) and `tensorboard` (a server that does not exit).
 """
 

@@ -57,7 +57,7 @@ def _conv_body(first):
 def gated_pixel_cnn() -> tuple[float, float]:
     """500 steps at batch 32; 8 samples per class. Chance 0.25; 0.81 when written, 0.625 after
     Adam got summed embedding gradients (2026-12-03)."""
-    (images, labels), held_out, spec = _shapes("train"), _shapes("test"), data.load("shapes", "test")[1]
+    images, labels, spec = _shapes("train")
     keras.utils.set_random_seed(0)
     model = GatedPixelCNN(spec, filters=16, layers=3, embed_dim=8)
     model.compile_for_training(5e-3)
@@ -68,19 +68,15 @@ def gated_pixel_cnn() -> tuple[float, float]:
     wanted = np.repeat(np.arange(spec.num_classes, dtype=np.int32), 8)
     samples = model.sample(len(wanted), seed=0, labels=wanted).numpy()
     classify = _classifier((images.shape[1:], "int32"), _conv_body(keras.layers.Embedding(spec.num_colors, 4)),
-                           (images, labels), held_out, epochs=2)
+                           (images, labels), _shapes("test")[:2], epochs=2)
     return float(np.mean(classify(samples) == wanted)), 0.5
 
 
-def _shapes(split):
-    arrays = next(data.load("shapes", split)[0].batch(100_000).as_numpy_iterator())
-    return arrays["image"], arrays["label"].astype(np.int32)
-
-
-def _silhouettes(split):
-    ds, spec = data.load("shapes", split, encoding="binary")
-    batch = next(iter(ds.batch(100_000)))
-    return batch["image"], batch["label"], spec
+def _shapes(split, encoding=None):
+    """The built-in `shapes` as arrays: images, labels (the shape) and the spec."""
+    ds, spec = data.load("shapes", split, encoding=encoding)
+    arrays = next(ds.batch(100_000).as_numpy_iterator())
+    return arrays["image"], arrays["label"].astype(np.int32), spec
 
 
 def cvae() -> tuple[float, float]:
@@ -89,8 +85,8 @@ def cvae() -> tuple[float, float]:
     train, spec = data.load("shapes", "train")
     keras.utils.set_random_seed(0)
     batches = train.shuffle(4608, seed=0).batch(64)
-    classify = _classifier(((20, 20, 1), "float32"), _conv_body(lambda x: x), _silhouettes("train")[:2],
-                           _silhouettes("test")[:2], epochs=2)
+    classify = _classifier(((20, 20, 1), "float32"), _conv_body(lambda x: x), _shapes("train", "binary")[:2],
+                           _shapes("test", "binary")[:2], epochs=2)
     model = ConditionalVAE(spec, latent_dim=16, filters=16, hidden=128, kl_warmup_steps=200, seed=1)
     model.compile_for_training(2e-3)
     model.fit(batches, epochs=6, verbose=0)
@@ -105,9 +101,9 @@ def cgan() -> tuple[float, float]:
     well before 8 fill colours); 100 samples per class. The bound is 5 standard deviations
     above chance over 400 draws, 35.8%; 51.0-54.3% with seeds 0, 1, 2 when written, 29-35%
     without the class head (aux_weight=0)."""
-    images, labels, spec = _silhouettes("train")
+    images, labels, spec = _shapes("train", "binary")
     classify = _classifier(((20, 20, 1), "float32"), _conv_body(lambda x: x), (images, labels),
-                           _silhouettes("test")[:2], epochs=3)
+                           _shapes("test", "binary")[:2], epochs=3)
     keras.utils.set_random_seed(0)
     model = ConditionalGAN(spec, latent_dim=8, filters=8, seed=0)  # default aux_weight = 1 (AC-GAN)
     model.compile_for_training(1e-3)

@@ -94,7 +94,9 @@ class AutoregressiveModel(GenerativeModel, capabilities.Sampler, capabilities.Ex
 
     def train_step(self, data):
         """One optimizer step on the batch's negative log-likelihood (nats per image)."""
-        gradients_of = tf.function(self._gradients, jit_compile=True, autograph=False) if self.jit_gradients else self._gradients
+        gradients_of = self._gradients
+        if self.jit_gradients:
+            gradients_of = tf.function(self._gradients, jit_compile=True, autograph=False)
         nll, gradients = gradients_of(data["image"], self._labels_of(data))
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         return self.track({"loss": nll, "bits_per_dim": self.bits_per_dim(nll)})
