@@ -25,13 +25,21 @@ from genzoo.models.registry import register
 
 
 def skew(x):
-    """`[B, H, W, C]` -> `[B, H, W + H - 1, C]`: row i shifted right by i, so diagonals become columns."""
-    height = x.shape[1]
-    return tf.stack([tf.pad(x[:, i], [[0, 0], [i, height - 1 - i], [0, 0]]) for i in range(height)], axis=1)
+    """`[B, H, W, C]` -> `[B, H, W + H - 1, C]`: row i shifted right by i, so diagonals become columns.
+
+    Rows padded to W + H and read back as rows one shorter: each row starts one step further into
+    its padded row. A fixed number of ops whatever the height (a per-row pad and stack traced H).
+    """
+    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+    flat = tf.reshape(tf.pad(x, [[0, 0], [0, 0], [0, height], [0, 0]]), [-1, height * (width + height), channels])
+    return tf.reshape(flat[:, :height * (width + height - 1)], [-1, height, width + height - 1, channels])
 
 
 def unskew(x, width: int):
-    return tf.stack([row[:, i:i + width] for i, row in enumerate(tf.unstack(x, axis=1))], axis=1)
+    """`skew`'s inverse: `[B, H, W + H - 1, C]` -> `[B, H, W, C]` (rows read back one longer)."""
+    height, diagonals, channels = x.shape[1], x.shape[2], x.shape[3]
+    flat = tf.pad(tf.reshape(x, [-1, height * diagonals, channels]), [[0, 0], [0, height], [0, 0]])
+    return tf.reshape(flat, [-1, height, diagonals + 1, channels])[:, :, :width]
 
 
 @keras.saving.register_keras_serializable("genzoo")
@@ -65,18 +73,21 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
                 shape=(2, self.units, 4 * self.units), initializer="orthogonal", name=f"state_to_state_{d}"))
 
     def _sweep(self, x, input_to_state, state_to_state):
-        width = x.shape[2]
-        input_gates = tf.unstack(skew(input_to_state(x)), axis=2)  # W + H - 1 diagonals of [B, H, 4U]
-        h = tf.zeros_like(input_gates[0][..., :self.units])
-        cell, columns = h, []
-        for column_gates in input_gates:
+        width, units = x.shape[2], self.units
+        diagonals = tf.transpose(skew(input_to_state(x)), [2, 0, 1, 3])  # W + H - 1 diagonals of [B, H, 4U]
+        kernel = tf.reshape(state_to_state, [2 * units, 4 * units])
+
+        def step(state, column_gates):
+            h, cell = state
             upper = tf.pad(h[:, :-1], [[0, 0], [1, 0], [0, 0]])  # the neighbour above, via the previous diagonal
-            neighbours = tf.reshape(tf.concat([upper, h], axis=-1), [-1, 2 * self.units])  # one 2-D matmul
-            gates = column_gates + tf.reshape(neighbours @ tf.reshape(state_to_state, [2 * self.units, -1]),
-                                              tf.shape(column_gates))
-            h, cell = lstm_update(gates, cell)
-            columns.append(h)
-        return unskew(tf.stack(columns, axis=2), width)
+            neighbours = tf.reshape(tf.concat([upper, h], axis=-1), [-1, 2 * units])  # one 2-D matmul
+            return lstm_update(column_gates + tf.reshape(neighbours @ kernel, tf.shape(column_gates)), cell)
+
+        # A loop, not the diagonals unrolled: the graph (and its tracing time) stays the same size
+        # whatever the image size.
+        zeros = tf.zeros_like(diagonals[0, ..., :units])
+        columns, _ = tf.scan(step, diagonals, initializer=(zeros, zeros))
+        return unskew(tf.transpose(columns, [1, 2, 0, 3]), width)
 
     def call(self, x):
         forward = self._sweep(x, self.input_to_state_left_to_right, self.state_to_state_left_to_right)
@@ -155,12 +166,10 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                     layers, _per_layer(maps[1:])):
                 x_row, above = x_map[row], back_map[row]  # [W, B, F], the row above's [W, B, U]
                 gates = to_state(x_row) + tf.matmul(above, state_kernel[0])
-                h = cell = tf.zeros_like(above[0])
-                states = []
-                for col in reversed(range(self.spec.width)):
-                    h, cell = lstm_update(gates[col] + tf.matmul(h, state_kernel[1]), cell)
-                    states.append(h)
-                back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], tf.stack(states[::-1])[None])
+                zeros = tf.zeros_like(above[0])
+                states, _ = tf.scan(lambda state, column_gates: lstm_update(  # right to left
+                    column_gates + tf.matmul(state[0], state_kernel[1]), state[1]), gates, (zeros, zeros), reverse=True)
+                back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], states[None])
                 swept += [x_map, h_map, back_map, *left]
             return tuple(swept)
 

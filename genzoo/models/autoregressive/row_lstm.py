@@ -46,15 +46,16 @@ class RowLSTMLayer(keras.layers.Layer):
             shape=(self.kernel_size, self.units, 4 * self.units), initializer="orthogonal", name="state_to_state")
 
     def call(self, x):
-        # [B, H, W, 4U], every row at once; unstacked once, since each slice's gradient is a full-size tensor
-        input_gates = tf.unstack(self.input_to_state(x), axis=1)
-        h = tf.zeros_like(input_gates[0][..., :self.units])
-        cell, rows = h, []
-        for row_gates in input_gates:
-            gates = row_gates + tf.nn.conv1d(h, self.state_to_state, 1, "SAME")
-            h, cell = lstm_update(gates, cell)
-            rows.append(h)
-        return tf.stack(rows, axis=1)
+        rows = tf.transpose(self.input_to_state(x), [1, 0, 2, 3])  # [H, B, W, 4U], every row's input gates at once
+
+        def step(state, row_gates):
+            h, cell = state
+            return lstm_update(row_gates + tf.nn.conv1d(h, self.state_to_state, 1, "SAME"), cell)
+
+        # A loop, not the rows unrolled: the graph (and its tracing time) stays the same size for any height.
+        zeros = tf.zeros_like(rows[0, ..., :self.units])
+        hidden, _ = tf.scan(step, rows, initializer=(zeros, zeros))
+        return tf.transpose(hidden, [1, 0, 2, 3])
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
