@@ -269,3 +269,15 @@ def test_pixel_cnn_logits_of_the_first_rows_ignore_the_rows_below(encoding):
     full = model.value_logits(values).numpy()
     for r in range(model.spec.height):
         np.testing.assert_allclose(model.value_logits(values[:, :r + 1]).numpy(), full[:, :r + 1], atol=1e-5)
+
+
+def test_skew_shifts_row_i_right_by_i_and_unskew_inverts_it():
+    from genzoo.models.autoregressive.diagonal_bilstm import skew, unskew
+
+    x = np.arange(2 * 4 * 3 * 2, dtype=np.float32).reshape(2, 4, 3, 2) + 1.0  # no zeros: padding shows
+    skewed = skew(tf.constant(x)).numpy()
+    assert skewed.shape == (2, 4, 3 + 4 - 1, 2)
+    for i, j in itertools.product(range(4), range(6)):
+        want = x[:, i, j - i] if 0 <= j - i < 3 else 0.0
+        np.testing.assert_array_equal(skewed[:, i, j], np.broadcast_to(want, skewed[:, i, j].shape), err_msg=(i, j))
+    np.testing.assert_array_equal(unskew(tf.constant(skewed), 3).numpy(), x)
