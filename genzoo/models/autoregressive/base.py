@@ -120,7 +120,7 @@ class AutoregressiveModel(GenerativeModel, capabilities.Sampler, capabilities.Ex
         return samplers.naive_generate(self, known, num_known, seed, temperature, labels)
 
     # Sample row by row (`samplers.rowwise_generate`): worth it where the network's graph is
-    # small and takes any number of rows (PixelCNN); the 2-D LSTMs unroll their rows.
+    # small and takes any number of rows (PixelCNN); the 2-D LSTMs have cached samplers.
     rowwise_sampling = False
 
     def _generate(self, known, num_known, seed, temperature, labels=None):
