@@ -9,6 +9,9 @@ seconds it took) and exits 1 when a share is at or below its bound. The runs and
 bounds were unit tests until 2026-12-03: together 211 s of the suite on a 2-core AVX2 VM.
 The tests keep the fast part (a label changes the samples: tests/models/test_contract.py).
 Chance is 1/4 everywhere; issue 16 asks for 90% with the default recipes.
+
+First run as a tool (2026-12-04, idle 2-core AVX2 VM, 1 min 36 s in all): gated_pixel_cnn
+75.0%, cvae 40.5%, cgan 57.5%, every one above its bound and far below 90%.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def _conv_body(first):
 
 def gated_pixel_cnn() -> tuple[float, float]:
     """500 steps at batch 32; 8 samples per class. Chance 0.25; 0.81 when written, 0.625 after
-    Adam got summed embedding gradients (2026-12-03)."""
+    Adam got summed embedding gradients (2026-12-03), 0.75 as a tool (2026-12-04)."""
     images, labels, spec = _shapes("train")
     keras.utils.set_random_seed(0)
     model = GatedPixelCNN(spec, filters=16, layers=3, embed_dim=8)
@@ -81,7 +84,8 @@ def _shapes(split, encoding=None):
 
 def cvae() -> tuple[float, float]:
     """6 epochs at batch 64, 200 samples at temperature 0 (the silhouettes without pixel
-    noise). 32% is two standard deviations above chance over 200; 42.0% when written."""
+    noise). 32% is two standard deviations above chance over 200; 42.0% when written,
+    40.5% as a tool (2026-12-04)."""
     train, spec = data.load("shapes", "train")
     keras.utils.set_random_seed(0)
     batches = train.shuffle(4608, seed=0).batch(64)
@@ -99,8 +103,8 @@ def cvae() -> tuple[float, float]:
 def cgan() -> tuple[float, float]:
     """600 steps at batch 64 on binary silhouettes (a generator learns one channel's outlines
     well before 8 fill colours); 100 samples per class. The bound is 5 standard deviations
-    above chance over 400 draws, 35.8%; 51.0-54.3% with seeds 0, 1, 2 when written, 29-35%
-    without the class head (aux_weight=0)."""
+    above chance over 400 draws, 35.8%; 51.0-54.3% with seeds 0, 1, 2 when written (57.5% as a
+    tool, 2026-12-04), 29-35% without the class head (aux_weight=0)."""
     images, labels, spec = _shapes("train", "binary")
     classify = _classifier(((20, 20, 1), "float32"), _conv_body(lambda x: x), (images, labels),
                            _shapes("test", "binary")[:2], epochs=3)
