@@ -167,8 +167,8 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                 x_row, above = x_map[row], back_map[row]  # [W, B, F], the row above's [W, B, U]
                 gates = to_state(x_row) + tf.matmul(above, state_kernel[0])
                 zeros = tf.zeros_like(above[0])
-                states, _ = tf.scan(lambda state, column_gates: lstm_update(  # right to left
-                    column_gates + tf.matmul(state[0], state_kernel[1]), state[1]), gates, (zeros, zeros), reverse=True)
+                states, _ = tf.scan(lambda state, column_gates, kernel=state_kernel[1]: lstm_update(  # right to left
+                    column_gates + tf.matmul(state[0], kernel), state[1]), gates, (zeros, zeros), reverse=True)
                 back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], states[None])
                 swept += [x_map, h_map, back_map, *left]
             return tuple(swept)
