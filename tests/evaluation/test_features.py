@@ -1,3 +1,4 @@
+import concurrent.futures
 import json
 import os
 from pathlib import Path
@@ -62,12 +63,14 @@ def test_classifier_is_a_versioned_artefact_that_is_reused(tmp_path, sprites):
 
 
 def test_two_trainings_in_two_processes_give_the_same_file(tmp_path, sprites):
-    first = features.train_in_subprocess(sprites[0], sprites[1], 4, "x", str(tmp_path / "a"), epochs=2, seed=3)
-    second = features.train_in_subprocess(sprites[0], sprites[1], 4, "x", str(tmp_path / "b"), epochs=2, seed=3)
+    # The three trainings run at once (each its own process and folder): mostly one-core start-up work.
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        first, second, other = pool.map(
+            lambda folder, seed: features.train_in_subprocess(sprites[0], sprites[1], 4, "x", str(tmp_path / folder),
+                                                              epochs=2, seed=seed), "abc", (3, 3, 4))
     a = (tmp_path / "a" / features.WEIGHTS_FILE).read_bytes()
     assert a == (tmp_path / "b" / features.WEIGHTS_FILE).read_bytes()
     assert first["weights_sha256"] == second["weights_sha256"] and first["test_accuracy"] == second["test_accuracy"]
-    other = features.train_in_subprocess(sprites[0], sprites[1], 4, "x", str(tmp_path / "c"), epochs=2, seed=4)
     assert other["weights_sha256"] != first["weights_sha256"]  # the seed matters: the check can fail
 
 
