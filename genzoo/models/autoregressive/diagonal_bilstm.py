@@ -14,12 +14,14 @@ row, so row i - 1's sweep runs once that row is complete, at the end of the row.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import tensorflow as tf
 
 from genzoo.models.autoregressive import cached
 from genzoo.models.autoregressive.lstm_2d import TwoDimensionalLSTM
-from genzoo.models.layers.lstm import lstm_update
+from genzoo.models.layers.lstm import lstm_update, scan_lstm
 from genzoo.models.layers.masked_conv import MaskedConv2D
 from genzoo.models.registry import register
 
@@ -77,16 +79,12 @@ class DiagonalBiLSTMLayer(keras.layers.Layer):
         diagonals = tf.transpose(skew(input_to_state(x)), [2, 0, 1, 3])  # W + H - 1 diagonals of [B, H, 4U]
         kernel = tf.reshape(state_to_state, [2 * units, 4 * units])
 
-        def step(state, column_gates):
-            h, cell = state
-            upper = tf.pad(h[:, :-1], [[0, 0], [1, 0], [0, 0]])  # the neighbour above, via the previous diagonal
+        def recurrent(h):  # the previous diagonal's states: the neighbours above and to the left
+            upper = tf.pad(h[:, :-1], [[0, 0], [1, 0], [0, 0]])
             neighbours = tf.reshape(tf.concat([upper, h], axis=-1), [-1, 2 * units])  # one 2-D matmul
-            return lstm_update(column_gates + tf.reshape(neighbours @ kernel, tf.shape(column_gates)), cell)
+            return tf.reshape(neighbours @ kernel, tf.shape(h) * [1, 1, 4])
 
-        # A loop, not the diagonals unrolled: the graph (and its tracing time) stays the same size
-        # whatever the image size.
-        zeros = tf.zeros_like(diagonals[0, ..., :units])
-        columns, _ = tf.scan(step, diagonals, initializer=(zeros, zeros))
+        columns = scan_lstm(diagonals, recurrent)
         return unskew(tf.transpose(columns, [1, 2, 0, 3]), width)
 
     def call(self, x):
@@ -166,9 +164,7 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                     layers, _per_layer(maps[1:])):
                 x_row, above = x_map[row], back_map[row]  # [W, B, F], the row above's [W, B, U]
                 gates = to_state(x_row) + tf.matmul(above, state_kernel[0])
-                zeros = tf.zeros_like(above[0])
-                states, _ = tf.scan(lambda state, column_gates, kernel=state_kernel[1]: lstm_update(  # right to left
-                    column_gates + tf.matmul(state[0], kernel), state[1]), gates, (zeros, zeros), reverse=True)
+                states = scan_lstm(gates, functools.partial(tf.matmul, b=state_kernel[1]), reverse=True)  # right to left
                 back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], states[None])
                 swept += [x_map, h_map, back_map, *left]
             return tuple(swept)

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from genzoo.models.autoregressive import cached
 from genzoo.models.autoregressive.lstm_2d import TwoDimensionalLSTM
-from genzoo.models.layers.lstm import lstm_update
+from genzoo.models.layers.lstm import lstm_update, scan_lstm
 from genzoo.models.layers.masked_conv import MaskedConv2D
 from genzoo.models.registry import register
 
@@ -47,14 +47,7 @@ class RowLSTMLayer(keras.layers.Layer):
 
     def call(self, x):
         rows = tf.transpose(self.input_to_state(x), [1, 0, 2, 3])  # [H, B, W, 4U], every row's input gates at once
-
-        def step(state, row_gates):
-            h, cell = state
-            return lstm_update(row_gates + tf.nn.conv1d(h, self.state_to_state, 1, "SAME"), cell)
-
-        # A loop, not the rows unrolled: the graph (and its tracing time) stays the same size for any height.
-        zeros = tf.zeros_like(rows[0, ..., :self.units])
-        hidden, _ = tf.scan(step, rows, initializer=(zeros, zeros))
+        hidden = scan_lstm(rows, lambda h: tf.nn.conv1d(h, self.state_to_state, 1, "SAME"))  # the row above
         return tf.transpose(hidden, [1, 0, 2, 3])
 
     def compute_output_shape(self, input_shape):

@@ -31,6 +31,20 @@ def lstm_update(gates, cell):
     return o * tf.tanh(cell), cell
 
 
+def scan_lstm(input_gates, recurrent, reverse: bool = False):
+    """Step-major input gates `[T, ..., 4U]` -> hidden states `[T, ..., U]` from a zero state, one
+    `tf.scan` step each: `h_t, c_t = lstm_update(input_gates[t] + recurrent(h_{t-1}), c_{t-1})`.
+
+    For the 2-D LSTMs, whose state-to-state term (`recurrent`) is a convolution or a product over
+    neighbours: a loop keeps their graph (and its tracing time) one step's size whatever the image.
+    """
+    units = input_gates.shape[-1] // 4
+    zeros = tf.zeros_like(input_gates[0, ..., :units])
+    hidden, _ = tf.scan(lambda state, gates: lstm_update(gates + recurrent(state[0]), state[1]), input_gates,
+                        initializer=(zeros, zeros), reverse=reverse)
+    return hidden
+
+
 def _forward(input_gates, kernel, bias):
     """Time-major input gates `[T, B, 4U]` -> hidden `[T, B, U]`, activations `[T, B, 4U]`, cells `[T, B, U]`."""
     steps, units = tf.shape(input_gates)[0], kernel.shape[0]
