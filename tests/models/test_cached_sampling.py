@@ -143,6 +143,28 @@ def test_conditional_gated_pixel_cnn_cached_sampler_equals_naive_with_labels():
     np.testing.assert_array_equal(out["indices"].numpy(), model.sample(3, seed=5, labels=labels).numpy())
 
 
+def test_sampling_draws_the_same_images_however_the_batch_is_sliced():
+    # The loops run on slices of the batch at once (`cached.sharded`), the batch padded to a multiple of
+    # the slices; labels sliced with their images; a known batch size and an unknown one (serving), down
+    # to one image in more slices than images; against one whole-batch loop.
+    model = _model("gated_pixel_cnn", "labelled")
+    h, w = model.spec.height, model.spec.width
+    specs = [tf.TensorSpec([None, h, w, 1], tf.int32), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int64),
+             tf.TensorSpec([], tf.float32), tf.TensorSpec([None], tf.int32)]
+    for num in (5, 1):
+        args = (tf.zeros([num, h, w, 1], tf.int32), tf.constant(0), tf.constant(7, tf.int64), tf.constant(1.0),
+                tf.constant([2, 0, 1, 1, 0][:num]))
+        drawn = {}
+        for shards in (1, 2, 3):
+            model.sampling_shards = shards
+            drawn[shards, "known"] = tf.function(model._generate)(*args).numpy()
+            drawn[shards, "unknown"] = tf.function(model._generate, input_signature=specs)(*args).numpy()
+        assert drawn[1, "known"].shape == (num, h, w, 1)
+        for key, images in drawn.items():
+            np.testing.assert_array_equal(images, drawn[1, "known"], err_msg=f"{num} images in {key}")
+    assert len(np.unique(drawn[1, "known"])) > 1
+
+
 def test_sampling_flops_count_each_layer_at_its_causal_taps():
     # The benchmark's roofline (`sampling_flops`), by hand for 5x6 palette images of 7 colours, 2 FLOPs a weight.
     cnn = registry.build("pixel_cnn", SPECS["palette"], **SMALL["pixel_cnn"])

@@ -41,6 +41,7 @@ def test_model_honours_the_contract(name, shapes, tmp_path):
     assert samples.shape == (3, *spec.image_shape) and samples.dtype == spec.image_dtype
     np.testing.assert_array_equal(samples.numpy(), model.sample(3, seed=5).numpy())
     assert data.to_rgb_uint8(samples, spec).shape == (3, 20, 20, 3)
+    assert model.sample(1, seed=5).shape == (1, *spec.image_shape)  # `sample --num=1`: loops failed on 1 image
 
     config = model.get_config()
     json.dumps(config)  # config.json must be able to hold it

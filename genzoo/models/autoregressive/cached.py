@@ -27,12 +27,16 @@ argmax: the per-position sums are ordered differently from the convolutions').
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 
 from genzoo.models.autoregressive import samplers
 
-__all__ = ["CachedSampler", "CausalConv", "causal_flops", "empty", "noise", "output_flops", "output_logits", "run", "value_features",
-           "window", "write"]
+__all__ = ["CachedSampler", "CausalConv", "causal_flops", "empty", "noise", "output_flops", "output_logits", "run",
+           "shard_count", "sharded", "value_features", "window", "write"]
+
+MAX_SHARDS = 8
 
 
 # === Caches ===
@@ -147,8 +151,9 @@ def run(forward, write_pixel, state, activations, known, num_known, gumbel, temp
             pixel = tf.stack(drawn + [tf.zeros([batch], tf.int32)] * (channels - k), axis=1)
             logits, activations = forward(state, i, j, pixel)
             logits = tf.cast(logits[:, k], tf.float32)
-            drawn.append(tf.where(p < num_known, known[:, p, k],
-                                  samplers.pick(logits, gumbel[p * channels + k], temperature)))
+            value = tf.where(p < num_known, known[:, p, k], samplers.pick(logits, gumbel[p * channels + k], temperature))
+            value.set_shape(known.shape[:1])  # 1 image: the noise's unknown batch broadcast it to None
+            drawn.append(value)
             if log_probs:
                 logps.append(tf.gather(tf.nn.log_softmax(logits), drawn[-1], batch_dims=1))
         pixel = tf.stack(drawn, axis=1)
@@ -171,18 +176,60 @@ def run(forward, write_pixel, state, activations, known, num_known, gumbel, temp
     return tuple(out) if log_probs else out[0]
 
 
+def shard_count() -> int:
+    """How many slices of the batch the sampling loops run at once: one per CPU core this process
+    may use (at most `MAX_SHARDS`), one when TensorFlow sees a GPU.
+
+    XLA runs the loops' small matmuls (a few dozen images by a few hundred features) on one
+    thread, so one loop keeps one core busy; the slices' loops run side by side on
+    TensorFlow's inter-op threads. Each image's arithmetic does not involve the others in its
+    batch, so the images are the same however the batch is cut (tested).
+    """
+    if tf.config.list_logical_devices("GPU"):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, MAX_SHARDS))
+
+
+def sharded(run, known, gumbel, labels=None, shards: int | None = None) -> tf.Tensor:
+    """`run(known, gumbel, labels)` on `shards` (default `shard_count()`) equal slices of the batch at
+    once, the results concatenated: `known [B, ...]`, `gumbel [T, B, V]`, `labels [B]` or None.
+
+    The batch is padded with blank images to a multiple of `shards` (at most `shards - 1`, dropped
+    after): every slice has one shape, so XLA compiles the loop once, and none is empty.
+    """
+    shards = shard_count() if shards is None else shards
+    if known.shape[0] is not None:
+        shards = max(1, min(shards, known.shape[0]))
+    if shards == 1:
+        return run(known, gumbel, labels)
+    batch = tf.shape(known)[0]
+    extra = -batch % shards
+
+    def slices(x, axis=0):
+        padding = [[0, extra] if a == axis else [0, 0] for a in range(x.shape.rank)]
+        return tf.split(tf.pad(x, padding), shards, axis=axis)
+
+    pieces = zip(slices(known), slices(gumbel, axis=1), [None] * shards if labels is None else slices(labels))
+    return tf.concat([run(*piece) for piece in pieces], axis=0)[:batch]
+
+
 class CachedSampler:
     """Mixin (listed before the model's base class) for models that write their network out per
-    position in `_cached_run(known, num_known, gumbel, temperature, log_probs=False)`: sampling
-    and completion through one XLA-compiled loop, the noise drawn first, outside XLA (as
-    `PixelLSTM._generate` does). What each model caches is said in its `_cached_run`."""
+    position in `_cached_run(known, num_known, gumbel, temperature, labels=None, log_probs=False)`:
+    sampling and completion through one XLA-compiled loop per slice of the batch (`sharded`), the
+    noise drawn first, outside XLA (as `PixelLSTM._generate` does). What each model caches is said
+    in its `_cached_run`. `sampling_shards` overrides `shard_count()` (tests)."""
+
+    sampling_shards: int | None = None
 
     def _generate(self, known, num_known, seed, temperature, labels=None):
-        """Cached sampling: per sub-pixel, every layer at the current pixel only (labels are ignored)."""
+        """Cached sampling: per sub-pixel, every layer at the current pixel only."""
         known = tf.reshape(known, [-1, self.spec.height, self.spec.width, self.num_channels])
         gumbel = noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed)
-        return self._cached_run_compiled(known, num_known, gumbel, temperature)
+        return sharded(lambda *piece: self._cached_run_compiled(piece[0], num_known, piece[1], temperature, piece[2]),
+                       known, gumbel, labels, self.sampling_shards)
 
     @tf.function(jit_compile=True, autograph=False)
-    def _cached_run_compiled(self, known, num_known, gumbel, temperature):
-        return self._cached_run(known, num_known, gumbel, temperature)
+    def _cached_run_compiled(self, known, num_known, gumbel, temperature, labels=None):
+        return self._cached_run(known, num_known, gumbel, temperature, labels)

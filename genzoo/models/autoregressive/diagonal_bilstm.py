@@ -113,13 +113,13 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         return DiagonalBiLSTMLayer(units, groups, name=name)
 
     # === Cached sampling ===
-    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
-        """`cached.run` with the network written out per position, on the layers of `self.network`.
+    def _cached_run(self, known, num_known, gumbel, temperature, labels=None, log_probs=False):
+        """`cached.run` with the network written out per position, on the layers of `self.network` (no labels).
 
         Per layer it keeps the maps of its input features, left-to-right hidden states (the pixel
         above and the one to the left are read) and cells (the one to the left), and the
         right-to-left hidden states, which a sweep over each finished row fills (the pixel below
-        reads them). One XLA-compiled loop, the noise drawn before it (`cached.CachedSampler`).
+        reads them). One XLA-compiled loop per slice of the batch, the noise drawn before it (`cached.CachedSampler`).
         """
         net, c, v, u = self.network, self.num_channels, self.num_values, self.units
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))

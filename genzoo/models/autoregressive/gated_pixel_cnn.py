@@ -61,7 +61,7 @@ def gate(x):
 
 @register("gated_pixel_cnn")
 @keras.saving.register_keras_serializable("genzoo")
-class GatedPixelCNN(AutoregressiveModel):
+class GatedPixelCNN(cached.CachedSampler, AutoregressiveModel):
     """Gated PixelCNN: vertical and horizontal stacks of gated layers, 1x1 mask-B output.
 
     The first layer has kernels 7 wide (the vertical one 4 x 7 over the rows above, the
@@ -147,25 +147,14 @@ class GatedPixelCNN(AutoregressiveModel):
         return self.network([values, labels])
 
     # === Cached sampling (Ramachandran et al. 2017) ===
-    def _generate(self, known, num_known, seed, temperature, labels=None):
-        """Cached sampling: the vertical stack a row at a time, the horizontal stack per sub-pixel.
+    def _cached_run(self, known, num_known, gumbel, temperature, labels=None, log_probs=False):
+        """`cached.run` with this network written out per row (vertical) and pixel (horizontal).
 
         Caches: the input features (read by the first layer's 1 x 7 window and, four rows at a
         time, by the first vertical convolution), each later layer's horizontal input in the
         current row (read by its 1 x 3 window), and per layer the vertical stack's contribution
-        to the horizontal gates for the current row. One XLA-compiled loop, the noise drawn before
-        it with TensorFlow's kernels, as `cached.CachedSampler`.
+        to the horizontal gates for the current row.
         """
-        known = tf.reshape(known, [-1, self.spec.height, self.spec.width, self.num_channels])
-        gumbel = cached.noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed)
-        return self._cached_run_compiled(known, num_known, gumbel, temperature, labels)
-
-    @tf.function(jit_compile=True, autograph=False)
-    def _cached_run_compiled(self, known, num_known, gumbel, temperature, labels=None):
-        return self._cached_run(known, num_known, gumbel, temperature, labels)
-
-    def _cached_run(self, known, num_known, gumbel, temperature, labels=None, log_probs=False):
-        """`cached.run` with this network written out per row (vertical) and pixel (horizontal)."""
         net, c, v, f, n = self.network, self.num_channels, self.num_values, self.filters, self.num_layers
         height, width, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
         if self.num_classes and labels is None:

@@ -71,12 +71,12 @@ class PixelCNN(cached.CachedSampler, AutoregressiveModel):
         return self.network(values)
 
     # === Cached sampling (Ramachandran et al. 2017) ===
-    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
-        """`cached.run` with this network written out per position, on the layers of `self.network`.
+    def _cached_run(self, known, num_known, gumbel, temperature, labels=None, log_probs=False):
+        """`cached.run` with this network written out per position, on the layers of `self.network` (no labels).
 
         Caches: the input features (read by the 7x7 mask-A window) and each block's 1x1 output (read
-        by its 3x3 window); the 1x1 layers need the current pixel alone. One XLA-compiled loop, the
-        noise drawn before it with TensorFlow's kernels (`cached.CachedSampler`).
+        by its 3x3 window); the 1x1 layers need the current pixel alone. One XLA-compiled loop per
+        slice of the batch, the noise drawn before it with TensorFlow's kernels (`cached.CachedSampler`).
         """
         net, c, v = self.network, self.num_channels, self.num_values
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))

@@ -153,6 +153,7 @@ class PixelLSTM(AutoregressiveModel):
                 value = known[:, t, k]
                 if noise is not None:
                     value = tf.where(t < num_known, value, samplers.pick(logits, noise[t * c + k], temperature))
+                    value.set_shape(known.shape[:1])  # 1 image: the noise's unknown batch broadcast it to None
                 channels.append(value)
                 logps.append(tf.gather(tf.nn.log_softmax(logits), value, batch_dims=1))
             pixel = tf.stack(channels, axis=1)

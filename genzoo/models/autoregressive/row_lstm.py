@@ -69,13 +69,13 @@ class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         return RowLSTMLayer(units, 3, groups, name=name)
 
     # === Cached sampling ===
-    def _cached_run(self, known, num_known, gumbel, temperature, log_probs=False):
-        """`cached.run` with the network written out per position, on the layers of `self.network`.
+    def _cached_run(self, known, num_known, gumbel, temperature, labels=None, log_probs=False):
+        """`cached.run` with the network written out per position, on the layers of `self.network` (no labels).
 
         Per layer it keeps the maps of its input features (the input-to-state window reads the pixel
         to the left), hidden states (the state-to-state window reads the row above at columns
         j-1..j+1) and cells (the row above at column j); the mask-A 7x7 window reads the cached
-        input features. One XLA-compiled loop, the noise drawn before it (`cached.CachedSampler`).
+        input features. One XLA-compiled loop per slice of the batch, the noise drawn before it (`cached.CachedSampler`).
         """
         net, c, v, u = self.network, self.num_channels, self.num_values, self.units
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))

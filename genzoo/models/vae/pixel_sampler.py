@@ -68,7 +68,9 @@ def loop(model, features, uniform, temperature):
 
     def embedded(value):
         flat = tf.reshape(value, [batch] + ([1] if spec.encoding != "palette" else []))
-        return tf.reshape(tf.cast(embed(flat), tf.float32), [batch, x_channels])
+        out = tf.reshape(tf.cast(embed(flat), tf.float32), [batch, x_channels])
+        out.set_shape([features.shape[0], x_channels])  # inside the loop `batch` is no constant: keep 1 image 1
+        return out
 
     def body(step, x_cache, a_caches, done, values):
         # The previous pixel is written before any cache is read, so XLA updates the caches in
