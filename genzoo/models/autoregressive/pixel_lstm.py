@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from genzoo.models.autoregressive import samplers
+from genzoo.models.autoregressive import cached, samplers
 from genzoo.models.autoregressive.base import AutoregressiveModel
 from genzoo.models.base import require_positive
 from genzoo.models.layers.lstm import SequenceLSTM
@@ -177,9 +177,8 @@ class PixelLSTM(AutoregressiveModel):
         naive sampler draws for the same logits; the loop itself is XLA-compiled
         (64 sprites, 512 cells: see docs/performance.md).
         """
-        shape = tf.stack([tf.shape(known)[0], self.num_values])
-        noise = tf.map_fn(lambda step: samplers.gumbel_noise(shape, seed, step),
-                          tf.range(self.num_pixels * self.num_channels), fn_output_signature=tf.float32)
+        noise = cached.noise(tf.shape(known)[0], self.num_values, self.num_pixels * self.num_channels, seed,
+                             cached.shard_count())
         values = self._run_compiled(known, num_known, noise, temperature)
         return tf.reshape(values, tf.shape(known))
 

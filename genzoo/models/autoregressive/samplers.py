@@ -12,10 +12,19 @@ import tensorflow as tf
 from genzoo.models.base import seed_pair
 
 
-def gumbel_noise(shape, seed, step) -> tf.Tensor:
-    """Gumbel noise of `shape` (`[B, V]`) for sub-pixel `step`: a stateless draw seeded by (seed, step)."""
-    uniform = tf.random.stateless_uniform(shape, seed_pair(seed, step), minval=1e-20, maxval=1.0, alg="philox")
+def uniform_noise(shape, seed, step) -> tf.Tensor:
+    """Uniform noise in (0, 1) of `shape` (`[B, V]`) for sub-pixel `step`: a stateless draw seeded by (seed, step)."""
+    return tf.random.stateless_uniform(shape, seed_pair(seed, step), minval=1e-20, maxval=1.0, alg="philox")
+
+
+def gumbel(uniform) -> tf.Tensor:
+    """Uniform noise -> Gumbel noise, -log(-log u), elementwise (any shape: the same numbers)."""
     return -tf.math.log(-tf.math.log(uniform))
+
+
+def gumbel_noise(shape, seed, step) -> tf.Tensor:
+    """Gumbel noise of `shape` (`[B, V]`) for sub-pixel `step`."""
+    return gumbel(uniform_noise(shape, seed, step))
 
 
 def pick(logits, gumbel, temperature) -> tf.Tensor:
