@@ -163,9 +163,7 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
             for (_, _, to_state, state_kernel, _), (x_map, h_map, back_map, *left) in zip(
                     layers, _per_layer(maps[1:])):
                 x_row, above = x_map[row], back_map[row]  # [W, B, F], the row above's [W, B, U]
-                flat = lambda x: tf.reshape(x, [-1, x.shape[-1]])  # 2-D matmuls: XLA ran the 3-D ones slowly
-                gates = tf.reshape(to_state(flat(x_row)) + tf.matmul(flat(above), state_kernel[0]),
-                                   tf.concat([tf.shape(above)[:2], [4 * u]], 0))
+                gates = to_state(x_row) + tf.matmul(above, state_kernel[0])
                 states = scan_lstm(gates, functools.partial(tf.matmul, b=state_kernel[1]), reverse=True)  # right to left
                 back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], states[None])
                 swept += [x_map, h_map, back_map, *left]
