@@ -168,10 +168,25 @@ def test_sampling_draws_the_same_images_however_the_batch_is_sliced():
 def test_sampling_flops_count_each_layer_at_its_causal_taps():
     # The benchmark's roofline (`sampling_flops`), by hand for 5x6 palette images of 7 colours, 2 FLOPs a weight.
     cnn = registry.build("pixel_cnn", SPECS["palette"], **SMALL["pixel_cnn"])
-    # Per sub-pixel: 7x7 mask A, 25 taps x 4 inputs x 12; per block 12x6, 5 taps x 6 x 6, 6x12; outputs 12x12, 12x7.
-    assert cnn.sampling_flops(3) == 3 * 30 * 2 * (25 * 4 * 12 + 2 * (72 + 180 + 72) + 144 + 84)
+    # Per sub-pixel: 7x7 mask A's centre row, 4 taps x 4 inputs x 12; per block 12x6, 2 taps x 6 x 6, 6x12; outputs
+    # 12x12, 12x7; per pixel of H + 1 rows, the rows above: 7x7 3 x 7 taps x 4 x 12, each 3x3 3 taps x 6 x 6.
+    per_subpixel = 4 * 4 * 12 + 2 * (72 + 72 + 72) + 144 + 84
+    assert cnn.sampling_flops(3) == 3 * 2 * (30 * per_subpixel + 6 * 6 * (21 * 4 * 12 + 2 * 3 * 36))
     gated = registry.build("gated_pixel_cnn", SPECS["palette"], **SMALL["gated_pixel_cnn"])
     # Per sub-pixel: 1x7 mask A 4 taps x 4 x 12, 1x1 6x6, 1x3 mask B 2 taps x 6 x 12, 1x1 6x6, outputs 6x6, 6x7;
     # per pixel of H + 1 rows: vertical 4x7x4x12 and 2x3x6x12, each with a 12x12 into the horizontal gates.
     per_subpixel = 4 * 4 * 12 + 36 + 2 * 6 * 12 + 36 + 36 + 42
     assert gated.sampling_flops(3) == 3 * 2 * (30 * per_subpixel + 6 * 6 * (4 * 7 * 4 * 12 + 144 + 2 * 3 * 6 * 12 + 144))
+    # Row LSTM, per sub-pixel: 7x7 centre row 4 x 4 x 12, outputs, per layer the 1x3 mask-B input-to-state (2 taps
+    # x 12 x 48) and the residual 12x12; per pixel of H + 1 rows: 7x7 rows above 21 x 4 x 12, per layer the
+    # state-to-state 1x3 over the row above (3 x 12 x 48).
+    row = registry.build("row_lstm", SPECS["palette"], **SMALL["row_lstm"])
+    outputs = 144 + 84
+    assert row.sampling_flops(3) == 3 * 2 * (30 * (192 + outputs + 2 * (2 * 12 * 48 + 144))
+                                             + 6 * 6 * (21 * 4 * 12 + 2 * 3 * 12 * 48))
+    # Diagonal BiLSTM, per sub-pixel: 7x7 centre row, outputs, per layer input-to-state 12x48, the left state 12x48,
+    # residual 12x12; per pixel (the right-to-left sweep): per layer 12x48 and two 12x48; per pixel of H + 1
+    # rows: 7x7 rows above, per layer the state above 12x48.
+    diagonal = registry.build("diagonal_bilstm", SPECS["palette"], **SMALL["diagonal_bilstm"])
+    assert diagonal.sampling_flops(3) == 3 * 2 * (30 * (192 + outputs + 2 * (576 + 576 + 144) + 2 * 3 * 576)
+                                                  + 6 * 6 * (21 * 4 * 12 + 2 * 576))

@@ -35,7 +35,7 @@ import tensorflow as tf
 from genzoo.models.autoregressive import samplers
 
 __all__ = ["CachedSampler", "CausalConv", "causal_flops", "empty", "noise", "output_flops", "output_logits", "run",
-           "shard_count", "sharded", "value_features", "window", "write"]
+           "shard_count", "sharded", "split_flops", "value_features", "window", "write"]
 
 MAX_SHARDS = 8
 
@@ -70,6 +70,9 @@ class CausalConv:
     The taps after the centre are cut by every mask here, so the window is the rows
     above the centre and the centre row up to the centre; its kernel is the layer's
     `kernel * mask` (and `bias`, `activation`), the very weights the network uses.
+    The rows above can be done a whole image row at a time (`rows_above`, once the rows
+    above are finished: Ramachandran et al.'s per-row caching), leaving each position the
+    centre row's taps only.
     """
 
     def __init__(self, layer):
@@ -79,20 +82,42 @@ class CausalConv:
         self.before = (kh // 2) * kw + kw // 2  # taps strictly before the centre
         kernel = layer.kernel * tf.cast(layer.mask, layer.kernel.dtype)
         self.kernel = tf.reshape(kernel[:self.rows], [-1, layer.filters])[:(self.before + 1) * kernel.shape[2]]
+        self.above_kernel = kernel[:self.pad[0]]  # [kh // 2, kw, C, filters]
+        self.row_kernel = tf.reshape(kernel[self.pad[0], :self.pad[1] + 1], [-1, layer.filters])
 
-    def __call__(self, centre, cache=None, row=None, col=None) -> tf.Tensor:
+    def rows_above(self, cache, row) -> tf.Tensor:
+        """The rows-above taps' term (no bias) at every pixel of image row `row`, `[W, B, filters]`: one
+        convolution of the cache rows above it (padded by `self.pad`), which must be finished."""
+        batch, channels = tf.shape(cache)[2], cache.shape[3]
+        rows = tf.slice(cache, tf.stack([row, 0, 0, 0]), tf.stack([self.pad[0], cache.shape[1], batch, channels]))
+        out = tf.nn.conv2d(tf.transpose(rows, [2, 0, 1, 3]), self.above_kernel, 1, "VALID")[:, 0]  # [B, W, filters]
+        return tf.transpose(out, [1, 0, 2])
+
+    def __call__(self, centre, cache=None, row=None, col=None, above=None) -> tf.Tensor:
         """Output `[B, filters]` at image position (row, col): the centre `[B, C]` given, the earlier
-        taps from `cache` (padded by `self.pad`; not needed for a 1x1 kernel)."""
+        taps from `cache` (padded by `self.pad`; not needed for a 1x1 kernel), or, given `above`
+        (`rows_above` of this row), the centre row's taps only."""
+        taps = self.before if above is None else self.pad[1]
         x = centre
-        if self.before:
-            x = tf.concat([window(cache, row, col, self.rows, self.cols, self.before), centre], axis=1)
-        return self.layer.activation(tf.matmul(x, self.kernel) + self.layer.bias)
+        if taps:
+            top = row if above is None else row + self.pad[0]
+            x = tf.concat([window(cache, top, col, self.rows if above is None else 1, self.cols, taps), centre], axis=1)
+        y = tf.matmul(x, self.kernel if above is None else self.row_kernel) + self.layer.bias
+        return self.layer.activation(y if above is None else y + above[col])
 
 
 def causal_flops(*layers) -> float:
     """Matmul FLOPs (multiply-add = 2) of evaluating `MaskedConv2D` layers at one position with
     `CausalConv`: the taps up to the centre only (the weights the cached sampler multiplies)."""
     return float(sum(2 * CausalConv(layer).kernel.shape.num_elements() for layer in layers))
+
+
+def split_flops(*layers) -> tuple[float, float]:
+    """`causal_flops` split as `CausalConv` runs with `rows_above`: (the centre row's taps, per
+    position; the rows above, per pixel of each row's `rows_above`)."""
+    convs = [CausalConv(layer) for layer in layers]
+    return (float(sum(2 * conv.row_kernel.shape.num_elements() for conv in convs)),
+            float(sum(2 * conv.above_kernel.shape.num_elements() for conv in convs)))
 
 
 def output_flops(network) -> float:

@@ -119,7 +119,10 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         Per layer it keeps the maps of its input features, left-to-right hidden states (the pixel
         above and the one to the left are read) and cells (the one to the left), and the
         right-to-left hidden states, which a sweep over each finished row fills (the pixel below
-        reads them). One XLA-compiled loop per slice of the batch, the noise drawn before it (`cached.CachedSampler`).
+        reads them). The terms from the rows above are done a row at a time when the row above is
+        finished: the 7x7 window's rows above (`CausalConv.rows_above`) and each layer's
+        state-to-state product of the hidden state above. One XLA-compiled loop per slice of the
+        batch, the noise drawn before it (`cached.CachedSampler`).
         """
         net, c, v, u = self.network, self.num_channels, self.num_values, self.units
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))
@@ -136,29 +139,41 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         # XLA copied the map at every step).
         pads = ((0, 0), (1, 0), (1, 0))
 
-        def forward(maps, row, col, pixel):
-            x = first(cached.value_features(net, pixel, v), maps[0], row, col)
+        def forward(state, row, col, pixel):
+            maps, above = state
+            x = first(cached.value_features(net, pixel, v), maps[0], row, col, above[0])
             activations = []
-            for (to_state, state_kernel, _, _, residual), (_, h_map, back_map, left_h, left_cell) in zip(
-                    layers, _per_layer(maps[1:])):
+            for (to_state, state_kernel, _, _, residual), (_, _, back_map, left_h, left_cell), term in zip(
+                    layers, _per_layer(maps[1:]), above[1:]):
                 left_h, left_cell = (tf.where(col > 0, value, 0.0) for value in (left_h, left_cell))
-                neighbours = tf.concat([cached.window(h_map, row, col, 1, 1), left_h], axis=1)  # above, left
-                gates = to_state(x) + tf.matmul(neighbours, state_kernel)
+                gates = to_state(x) + term[col] + tf.matmul(left_h, state_kernel[u:])  # above, left
                 h, cell = lstm_update(gates, left_cell)
                 activations += [x, h, cell]
                 x = x + residual(h + cached.window(back_map, row, col, 1, 1))  # right-to-left, a row up
             return cached.output_logits(net, x, c, v), activations
 
-        def write_pixel(maps, row, col, pixel, activations):
+        def write_pixel(state, row, col, pixel, activations):
+            maps = state[0]
             written = [cached.write(maps[0], row, col, cached.value_features(net, pixel, v), first.pad)]
             for n, (x_map, h_map, back_map, _, _) in enumerate(_per_layer(maps[1:])):
                 x, h, cell = activations[3 * n:3 * n + 3]
                 written += [cached.write(x_map, row, col, x, pads[0]), cached.write(h_map, row, col, h, pads[1]),
                             back_map, h, cell]
-            return tuple(written)
+            return tuple(written), state[1]
 
-        def finish_row(maps, row):
-            """The right-to-left sweep over the finished row, into the map the next row reads."""
+        def rows_above(maps, row):
+            """Row `row`'s terms from the rows above: the 7x7 window's `[W, B, filters]`, per layer the
+            product of the left-to-right hidden states above `[W, B, 4U]`."""
+            terms = [first.rows_above(maps[0], row)]
+            for (_, state_kernel, *_), (_, h_map, *_) in zip(layers, _per_layer(maps[1:])):
+                above = h_map[row]  # padded row `row` is image row `row - 1`: [W, B, U]
+                terms.append(tf.reshape(tf.reshape(above, [-1, u]) @ state_kernel[:u], tf.shape(above) * [1, 1, 4]))
+            return tuple(terms)
+
+        def finish_row(state, row):
+            """The right-to-left sweep over the finished row, into the map the next row reads; the next
+            row's terms from the rows above."""
+            maps = state[0]
             swept = [maps[0]]
             for (_, _, to_state, state_kernel, _), (x_map, h_map, back_map, *left) in zip(
                     layers, _per_layer(maps[1:])):
@@ -167,7 +182,7 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                 states = scan_lstm(gates, functools.partial(tf.matmul, b=state_kernel[1]), reverse=True)  # right to left
                 back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], states[None])
                 swept += [x_map, h_map, back_map, *left]
-            return tuple(swept)
+            return tuple(swept), rows_above(maps, row + 1)
 
         h, w, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
         maps = [cached.empty(batch, h, w, c if c > 1 else self.embed_dim, first.pad)]
@@ -176,23 +191,29 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
             maps += [cached.empty(batch, h, w, channels, pad) for pad, channels in zip(pads, (self.filters, u, u))]
             maps += [tf.zeros([batch, u]), tf.zeros([batch, u])]
             activations += [tf.zeros([batch, channels]) for channels in (self.filters, u, u)]
-        return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
-                          finish_row=finish_row, log_probs=log_probs)
+        maps = tuple(maps)
+        return cached.run(forward, write_pixel, (maps, rows_above(maps, 0)), activations, known, num_known, gumbel,
+                          temperature, finish_row=finish_row, log_probs=log_probs)
 
     def sampling_flops(self, num: int) -> float:
-        """Per sub-pixel: the 7x7 window's causal taps, per layer the left-to-right input-to-state
-        1x1 and state-to-state product (above and left, 2U x 4U) and the residual 1x1, the two output
-        layers; per pixel once (the row's right-to-left sweep): per layer its input-to-state 1x1 and
-        two U x 4U products (the row above and the pixel to the right)."""
+        """Per sub-pixel: the 7x7 window's centre-row taps, per layer the left-to-right input-to-state
+        1x1, the state-to-state product of the pixel to the left (U x 4U) and the residual 1x1, the
+        two output layers; per pixel once (the row's right-to-left sweep): per layer its
+        input-to-state 1x1 and two U x 4U products (the row above and the pixel to the right); per
+        pixel of H + 1 rows (a row at a time, the loop also does the row below the last): the 7x7
+        window's rows above and per layer the left-to-right U x 4U product of the pixel above."""
         net, u = self.network, self.units
-        per_subpixel = cached.causal_flops(net.get_layer("mask_a_7x7")) + cached.output_flops(net)
-        per_pixel = 0.0
+        row, above = cached.split_flops(net.get_layer("mask_a_7x7"))
+        per_subpixel, per_pixel = row + cached.output_flops(net), 0.0
         for i in range(self.num_layers):
             lstm = net.get_layer(f"lstm_{i}")
             per_subpixel += cached.causal_flops(lstm.input_to_state_left_to_right, net.get_layer(f"residual_{i}"))
-            per_subpixel += 2 * 2 * u * 4 * u
+            per_subpixel += 2 * u * 4 * u
             per_pixel += cached.causal_flops(lstm.input_to_state_right_to_left) + 2 * 2 * u * 4 * u
-        return float(num * self.num_pixels * (self.num_channels * per_subpixel + per_pixel))
+            above += 2 * u * 4 * u
+        width, height = self.spec.width, self.spec.height
+        return float(num * (self.num_pixels * (self.num_channels * per_subpixel + per_pixel)
+                            + (height + 1) * width * above))
 
 
 def _per_layer(maps):

@@ -75,42 +75,54 @@ class PixelCNN(cached.CachedSampler, AutoregressiveModel):
         """`cached.run` with this network written out per position, on the layers of `self.network` (no labels).
 
         Caches: the input features (read by the 7x7 mask-A window) and each block's 1x1 output (read
-        by its 3x3 window); the 1x1 layers need the current pixel alone. One XLA-compiled loop per
-        slice of the batch, the noise drawn before it with TensorFlow's kernels (`cached.CachedSampler`).
+        by its 3x3 window); the 1x1 layers need the current pixel alone. The windows' rows above are
+        done a row at a time when the row above is finished (`CausalConv.rows_above`), so a position
+        reads its centre row only. One XLA-compiled loop per slice of the batch, the noise drawn
+        before it with TensorFlow's kernels (`cached.CachedSampler`).
         """
         net, c, v = self.network, self.num_channels, self.num_values
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))
         blocks = [tuple(cached.CausalConv(net.get_layer(f"block_{b}_{part}")) for part in ("in", "3x3", "out"))
                   for b in range(self.blocks)]
+        windowed = [first] + [b[1] for b in blocks]  # the convolutions reading the caches
 
-        def forward(caches, i, j, pixel):
-            x = first(cached.value_features(net, pixel, v), caches[0], i, j)
+        def forward(state, i, j, pixel):
+            caches, above = state
+            x = first(cached.value_features(net, pixel, v), caches[0], i, j, above[0])
             activations = []
-            for (block_in, block_3x3, block_out), cache in zip(blocks, caches[1:]):
+            for (block_in, block_3x3, block_out), cache, term in zip(blocks, caches[1:], above[1:]):
                 y = block_in(tf.nn.relu(x))
                 activations.append(y)
-                x = x + block_out(block_3x3(y, cache, i, j))
+                x = x + block_out(block_3x3(y, cache, i, j, term))
             return cached.output_logits(net, x, c, v), activations
 
-        def write_pixel(caches, i, j, pixel, activations):
+        def write_pixel(state, i, j, pixel, activations):
             values = [cached.value_features(net, pixel, v), *activations]
             return tuple(cached.write(cache, i, j, value, conv.pad)
-                         for cache, value, conv in zip(caches, values, [first] + [b[1] for b in blocks]))
+                         for cache, value, conv in zip(state[0], values, windowed)), state[1]
+
+        def rows_above(caches, i):
+            return tuple(conv.rows_above(cache, i) for conv, cache in zip(windowed, caches))
 
         h, w, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
         caches = (cached.empty(batch, h, w, c if c > 1 else self.embed_dim, first.pad),
                   *(cached.empty(batch, h, w, self.filters // 2, b[1].pad) for b in blocks))
         activations = [tf.zeros([batch, self.filters // 2])] * self.blocks
-        return cached.run(forward, write_pixel, caches, activations, known, num_known, gumbel, temperature,
+        return cached.run(forward, write_pixel, (caches, rows_above(caches, 0)), activations, known, num_known,
+                          gumbel, temperature, finish_row=lambda state, i: (state[0], rows_above(state[0], i + 1)),
                           log_probs=log_probs)
 
     def sampling_flops(self, num: int) -> float:
-        """Per sub-pixel every layer at one position: the 7x7 window's causal taps, each block's
-        1x1, 3x3 (causal taps) and 1x1, the two output layers."""
-        layers = [self.network.get_layer(name) for name in ["mask_a_7x7"] + [
-            f"block_{b}_{part}" for b in range(self.blocks) for part in ("in", "3x3", "out")]]
-        per_subpixel = cached.causal_flops(*layers) + cached.output_flops(self.network)
-        return float(num * self.num_pixels * self.num_channels * per_subpixel)
+        """Per sub-pixel every layer at one position: the 7x7 window's and each 3x3's centre-row taps,
+        each block's two 1x1s, the two output layers; per pixel once (a row at a time, H + 1 rows: the
+        loop also does the row below the last): the rows above of the 7x7 and each 3x3."""
+        net = self.network
+        windowed = [net.get_layer("mask_a_7x7")] + [net.get_layer(f"block_{b}_3x3") for b in range(self.blocks)]
+        row, above = cached.split_flops(*windowed)
+        pointwise = [net.get_layer(f"block_{b}_{part}") for b in range(self.blocks) for part in ("in", "out")]
+        per_subpixel = row + cached.causal_flops(*pointwise) + cached.output_flops(net)
+        width, height = self.spec.width, self.spec.height
+        return float(num * (self.num_pixels * self.num_channels * per_subpixel + (height + 1) * width * above))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "blocks": self.blocks, "embed_dim": self.embed_dim}

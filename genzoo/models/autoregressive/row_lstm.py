@@ -73,33 +73,44 @@ class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         """`cached.run` with the network written out per position, on the layers of `self.network` (no labels).
 
         Per layer it keeps the maps of its input features (the input-to-state window reads the pixel
-        to the left), hidden states (the state-to-state window reads the row above at columns
-        j-1..j+1) and cells (the row above at column j); the mask-A 7x7 window reads the cached
-        input features. One XLA-compiled loop per slice of the batch, the noise drawn before it (`cached.CachedSampler`).
+        to the left), hidden states and cells (the row above); the mask-A 7x7 window reads the cached
+        input features. What reads only the rows above is done a row at a time when the row above is
+        finished: the 7x7 window's rows above (`CausalConv.rows_above`) and each layer's
+        state-to-state convolution of the row above's hidden states. One XLA-compiled loop per slice
+        of the batch, the noise drawn before it (`cached.CachedSampler`).
         """
         net, c, v, u = self.network, self.num_channels, self.num_values, self.units
         first = cached.CausalConv(net.get_layer("mask_a_7x7"))
-        layers = []
+        layers, pads = [], [first.pad]
         for i in range(self.num_layers):
             lstm = net.get_layer(f"lstm_{i}")
-            k = lstm.kernel_size
-            layers.append((cached.CausalConv(lstm.input_to_state), tf.reshape(lstm.state_to_state, [k * u, 4 * u]),
-                           cached.CausalConv(net.get_layer(f"residual_{i}")), k))
-        pads = [first.pad] + [pad for to_state, _, _, k in layers for pad in (to_state.pad, (1, k // 2), (1, 0))]
+            layers.append((cached.CausalConv(lstm.input_to_state), lstm.state_to_state,
+                           cached.CausalConv(net.get_layer(f"residual_{i}"))))
+            pads += [layers[-1][0].pad, (1, lstm.kernel_size // 2), (1, 0)]  # x, h (the row above), cell (above)
 
-        def forward(maps, row, col, pixel):
-            x = first(cached.value_features(net, pixel, v), maps[0], row, col)
+        def forward(state, row, col, pixel):
+            maps, above = state
+            x = first(cached.value_features(net, pixel, v), maps[0], row, col, above[0])
             activations = []
-            for (to_state, state_kernel, residual, k), (x_map, h_map, cell_map) in zip(layers, _triples(maps[1:])):
-                gates = to_state(x, x_map, row, col) + tf.matmul(cached.window(h_map, row, col, 1, k), state_kernel)
+            for (to_state, _, residual), (x_map, _, cell_map), state_term in zip(layers, _triples(maps[1:]), above[1:]):
+                gates = to_state(x, x_map, row, col) + state_term[col]
                 h, cell = lstm_update(gates, cached.window(cell_map, row, col, 1, 1))
                 activations += [x, h, cell]
                 x = x + residual(h)
             return cached.output_logits(net, x, c, v), activations
 
-        def write_pixel(maps, row, col, pixel, activations):
+        def write_pixel(state, row, col, pixel, activations):
             values = [cached.value_features(net, pixel, v), *activations]
-            return tuple(cached.write(m, row, col, value, pad) for m, value, pad in zip(maps, values, pads))
+            return tuple(cached.write(m, row, col, value, pad) for m, value, pad in zip(state[0], values, pads)), state[1]
+
+        def rows_above(maps, row):
+            """Row `row`'s terms from the rows above: the 7x7 window's `[W, B, filters]`, per layer the
+            state-to-state convolution of the row above's hidden states `[W, B, 4U]`."""
+            terms = [first.rows_above(maps[0], row)]
+            for (_, state_to_state, _), (_, h_map, _) in zip(layers, _triples(maps[1:])):
+                h_above = tf.transpose(h_map[row], [1, 0, 2])  # padded row `row` is image row `row - 1`
+                terms.append(tf.transpose(tf.nn.conv1d(h_above, state_to_state, 1, "VALID"), [1, 0, 2]))
+            return tuple(terms)
 
         h, w, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
         maps = [cached.empty(batch, h, w, c if c > 1 else self.embed_dim, first.pad)]
@@ -107,20 +118,25 @@ class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         for pad, channels in zip(pads[1:], [self.filters, u, u] * self.num_layers):
             maps.append(cached.empty(batch, h, w, channels, pad))
             activations.append(tf.zeros([batch, channels]))
-        return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
+        maps = tuple(maps)
+        return cached.run(forward, write_pixel, (maps, rows_above(maps, 0)), activations, known, num_known, gumbel,
+                          temperature, finish_row=lambda state, row: (state[0], rows_above(state[0], row + 1)),
                           log_probs=log_probs)
 
     def sampling_flops(self, num: int) -> float:
-        """Per sub-pixel: the 7x7 window's causal taps, per layer the input-to-state window (causal
-        taps), the state-to-state window (k hidden states of the row above) and the residual 1x1,
-        the two output layers."""
+        """Per sub-pixel: the 7x7 window's centre-row taps, per layer the input-to-state window (causal
+        taps) and the residual 1x1, the two output layers; per pixel once (a row at a time, H + 1 rows:
+        the loop also does the row below the last): the 7x7 window's rows above and per layer the
+        state-to-state window (k hidden states of the row above)."""
         net, u = self.network, self.units
-        per_subpixel = cached.causal_flops(net.get_layer("mask_a_7x7")) + cached.output_flops(net)
+        row, above = cached.split_flops(net.get_layer("mask_a_7x7"))
+        per_subpixel = row + cached.output_flops(net)
         for i in range(self.num_layers):
             lstm = net.get_layer(f"lstm_{i}")
             per_subpixel += cached.causal_flops(lstm.input_to_state, net.get_layer(f"residual_{i}"))
-            per_subpixel += 2 * lstm.kernel_size * u * 4 * u
-        return float(num * self.num_pixels * self.num_channels * per_subpixel)
+            above += 2 * lstm.kernel_size * u * 4 * u
+        width, height = self.spec.width, self.spec.height
+        return float(num * (self.num_pixels * self.num_channels * per_subpixel + (height + 1) * width * above))
 
 
 def _triples(maps):
