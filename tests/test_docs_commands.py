@@ -49,6 +49,8 @@ SKIPPED = {
     ("performance.md", "--parts=train,sampling"): "a repository benchmark, its --out elided (`...`)",
     ("performance.md", "--out=/tmp/bench_sampling_1.json"): "a repository benchmark of the samplers (3 minutes)",
     ("performance.md", "--out=/tmp/bench_train_1.json"): "a repository benchmark of the training step (minutes, torch optional)",
+    ("performance.md", "--out=/tmp/bench/s1.json"): "a repository benchmark of the samplers (3 minutes)",
+    ("performance.md", "--out=/tmp/bench/t1.json"): "a repository benchmark of the training step (minutes, torch optional)",
     ("performance.md", "--out=/tmp/bench_q1.json"): "a repository benchmark of the training step (minutes, torch optional)",
     ("performance.md", "--out=/tmp/bench_avx2_1.json"): "a repository benchmark of the training step (minutes, torch"
                                                         " optional)",
