@@ -97,13 +97,18 @@ class CausalConv:
         """Output `[B, filters]` at image position (row, col): the centre `[B, C]` given, the earlier
         taps from `cache` (padded by `self.pad`; not needed for a 1x1 kernel), or, given `above`
         (`rows_above` of this row), the centre row's taps only."""
-        taps = self.before if above is None else self.pad[1]
-        x = centre
-        if taps:
-            top = row if above is None else row + self.pad[0]
-            x = tf.concat([window(cache, top, col, self.rows if above is None else 1, self.cols, taps), centre], axis=1)
-        y = tf.matmul(x, self.kernel if above is None else self.row_kernel) + self.layer.bias
-        return self.layer.activation(y if above is None else y + above[col])
+        if above is None:
+            y = tf.matmul(self._taps(centre, cache, row, col, self.rows, self.before), self.kernel) + self.layer.bias
+        else:
+            x = self._taps(centre, cache, row + self.pad[0], col, 1, self.pad[1])
+            y = tf.matmul(x, self.row_kernel) + self.layer.bias + above[col]
+        return self.layer.activation(y)
+
+    def _taps(self, centre, cache, top, col, rows, before):
+        """The first `before` taps of the `rows`-row window at (top, col) of the cache, then the centre."""
+        if not before:
+            return centre
+        return tf.concat([window(cache, top, col, rows, self.cols, before), centre], axis=1)
 
 
 def causal_flops(*layers) -> float:
