@@ -227,26 +227,27 @@ def shard_count() -> int:
     return max(1, min(cores, MAX_SHARDS))
 
 
-def sharded(run, known, gumbel, labels=None, shards: int | None = None) -> tf.Tensor:
-    """`run(known, gumbel, labels)` on `shards` (default `shard_count()`) equal slices of the batch at
-    once, the results concatenated: `known [B, ...]`, `gumbel [T, B, V]`, `labels [B]` or None.
+def sharded(run, images, noise, labels=None, shards: int | None = None) -> tf.Tensor:
+    """`run(images, noise, labels)` on `shards` (default `shard_count()`) equal slices of the batch at
+    once, the results concatenated: `images [B, ...]` (known values, or a decoder's features),
+    `noise [T, B, ...]` (step-major), `labels [B]` or None.
 
     The batch is padded with blank images to a multiple of `shards` (at most `shards - 1`, dropped
     after): every slice has one shape, so XLA compiles the loop once, and none is empty.
     """
     shards = shard_count() if shards is None else shards
-    if known.shape[0] is not None:
-        shards = max(1, min(shards, known.shape[0]))
+    if images.shape[0] is not None:
+        shards = max(1, min(shards, images.shape[0]))
     if shards == 1:
-        return run(known, gumbel, labels)
-    batch = tf.shape(known)[0]
+        return run(images, noise, labels)
+    batch = tf.shape(images)[0]
     extra = -batch % shards
 
     def slices(x, axis=0):
         padding = [[0, extra] if a == axis else [0, 0] for a in range(x.shape.rank)]
         return tf.split(tf.pad(x, padding), shards, axis=axis)
 
-    pieces = zip(slices(known), slices(gumbel, axis=1), [None] * shards if labels is None else slices(labels))
+    pieces = zip(slices(images), slices(noise, axis=1), [None] * shards if labels is None else slices(labels))
     return tf.concat([run(*piece) for piece in pieces], axis=0)[:batch]
 
 

@@ -42,13 +42,16 @@ def sample(model, features, seed, temperature) -> tf.Tensor:
     decoder's feature map `features [B, H, W, F]`, pixel p with `seed_pair(seed, 1 + p)`.
 
     The noise is drawn first with TensorFlow's kernels (XLA's draw other numbers for the same
-    seed), then one XLA-compiled loop runs the pixels: XLA updates the caches in place.
+    seed), then XLA-compiled loops run the pixels, one per slice of the batch and CPU core
+    (`cached.sharded`): XLA updates the caches in place.
     """
     batch, pixels = tf.shape(features)[0], model.spec.height * model.spec.width
     shape = tf.stack([batch, 1, 1, model.likelihood.num_params])
     uniform = tf.map_fn(lambda p: model.likelihood.uniform(shape, seed_pair(seed, 1 + p)), tf.range(pixels),
                         fn_output_signature=tf.float32)
-    return model.pixel_loop_compiled(tf.cast(features, tf.float32), uniform, tf.cast(temperature, tf.float32))
+    temperature = tf.cast(temperature, tf.float32)
+    return cached.sharded(lambda part, noise, _: model.pixel_loop_compiled(part, noise, temperature),
+                          tf.cast(features, tf.float32), uniform)
 
 
 def loop(model, features, uniform, temperature):
