@@ -159,7 +159,7 @@ def noise(batch, num_values: int, num_subpixels: int, seed, parts: int = 1) -> t
 
 
 def run(forward, write_pixel, state, activations, known, num_known, gumbel, temperature, finish_row=None,
-        log_probs: bool = False):
+        rows_above=None, log_probs: bool = False):
     """Values `[B, H, W, C]`, pixel by pixel in raster order with carried caches.
 
     `forward(state, i, j, pixel) -> (logits [B, C, V], activations)` computes pixel
@@ -167,6 +167,9 @@ def run(forward, write_pixel, state, activations, known, num_known, gumbel, temp
     0); `write_pixel(state, i, j, pixel, activations) -> state` stores a finished pixel,
     `activations` (zeros of `forward`'s structure) standing for the pixel before the
     first; `finish_row(state, i) -> state`, if given, runs after the last pixel of row i.
+    With `rows_above(state, i) -> terms`, the terms of row i from the rows above it are
+    computed before row i (row 0 included) once the rows above are written, and `forward`
+    gets them as `forward(state, i, j, pixel, terms)`.
     The first `num_known` pixels are copied from `known`, the others `pick`ed with
     `gumbel [H * W * C, B, V]` at `temperature`. With `log_probs`, also each sub-pixel's
     log-probability `[B, H, W, C]` (run on known images: the teacher-forced ones, tested).
@@ -180,12 +183,12 @@ def run(forward, write_pixel, state, activations, known, num_known, gumbel, temp
 
     def pixel_body(i, j, state, done, arrays):
         previous = tf.maximum(i * width + j - 1, 0)  # pixel 0 writes the zeros in place of itself
-        state = write_pixel(state, previous // width, previous % width, *done)
+        state, terms = write_pixel(state[0], previous // width, previous % width, *done), state[1]
         p = i * width + j
         drawn, logps = [], []
         for k in range(channels):
             pixel = tf.stack(drawn + [tf.zeros([batch], tf.int32)] * (channels - k), axis=1)
-            logits, activations = forward(state, i, j, pixel)
+            logits, activations = forward(state, i, j, pixel, *terms)
             logits = tf.cast(logits[:, k], tf.float32)
             value = tf.where(p < num_known, known[:, p, k], samplers.pick(logits, gumbel[p * channels + k], temperature))
             value.set_shape(known.shape[:1])  # 1 image: the noise's unknown batch broadcast it to None
@@ -194,20 +197,26 @@ def run(forward, write_pixel, state, activations, known, num_known, gumbel, temp
                 logps.append(tf.gather(tf.nn.log_softmax(logits), drawn[-1], batch_dims=1))
         pixel = tf.stack(drawn, axis=1)
         arrays = (arrays[0].write(p, pixel), *(a.write(p, tf.stack(logps, axis=1)) for a in arrays[1:]))
-        return state, (pixel, activations), arrays
+        return (state, terms), (pixel, activations), arrays
 
     def row_body(i, state, done, arrays):
-        _, state, done, arrays = tf.while_loop(
+        _, (state, _), done, arrays = tf.while_loop(
             lambda j, *_: j < width, lambda j, *carried: (j + 1, *pixel_body(i, j, *carried)),
             (tf.constant(0), state, done, arrays))
+        if finish_row is not None or rows_above is not None:
+            state = write_pixel(state, i, width - 1, *done)
         if finish_row is not None:
-            state = finish_row(write_pixel(state, i, width - 1, *done), i)
-        return i + 1, state, done, arrays
+            state = finish_row(state, i)
+        return i + 1, with_terms(state, i + 1), done, arrays
+
+    def with_terms(state, i):
+        return state, (() if rows_above is None else (rows_above(state, i),))
 
     arrays = tuple(tf.TensorArray(dtype, size=height * width, element_shape=[None, channels])
                    for dtype in [tf.int32] + [tf.float32] * log_probs)
     done = (tf.zeros([batch, channels], tf.int32), activations)
-    _, _, _, arrays = tf.while_loop(lambda i, *_: i < height, row_body, (tf.constant(0), state, done, arrays))
+    _, _, _, arrays = tf.while_loop(lambda i, *_: i < height, row_body,
+                                    (tf.constant(0), with_terms(state, 0), done, arrays))
     out = [tf.reshape(tf.transpose(a.stack(), [1, 0, 2]), [batch, height, width, channels]) for a in arrays]
     return tuple(out) if log_probs else out[0]
 

@@ -139,8 +139,7 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         # XLA copied the map at every step).
         pads = ((0, 0), (1, 0), (1, 0))
 
-        def forward(state, row, col, pixel):
-            maps, above = state
+        def forward(maps, row, col, pixel, above):
             x = first(cached.value_features(net, pixel, v), maps[0], row, col, above[0])
             activations = []
             for (to_state, state_kernel, _, _, residual), (_, _, back_map, left_h, left_cell), term in zip(
@@ -152,14 +151,13 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                 x = x + residual(h + cached.window(back_map, row, col, 1, 1))  # right-to-left, a row up
             return cached.output_logits(net, x, c, v), activations
 
-        def write_pixel(state, row, col, pixel, activations):
-            maps = state[0]
+        def write_pixel(maps, row, col, pixel, activations):
             written = [cached.write(maps[0], row, col, cached.value_features(net, pixel, v), first.pad)]
             for n, (x_map, h_map, back_map, _, _) in enumerate(_per_layer(maps[1:])):
                 x, h, cell = activations[3 * n:3 * n + 3]
                 written += [cached.write(x_map, row, col, x, pads[0]), cached.write(h_map, row, col, h, pads[1]),
                             back_map, h, cell]
-            return tuple(written), state[1]
+            return tuple(written)
 
         def rows_above(maps, row):
             """Row `row`'s terms from the rows above: the 7x7 window's `[W, B, filters]`, per layer the
@@ -170,10 +168,8 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                 terms.append(tf.reshape(tf.reshape(above, [-1, u]) @ state_kernel[:u], tf.shape(above) * [1, 1, 4]))
             return tuple(terms)
 
-        def finish_row(state, row):
-            """The right-to-left sweep over the finished row, into the map the next row reads; the next
-            row's terms from the rows above."""
-            maps = state[0]
+        def finish_row(maps, row):
+            """The right-to-left sweep over the finished row, into the map the next row reads."""
             swept = [maps[0]]
             for (_, _, to_state, state_kernel, _), (x_map, h_map, back_map, *left) in zip(
                     layers, _per_layer(maps[1:])):
@@ -182,7 +178,7 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                 states = scan_lstm(gates, functools.partial(tf.matmul, b=state_kernel[1]), reverse=True)  # right to left
                 back_map = tf.tensor_scatter_nd_update(back_map, [[row + 1]], states[None])
                 swept += [x_map, h_map, back_map, *left]
-            return tuple(swept), rows_above(maps, row + 1)
+            return tuple(swept)
 
         h, w, batch = self.spec.height, self.spec.width, tf.shape(known)[0]
         maps = [cached.empty(batch, h, w, c if c > 1 else self.embed_dim, first.pad)]
@@ -191,9 +187,8 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
             maps += [cached.empty(batch, h, w, channels, pad) for pad, channels in zip(pads, (self.filters, u, u))]
             maps += [tf.zeros([batch, u]), tf.zeros([batch, u])]
             activations += [tf.zeros([batch, channels]) for channels in (self.filters, u, u)]
-        maps = tuple(maps)
-        return cached.run(forward, write_pixel, (maps, rows_above(maps, 0)), activations, known, num_known, gumbel,
-                          temperature, finish_row=finish_row, log_probs=log_probs)
+        return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
+                          finish_row=finish_row, rows_above=rows_above, log_probs=log_probs)
 
     def sampling_flops(self, num: int) -> float:
         """Per sub-pixel: the 7x7 window's centre-row taps, per layer the left-to-right input-to-state

@@ -86,8 +86,7 @@ class PixelCNN(cached.CachedSampler, AutoregressiveModel):
                   for b in range(self.blocks)]
         windowed = [first] + [b[1] for b in blocks]  # the convolutions reading the caches
 
-        def forward(state, i, j, pixel):
-            caches, above = state
+        def forward(caches, i, j, pixel, above):
             x = first(cached.value_features(net, pixel, v), caches[0], i, j, above[0])
             activations = []
             for (block_in, block_3x3, block_out), cache, term in zip(blocks, caches[1:], above[1:]):
@@ -96,10 +95,9 @@ class PixelCNN(cached.CachedSampler, AutoregressiveModel):
                 x = x + block_out(block_3x3(y, cache, i, j, term))
             return cached.output_logits(net, x, c, v), activations
 
-        def write_pixel(state, i, j, pixel, activations):
+        def write_pixel(caches, i, j, pixel, activations):
             values = [cached.value_features(net, pixel, v), *activations]
-            return tuple(cached.write(cache, i, j, value, conv.pad)
-                         for cache, value, conv in zip(state[0], values, windowed)), state[1]
+            return tuple(cached.write(cache, i, j, value, conv.pad) for cache, value, conv in zip(caches, values, windowed))
 
         def rows_above(caches, i):
             return tuple(conv.rows_above(cache, i) for conv, cache in zip(windowed, caches))
@@ -108,9 +106,8 @@ class PixelCNN(cached.CachedSampler, AutoregressiveModel):
         caches = (cached.empty(batch, h, w, c if c > 1 else self.embed_dim, first.pad),
                   *(cached.empty(batch, h, w, self.filters // 2, b[1].pad) for b in blocks))
         activations = [tf.zeros([batch, self.filters // 2])] * self.blocks
-        return cached.run(forward, write_pixel, (caches, rows_above(caches, 0)), activations, known, num_known,
-                          gumbel, temperature, finish_row=lambda state, i: (state[0], rows_above(state[0], i + 1)),
-                          log_probs=log_probs)
+        return cached.run(forward, write_pixel, caches, activations, known, num_known, gumbel, temperature,
+                          rows_above=rows_above, log_probs=log_probs)
 
     def sampling_flops(self, num: int) -> float:
         """Per sub-pixel every layer at one position: the 7x7 window's and each 3x3's centre-row taps,

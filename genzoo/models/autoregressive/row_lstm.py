@@ -88,8 +88,7 @@ class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                            cached.CausalConv(net.get_layer(f"residual_{i}"))))
             pads += [layers[-1][0].pad, (1, lstm.kernel_size // 2), (1, 0)]  # x, h (the row above), cell (above)
 
-        def forward(state, row, col, pixel):
-            maps, above = state
+        def forward(maps, row, col, pixel, above):
             x = first(cached.value_features(net, pixel, v), maps[0], row, col, above[0])
             activations = []
             for (to_state, _, residual), (x_map, _, cell_map), state_term in zip(layers, _triples(maps[1:]), above[1:]):
@@ -99,9 +98,9 @@ class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
                 x = x + residual(h)
             return cached.output_logits(net, x, c, v), activations
 
-        def write_pixel(state, row, col, pixel, activations):
+        def write_pixel(maps, row, col, pixel, activations):
             values = [cached.value_features(net, pixel, v), *activations]
-            return tuple(cached.write(m, row, col, value, pad) for m, value, pad in zip(state[0], values, pads)), state[1]
+            return tuple(cached.write(m, row, col, value, pad) for m, value, pad in zip(maps, values, pads))
 
         def rows_above(maps, row):
             """Row `row`'s terms from the rows above: the 7x7 window's `[W, B, filters]`, per layer the
@@ -118,10 +117,8 @@ class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
         for pad, channels in zip(pads[1:], [self.filters, u, u] * self.num_layers):
             maps.append(cached.empty(batch, h, w, channels, pad))
             activations.append(tf.zeros([batch, channels]))
-        maps = tuple(maps)
-        return cached.run(forward, write_pixel, (maps, rows_above(maps, 0)), activations, known, num_known, gumbel,
-                          temperature, finish_row=lambda state, row: (state[0], rows_above(state[0], row + 1)),
-                          log_probs=log_probs)
+        return cached.run(forward, write_pixel, tuple(maps), activations, known, num_known, gumbel, temperature,
+                          rows_above=rows_above, log_probs=log_probs)
 
     def sampling_flops(self, num: int) -> float:
         """Per sub-pixel: the 7x7 window's centre-row taps, per layer the input-to-state window (causal
