@@ -1,4 +1,5 @@
-"""The DCGAN's palette output: logits over the dataset's colours instead of free RGB."""
+"""The DCGAN's palette outputs: logits over the dataset's colours, or K per-image region colours,
+instead of free RGB."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ import tensorflow as tf
 from genzoo import data
 from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN
-from genzoo.models.gan.networks import PaletteMix
+from genzoo.models.gan.networks import PaletteMix, RegionPaint
 
 PALETTE = ((255, 255, 255), (0, 0, 0), (255, 0, 0))
 COLOURS = np.array(PALETTE, np.float32) / 127.5 - 1.0
@@ -61,3 +62,58 @@ def test_palette_output_is_checked(shapes_spec):
         DCGAN(rgb_spec, latent_dim=8, filters=8, palette_output="mix")
     with pytest.raises(UserError, match="needs the DCGAN generator"):
         GAN(shapes_spec, latent_dim=8, hidden=16, palette_output="mix")
+
+
+def test_region_paint_mixes_each_images_own_colours_in_training_and_picks_one_in_inference():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)       # 2 images, 5 regions
+    colours = rng.uniform(-1, 1, size=(2, 5 * 3)).astype(np.float32)  # 5 RGB colours per image
+    per_image = colours.reshape(2, 5, 3)
+    weights = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    soft = RegionPaint()([logits, colours], training=True)
+    np.testing.assert_allclose(soft, np.einsum("bhwk,bkc->bhwc", weights, per_image), atol=1e-6)
+    hard = RegionPaint()([logits, colours], training=False).numpy()
+    expected = np.take_along_axis(per_image[:, None, None], logits.argmax(-1)[..., None, None], axis=3)[..., 0, :]
+    np.testing.assert_allclose(hard, expected, atol=1e-6)
+    # In inference every pixel is one of its image's 5 colours: at most 5 distinct colours per image.
+    assert max(len(np.unique(image.reshape(-1, 3), axis=0)) for image in hard) <= 5
+    # Straight-through: the inference picture in training too, with the softmax's gradient.
+    logits, colours = tf.constant(logits), tf.constant(colours)
+    grads = []
+    for layer in (RegionPaint(straight_through=True), RegionPaint()):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            painted = layer([logits, colours], training=True)
+            out = tf.reduce_sum(painted * tf.constant([0.3, -0.2, 0.7]))
+        grads.append(tape.gradient(out, logits))
+        if layer.straight_through:
+            np.testing.assert_allclose(painted, hard, atol=1e-6)
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-6)
+    assert np.abs(grads[0]).max() > 0
+
+
+@pytest.mark.parametrize("encoding", ["palette", "rgb"])
+def test_a_region_dcgan_samples_at_most_k_colours_per_image_and_survives_its_config(encoding):
+    spec = data.load("shapes", "train", encoding=encoding)[1]
+    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, hard_regions=encoding == "rgb")
+    samples = model.sample(6, seed=3).numpy()
+    rgb = data.to_rgb_uint8(samples, spec).numpy().reshape(6, -1, 3)
+    assert max(len(np.unique(image, axis=0)) for image in rgb) <= 3
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 3  # but each image has its own colours
+    again = DCGAN.from_config(model.get_config())
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(again.sample(6, seed=3).numpy(), samples)
+
+
+def test_regions_are_checked(shapes_spec):
+    for bad in (1, -2, 2.5, True):
+        with pytest.raises(UserError, match="regions must be 0"):
+            DCGAN(shapes_spec, latent_dim=8, filters=8, regions=bad)
+    with pytest.raises(UserError, match="palette_output=none"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, regions=4, palette_output="mix")
+    with pytest.raises(UserError, match="hard_regions needs regions"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, hard_regions=True)
+    with pytest.raises(UserError, match="hard_regions must be true or false"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, regions=4, hard_regions="yes")
+    with pytest.raises(UserError, match="needs the DCGAN generator"):
+        GAN(shapes_spec, latent_dim=8, hidden=16, regions=4)

@@ -112,6 +112,12 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         palette's colours per pixel, mixed into RGB (`networks.PaletteMix`), instead of
         free RGB through tanh; `straight_through`, the most likely colour exactly with the
         mixture's gradient; `none` (default): tanh RGB.
+      regions: DCGAN: K >= 2 paints each image with K colours of its own (tanh RGB from the
+        code) and a softmax over the K regions per pixel (`networks.RegionPaint`: the mixture
+        in training, each pixel's most likely region in inference), so a sample's regions are
+        flat, as in pixel art; 0 (default) off. Palette or RGB data.
+      hard_regions: with `regions`, training paints each pixel's most likely region too, with
+        the softmax's gradient (straight-through), so the discriminator sees what `sample` draws.
       aux_weight: conditional models: weight of the auxiliary classifier's loss
         (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
         class head off. None: the class's `default_aux_weight` (1 for `cgan`).
@@ -141,7 +147,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
                  aux_fake: bool = True, augment: str | None = None, spectral_norm: bool | None = None,
                  r1_gamma: float | None = None, aux_twin: bool = False,
-                 d_norm: str | None = None, palette_output: str = "none", seed: int = 0, **kwargs):
+                 d_norm: str | None = None, palette_output: str = "none", regions: int = 0,
+                 hard_regions: bool = False, seed: int = 0,
+                 **kwargs):
         super().__init__(spec, seed, **kwargs)
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
         recipe = default_recipe(self.spec)
@@ -192,6 +200,15 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"palette_output={palette_output} needs palette data; {self.spec.name!r} is "
                             f"{self.spec.encoding}")
         self.palette_output = palette_output
+        if isinstance(regions, bool) or not isinstance(regions, int) or regions < 0 or regions == 1:
+            raise UserError(f"regions must be 0 (off) or an integer >= 2, got {regions!r}")
+        if regions and (self.architecture != "dcgan" or palette_output != "none"):
+            raise UserError(f"regions={regions} needs the DCGAN generator (dcgan, cgan) with palette_output=none")
+        if not isinstance(hard_regions, bool):
+            raise UserError(f"hard_regions must be true or false, got {hard_regions!r}")
+        if hard_regions and not regions:
+            raise UserError("hard_regions needs regions >= 2")
+        self.regions, self.hard_regions = regions, hard_regions
         self.num_classes = self.spec.num_classes if self.conditional else 0
         self.image_shape = encodings.symmetric_shape(self.spec)
         # === Layers ===
@@ -420,7 +437,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2, "aux_weight": self.aux_weight,
             "aux_fake": self.aux_fake, "aux_twin": self.aux_twin,
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
-            "d_norm": self.d_norm, "palette_output": self.palette_output,
+            "d_norm": self.d_norm, "palette_output": self.palette_output, "regions": self.regions,
+            "hard_regions": self.hard_regions,
         }
 
     @classmethod
@@ -448,7 +466,8 @@ class DCGAN(GAN):
     def build_generator(self, name):
         return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name,
                                palette=self.spec.palette if self.palette_output != "none" else None,
-                               straight_through=self.palette_output == "straight_through")
+                               straight_through=self.palette_output == "straight_through" or self.hard_regions,
+                               regions=self.regions)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -58,6 +58,38 @@ class PaletteMix(layers.Layer):
         return {**super().get_config(), "palette": self.palette, "straight_through": self.straight_through}
 
 
+class RegionPaint(layers.Layer):
+    """Per-pixel logits over K regions and K colours per image -> the image.
+
+    Pixel art is flat regions of few colours. Here each image gets K colours (from the
+    code, so a label can pick them) and each pixel a softmax over the K regions; the
+    pixel's colour is the weighted sum. In training the softmax is kept (the gradient
+    reaches every region); in inference each pixel takes its most likely region's colour,
+    so a region is one colour exactly and the nearest-palette mapping cannot break it into
+    speckle. With `straight_through` training paints the most likely region too, with the
+    softmax's gradient (Bengio et al. 2013), so the discriminator sees what sampling draws.
+    """
+
+    def __init__(self, straight_through: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.straight_through = bool(straight_through)
+
+    def call(self, inputs, training=None):
+        logits, colours = inputs                        # [B, H, W, K], [B, K * C]
+        regions = logits.shape[-1]
+        colours = keras.ops.reshape(colours, (-1, regions, colours.shape[-1] // regions))
+        weights = keras.ops.softmax(logits, axis=-1)
+        hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), regions, dtype=weights.dtype)
+        if not training:
+            weights = hard
+        elif self.straight_through:
+            weights = weights + keras.ops.stop_gradient(hard - weights)
+        return keras.ops.einsum("bhwk,bkc->bhwc", weights, colours)
+
+    def get_config(self):
+        return {**super().get_config(), "straight_through": self.straight_through}
+
+
 # === Networks ===
 def _code_input(latent_dim: int, num_classes: int):
     """Code z (+ int label, embedded) -> the generator's first features (Mirza & Osindero 2014)."""
@@ -121,21 +153,25 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
 
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
-                    palette=None, straight_through: bool = False):
+                    palette=None, straight_through: bool = False, regions: int = 0):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
-    `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead)."""
+    `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
+    K per-image colours from the code painted by `RegionPaint`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
-    inputs, x = _code_input(latent_dim, num_classes)
-    x = layers.Dense(h * w * top, use_bias=False)(x)  # batch norm's offset replaces the bias
+    inputs, code = _code_input(latent_dim, num_classes)
+    x = layers.Dense(h * w * top, use_bias=False)(code)  # batch norm's offset replaces the bias
     x = layers.BatchNormalization(synchronized=True)(x)
     x = layers.ReLU()(layers.Reshape((h, w, top))(x))
     for i in reversed(range(n)):
         x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
-    if palette:
+    if regions:
+        colours = layers.Dense(regions * channels, activation="tanh", name="region_colours")(code)
+        x = RegionPaint(straight_through, name="region_paint")([layers.Conv2D(regions, 3, padding="same")(x), colours])
+    elif palette:
         x = PaletteMix(palette, straight_through, name="palette_mix")(layers.Conv2D(len(palette), 3, padding="same")(x))
     else:
         x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
