@@ -8,7 +8,7 @@ import tensorflow as tf
 from genzoo import gan_losses
 from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
-from genzoo.models import DCGAN, ConditionalGAN
+from genzoo.models import DCGAN, GAN, ConditionalGAN
 from genzoo.models.gan import augment
 from genzoo.models.gan.gan import PLAIN_RECIPE, SMALL_DATA_RECIPE
 from genzoo.models.gan.spectral_norm import SNConv2D, SNDense
@@ -193,15 +193,28 @@ def test_small_datasets_default_to_the_recipe_and_keep_it_in_the_config():
     plain = DCGAN(SHAPES, **TINY).get_config()
     assert {k: plain[k] for k in PLAIN_RECIPE} == PLAIN_RECIPE and plain["d_norm"] == "batch"
     # A config saved before the recipe existed rebuilds the plain game, even on pokemon.
-    old = {k: v for k, v in config.items() if k not in ("augment", "spectral_norm", "r1_gamma", "d_norm")}
+    old = {k: v for k, v in config.items()
+           if k not in ("augment", "spectral_norm", "r1_gamma", "d_norm", "regions", "hard_regions")}
     old["loss"] = "non_saturating"
     rebuilt = DCGAN.from_config(old).get_config()
     assert {k: rebuilt[k] for k in PLAIN_RECIPE} == PLAIN_RECIPE and rebuilt["d_norm"] == "batch"
+    # One saved after the recipe but before regions existed paints free RGB.
+    before_regions = {k: v for k, v in config.items() if k not in ("regions", "hard_regions")}
+    assert DCGAN.from_config(before_regions).get_config()["regions"] == 0
     # Each ingredient can be switched off alone.
     ablated = DCGAN(POKEMON, augment="none", **TINY).get_config()
     assert ablated["augment"] == "none"
     assert {k: ablated[k] for k in SMALL_DATA_RECIPE if k != "augment"} == \
         {k: v for k, v in SMALL_DATA_RECIPE.items() if k != "augment"}
+
+
+def test_the_recipes_regions_apply_only_where_the_generator_paints_free_rgb():
+    assert DCGAN(POKEMON, **TINY).regions == SMALL_DATA_RECIPE["regions"] > 0
+    assert DCGAN(SHAPES, **TINY).regions == 0
+    pokemon40 = DCGAN(DatasetSpec("pokemon40", 40, 40, "rgb", channels=3), **TINY).get_config()
+    assert {k: pokemon40[k] for k in PLAIN_RECIPE} == PLAIN_RECIPE  # regions gave noise there (docs/gan.md)
+    assert DCGAN(POKEMON, regions=0, **TINY).regions == 0 and DCGAN(POKEMON, regions=4, **TINY).regions == 4
+    assert GAN(POKEMON, latent_dim=4, hidden=8).regions == 0  # the MLP generator has no regions
 
 
 def test_keras_file_keeps_the_spectral_norm_state(tmp_path):

@@ -59,21 +59,23 @@ from genzoo.models.registry import register
 # What a hyper-parameter left as None means: small data (a few hundred images) gets
 # SMALL_DATA_RECIPE, the rest the plain DCGAN game. The chosen values go into `get_config`,
 # so a saved run rebuilds the same networks whatever these tables say later.
-PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0}
-# The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured
-# on pokemon it lost to the plain game: C2ST against held-out sprites 0.994 vs 0.560 after 3300
-# steps, and DiffAugment on the plain game 0.985 (docs/gan.md). So small data keeps the plain
-# game until a recipe measures better; switch by assigning it here (one line).
+PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0}
+# The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
+# pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
                          "r1_gamma": 0.1}
-SMALL_DATA_RECIPE = dict(PLAIN_RECIPE)
-SMALL_DATASETS = ("pokemon", "pokemon40")  # 712 training sprites each
+# Small data (712 training sprites). pokemon: the plain game with each sprite painted in 16 flat
+# regions (`regions`, networks.RegionPaint), which took the C2ST against held-out sprites from 0.988
+# to 0.80 at 3300 steps. pokemon40: the plain game; regions=16 there gave per-pixel noise (C2ST 1.0
+# at 2200 steps, the discriminator winning from the first epochs). docs/gan.md has the runs.
+SMALL_DATA_RECIPE = {**PLAIN_RECIPE, "regions": 16}
+RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": PLAIN_RECIPE}
 PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
 
 
 def default_recipe(spec) -> dict:
     """The hyper-parameters a dataset gets when they are left as None."""
-    return SMALL_DATA_RECIPE if spec.name in SMALL_DATASETS else PLAIN_RECIPE
+    return RECIPES.get(spec.name, PLAIN_RECIPE)
 
 
 # === Model ===
@@ -115,7 +117,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       regions: DCGAN: K >= 2 paints each image with K colours of its own (tanh RGB from the
         code) and a softmax over the K regions per pixel (`networks.RegionPaint`: the mixture
         in training, each pixel's most likely region in inference), so a sample's regions are
-        flat, as in pixel art; 0 (default) off. Palette or RGB data.
+        flat, as in pixel art; 0 off. Palette or RGB data. None: the dataset's recipe (16 on
+        `pokemon` unless `palette_output` is set, else 0).
       hard_regions: with `regions`, training paints each pixel's most likely region too, with
         the softmax's gradient (straight-through), so the discriminator sees what `sample` draws.
       aux_weight: conditional models: weight of the auxiliary classifier's loss
@@ -147,7 +150,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
                  aux_fake: bool = True, augment: str | None = None, spectral_norm: bool | None = None,
                  r1_gamma: float | None = None, aux_twin: bool = False,
-                 d_norm: str | None = None, palette_output: str = "none", regions: int = 0,
+                 d_norm: str | None = None, palette_output: str = "none", regions: int | None = None,
                  hard_regions: bool = False, seed: int = 0,
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
@@ -200,6 +203,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"palette_output={palette_output} needs palette data; {self.spec.name!r} is "
                             f"{self.spec.encoding}")
         self.palette_output = palette_output
+        if regions is None:  # the recipe's, where it can apply: a DCGAN generator painting free RGB
+            regions = recipe["regions"] if self.architecture == "dcgan" and palette_output == "none" else 0
         if isinstance(regions, bool) or not isinstance(regions, int) or regions < 0 or regions == 1:
             raise UserError(f"regions must be 0 (off) or an integer >= 2, got {regions!r}")
         if regions and (self.architecture != "dcgan" or palette_output != "none"):
@@ -447,6 +452,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         # it so, not with what None means for its dataset today.
         if "augment" not in config:
             config = {**PLAIN_RECIPE, **config}
+        if "regions" not in config:  # saved before regions existed: free RGB
+            config = {**config, "regions": 0}
         return cls(**config)
 
 
