@@ -118,8 +118,8 @@ def train_command(train: dict, model_config: dict | None = None, data_dir: str |
         from genzoo.models.gan.gan import PLAIN_RECIPE
 
         for key in PLAIN_RECIPE:
-            if key in model_config and key not in hparams:
-                value = model_config[key]
+            if key not in hparams:  # a key the config lacks was saved before it existed: the plain game's
+                value = model_config.get(key, PLAIN_RECIPE[key])
                 hparams[key] = value.replace(",", "+") if isinstance(value, str) else value
     data_dir = data_dir if data_dir is not None else train.get("data_dir")
     args = ["python", "-m", "genzoo.tools.train", f"--model={train['model']}", f"--dataset={train['dataset']}",

@@ -32,3 +32,5 @@ def test_a_gan_command_spells_out_its_recipe_from_the_model_config():
     command = train_command(train, model_config={"loss": "non_saturating", "augment": "color,translation"})
     hparams = next(a for a in command if a.startswith("--hparams="))
     assert "augment=color+translation" in hparams and "loss=non_saturating" in hparams
+    # A config saved before `regions` existed painted free RGB, which pokemon's default no longer does.
+    assert "regions=0" in hparams.split("=", 1)[1].split(",")
