@@ -14,7 +14,7 @@ SMALL_HPARAMS = {
     "cvae": _VAE,
     "gan": _GAN,
     "dcgan": {**_GAN, "loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 1.0},
-    "cgan": _GAN,
+    "cgan": {**_GAN, "regions": 4},  # the contract (export, .keras, restore) with painted regions
     "pixel_lstm": {"units": 16},
     "row_lstm": _RNN2D,
     "diagonal_bilstm": _RNN2D,

@@ -56,8 +56,8 @@ from genzoo.models.gan.networks import (
 )
 from genzoo.models.registry import register
 
-# What a hyper-parameter left as None means: small data (a few hundred images) gets
-# SMALL_DATA_RECIPE, the rest the plain DCGAN game. The chosen values go into `get_config`,
+# What a hyper-parameter left as None means: the dataset's entry in RECIPES, else the plain
+# DCGAN game. The chosen values go into `get_config`,
 # so a saved run rebuilds the same networks whatever these tables say later.
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
