@@ -44,6 +44,7 @@ ROWS = {  # row name -> --hparams: a recipe minus one ingredient, or plus one
     # The small-data default (regions) and its variants; its "minus regions" row is old_defaults
     "regions": REGIONS,
     "regions_no_ema": REGIONS + ",ema_decay=0",
+    "regions_32": PLAIN + ",regions=32",
     "regions_hard": REGIONS + ",hard_regions=true",
     "regions_f64": REGIONS + ",filters=64",
     "regions_r1": PLAIN.replace("r1_gamma=0", "r1_gamma=1") + ",regions=16",
