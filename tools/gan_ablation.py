@@ -27,11 +27,11 @@ import time
 
 # Rows spell out every recipe hyper-parameter, so they keep their meaning when the dataset's defaults change.
 RECIPE = "loss=hinge,augment=color+translation+cutout,spectral_norm=true,r1_gamma=0.1,regions=0"  # DATA_EFFICIENT_RECIPE
-PLAIN = "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0"
-REGIONS = PLAIN + ",regions=16"  # SMALL_DATA_RECIPE: the plain game painting 16 flat regions
-ROWS = {  # row name -> --hparams: a recipe minus one ingredient, or plus one
+OLD_DEFAULTS = "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0,regions=0"  # PLAIN_RECIPE
+REGIONS = OLD_DEFAULTS + ",regions=16"  # SMALL_DATA_RECIPE: the plain game painting 16 flat regions
+ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the last value of a key wins)
     "recipe": RECIPE,
-    "old_defaults": PLAIN + ",regions=0",
+    "old_defaults": OLD_DEFAULTS,
     "no_augment": RECIPE + ",augment=none",
     "no_color": RECIPE + ",augment=translation+cutout",  # DiffAugment without its colour transformations
     "no_spectral_norm": RECIPE + ",spectral_norm=false,d_norm=none",
@@ -39,16 +39,16 @@ ROWS = {  # row name -> --hparams: a recipe minus one ingredient, or plus one
     "non_saturating": RECIPE + ",loss=non_saturating",
     "no_ema": RECIPE + ",ema_decay=0",
     # DiffAugment on the plain game (batch norm in D, non-saturating loss)
-    "plain_diffaugment": "loss=non_saturating,augment=color+translation+cutout,spectral_norm=false,r1_gamma=0,regions=0",
-    "plain_translation_cutout": "loss=non_saturating,augment=translation+cutout,spectral_norm=false,r1_gamma=0,regions=0",
+    "plain_diffaugment": OLD_DEFAULTS + ",augment=color+translation+cutout",
+    "plain_translation_cutout": OLD_DEFAULTS + ",augment=translation+cutout",
     # The small-data default (regions) and its variants; its "minus regions" row is old_defaults
     "regions": REGIONS,
     "regions_no_ema": REGIONS + ",ema_decay=0",
-    "regions_32": PLAIN + ",regions=32",
+    "regions_32": REGIONS + ",regions=32",
     "regions_hard": REGIONS + ",hard_regions=true",
     "regions_f64": REGIONS + ",filters=64",
-    "regions_r1": PLAIN.replace("r1_gamma=0", "r1_gamma=1") + ",regions=16",
-    "regions_recipe": RECIPE.replace("regions=0", "regions=16"),
+    "regions_r1": REGIONS + ",r1_gamma=1",
+    "regions_recipe": RECIPE + ",regions=16",
 }
 
 

@@ -115,11 +115,10 @@ def train_command(train: dict, model_config: dict | None = None, data_dir: str |
     """
     hparams = dict(train.get("hparams") or {})
     if model_config and train["model"] in ("gan", "dcgan", "cgan"):
-        from genzoo.models.gan.gan import PLAIN_RECIPE
+        from genzoo.models.gan.gan import saved_recipe
 
-        for key in PLAIN_RECIPE:
-            if key not in hparams:  # a key the config lacks was saved before it existed: the plain game's
-                value = model_config.get(key, PLAIN_RECIPE[key])
+        for key, value in saved_recipe(model_config).items():
+            if key not in hparams:
                 hparams[key] = value.replace(",", "+") if isinstance(value, str) else value
     data_dir = data_dir if data_dir is not None else train.get("data_dir")
     args = ["python", "-m", "genzoo.tools.train", f"--model={train['model']}", f"--dataset={train['dataset']}",

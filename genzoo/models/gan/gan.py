@@ -78,6 +78,12 @@ def default_recipe(spec) -> dict:
     return RECIPES.get(spec.name, PLAIN_RECIPE)
 
 
+def saved_recipe(config: dict) -> dict:
+    """The recipe hyper-parameters a saved config was trained with. A key it lacks was saved before
+    that hyper-parameter existed, when the plain game's value was the only one."""
+    return {key: config.get(key, value) for key, value in PLAIN_RECIPE.items()}
+
+
 # === Model ===
 @register("gan")
 @keras.saving.register_keras_serializable("genzoo")
@@ -448,13 +454,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
 
     @classmethod
     def from_config(cls, config):
-        # A config saved before the small-data recipe existed played the plain game: rebuild
-        # it so, not with what None means for its dataset today.
-        if "augment" not in config:
-            config = {**PLAIN_RECIPE, **config}
-        if "regions" not in config:  # saved before regions existed: free RGB
-            config = {**config, "regions": 0}
-        return cls(**config)
+        # Rebuild what an older config played, not what None means for its dataset today.
+        return cls(**{**config, **saved_recipe(config)})
 
 
 @register("dcgan")

@@ -79,11 +79,9 @@ class RegionPaint(layers.Layer):
         regions = logits.shape[-1]
         colours = keras.ops.reshape(colours, (-1, regions, colours.shape[-1] // regions))
         weights = keras.ops.softmax(logits, axis=-1)
-        hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), regions, dtype=weights.dtype)
-        if not training:
-            weights = hard
-        elif self.straight_through:
-            weights = weights + keras.ops.stop_gradient(hard - weights)
+        if not training or self.straight_through:
+            hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), regions, dtype=weights.dtype)
+            weights = weights + keras.ops.stop_gradient(hard - weights) if training else hard
         return keras.ops.einsum("bhwk,bkc->bhwc", weights, colours)
 
     def get_config(self):
