@@ -10,7 +10,7 @@ from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN, ConditionalGAN
 from genzoo.models.gan import augment
-from genzoo.models.gan.gan import PLAIN_RECIPE, SMALL_DATA_RECIPE
+from genzoo.models.gan.gan import CONDITIONAL_SHAPES_RECIPE, DATA_EFFICIENT_RECIPE, PLAIN_RECIPE, SMALL_DATA_RECIPE
 from genzoo.models.gan.spectral_norm import SNConv2D, SNDense
 
 SEED = tf.constant([3, 7], tf.int64)
@@ -177,10 +177,15 @@ SHAPES = DatasetSpec("shapes", 20, 20, "rgb", channels=3)
 TINY = {"latent_dim": 4, "filters": 4}
 
 
+def given(recipe: dict) -> dict:
+    """The recipe with the tests' own `filters` (TINY), as a model built with TINY resolves it."""
+    return {**recipe, "filters": TINY["filters"]}
+
+
 def test_small_datasets_default_to_the_recipe_and_keep_it_in_the_config():
     model = DCGAN(POKEMON, **TINY)
     config = model.get_config()
-    assert {k: config[k] for k in SMALL_DATA_RECIPE} == {**SMALL_DATA_RECIPE}
+    assert {k: config[k] for k in SMALL_DATA_RECIPE} == given(SMALL_DATA_RECIPE)
     assert config["ema_decay"] > 0
     normalised = SMALL_DATA_RECIPE["spectral_norm"]
     assert config["d_norm"] == ("none" if normalised else "batch")
@@ -191,13 +196,13 @@ def test_small_datasets_default_to_the_recipe_and_keep_it_in_the_config():
     assert recipe.d_norm == "none" and any(isinstance(layer, SNConv2D) for layer in recipe.discriminator.layers)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in recipe.discriminator.layers)
     plain = DCGAN(SHAPES, **TINY).get_config()
-    assert {k: plain[k] for k in PLAIN_RECIPE} == PLAIN_RECIPE and plain["d_norm"] == "batch"
+    assert {k: plain[k] for k in PLAIN_RECIPE} == given(PLAIN_RECIPE) and plain["d_norm"] == "batch"
     # A config saved before the recipe existed rebuilds the plain game, even on pokemon.
     old = {k: v for k, v in config.items()
            if k not in ("augment", "spectral_norm", "r1_gamma", "d_norm", "regions", "hard_regions")}
     old["loss"] = "non_saturating"
     rebuilt = DCGAN.from_config(old).get_config()
-    assert {k: rebuilt[k] for k in PLAIN_RECIPE} == PLAIN_RECIPE and rebuilt["d_norm"] == "batch"
+    assert {k: rebuilt[k] for k in PLAIN_RECIPE} == given(PLAIN_RECIPE) and rebuilt["d_norm"] == "batch"
     # One saved after the recipe but before regions existed paints free RGB.
     before_regions = {k: v for k, v in config.items() if k not in ("regions", "hard_regions")}
     assert DCGAN.from_config(before_regions).get_config()["regions"] == 0
@@ -205,16 +210,41 @@ def test_small_datasets_default_to_the_recipe_and_keep_it_in_the_config():
     ablated = DCGAN(POKEMON, augment="none", **TINY).get_config()
     assert ablated["augment"] == "none"
     assert {k: ablated[k] for k in SMALL_DATA_RECIPE if k != "augment"} == \
-        {k: v for k, v in SMALL_DATA_RECIPE.items() if k != "augment"}
+        {k: v for k, v in given(SMALL_DATA_RECIPE).items() if k != "augment"}
 
 
 def test_the_recipes_regions_apply_only_where_the_generator_paints_free_rgb():
     assert DCGAN(POKEMON, **TINY).regions == SMALL_DATA_RECIPE["regions"] > 0
     assert DCGAN(SHAPES, **TINY).regions == 0
     pokemon40 = DCGAN(DatasetSpec("pokemon40", 40, 40, "rgb", channels=3), **TINY).get_config()
-    assert {k: pokemon40[k] for k in PLAIN_RECIPE} == PLAIN_RECIPE  # regions gave noise there (docs/gan.md)
+    assert {k: pokemon40[k] for k in PLAIN_RECIPE} == given(PLAIN_RECIPE)  # regions gave noise there (docs/gan.md)
     assert DCGAN(POKEMON, regions=0, **TINY).regions == 0 and DCGAN(POKEMON, regions=4, **TINY).regions == 4
     assert GAN(POKEMON, latent_dim=4, hidden=8).regions == 0  # the MLP generator has no regions
+
+
+def test_cgan_on_shapes_defaults_to_its_measured_recipe_and_dcgan_does_not():
+    shapes = DatasetSpec("shapes", 20, 20, "palette", palette=((255, 255, 255), (0, 0, 0), (255, 0, 0)),
+                         num_classes=4)
+    config = ConditionalGAN(shapes, latent_dim=4).get_config()
+    assert {k: config[k] for k in CONDITIONAL_SHAPES_RECIPE} == CONDITIONAL_SHAPES_RECIPE
+    assert config["filters"] == 64 and config["palette_output"] == "mix" and config["aux_fake"] is False
+    assert {k: config[k] for k in DATA_EFFICIENT_RECIPE} == DATA_EFFICIENT_RECIPE and config["d_norm"] == "none"
+    assert ConditionalGAN.from_config(config).get_config() == config
+    # The unconditional dcgan keeps the plain game there; the recipe is the conditional model's.
+    assert {k: v for k, v in DCGAN(shapes, latent_dim=4).get_config().items() if k in PLAIN_RECIPE} == PLAIN_RECIPE
+    # Palette logits only where they can apply: RGB data, or painted regions, keep tanh RGB.
+    rgb = DatasetSpec("shapes", 20, 20, "rgb", channels=3, num_classes=4)
+    assert ConditionalGAN(rgb, **TINY).palette_output == "none"
+    painted = ConditionalGAN(shapes, regions=4, **TINY)
+    assert painted.palette_output == "none" and painted.regions == 4 and painted.aux_fake is False
+    # A cgan config saved before these keys existed rebuilds the plain game's networks and class head.
+    old = {k: v for k, v in config.items() if k not in ("filters", "palette_output", "aux_fake")}
+    rebuilt = ConditionalGAN.from_config(old).get_config()
+    assert (rebuilt["filters"], rebuilt["palette_output"], rebuilt["aux_fake"]) == (32, "none", True)
+    # On pokemon40 the cgan plays the plain game as before.
+    pokemon40 = DatasetSpec("pokemon40", 40, 40, "rgb", channels=3, num_classes=18)
+    assert {k: v for k, v in ConditionalGAN(pokemon40, latent_dim=4).get_config().items()
+            if k in PLAIN_RECIPE} == PLAIN_RECIPE
 
 
 def test_keras_file_keeps_the_spectral_norm_state(tmp_path):

@@ -59,7 +59,8 @@ from genzoo.models.registry import register
 # What a hyper-parameter left as None means: the dataset's entry in RECIPES, else the plain
 # DCGAN game. The chosen values go into `get_config`,
 # so a saved run rebuilds the same networks whatever these tables say later.
-PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0}
+PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
+                "filters": 32, "palette_output": "none", "aux_fake": True}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -70,12 +71,18 @@ DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout",
 # at 2200 steps, the discriminator winning from the first epochs). docs/gan.md has the runs.
 SMALL_DATA_RECIPE = {**PLAIN_RECIPE, "regions": 16}
 RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": PLAIN_RECIPE}
+# cgan on shapes: the plain game drew the requested shape 0.188 of the time (the discriminator won
+# within ~700 steps); wider networks with the data-efficient recipe, palette logits and a class head
+# trained on real images only drew it 0.935 at 2880 steps (40 epochs; docs/gan.md, class control).
+CONDITIONAL_SHAPES_RECIPE = {**PLAIN_RECIPE, **DATA_EFFICIENT_RECIPE, "filters": 64, "palette_output": "mix",
+                             "aux_fake": False}
+CONDITIONAL_RECIPES = {**RECIPES, "shapes": CONDITIONAL_SHAPES_RECIPE}
 PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
 
 
-def default_recipe(spec) -> dict:
-    """The hyper-parameters a dataset gets when they are left as None."""
-    return RECIPES.get(spec.name, PLAIN_RECIPE)
+def default_recipe(spec, recipes: dict = RECIPES) -> dict:
+    """The hyper-parameters a dataset gets when they are left as None (`recipes`: the model's table)."""
+    return recipes.get(spec.name, PLAIN_RECIPE)
 
 
 def saved_recipe(config: dict) -> dict:
@@ -98,7 +105,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
     Args:
       spec: `DatasetSpec` of the encoded images.
       latent_dim: size of the code z ~ N(0, I).
-      filters: DCGAN: channels of the first convolution (doubling at each halving).
+      filters: DCGAN: channels of the first convolution (doubling at each halving). None: the
+        dataset's recipe (32; 64 for `cgan` on `shapes`).
       hidden: MLP GAN: width of the hidden layers.
       loss: one of `genzoo.gan_losses.LOSSES`: minimax, non_saturating, wgan_gp,
         hinge, least_squares. None: the dataset's recipe (`default_recipe`).
@@ -119,7 +127,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       palette_output: DCGAN on palette data: `mix`, the generator outputs logits over the
         palette's colours per pixel, mixed into RGB (`networks.PaletteMix`), instead of
         free RGB through tanh; `straight_through`, the most likely colour exactly with the
-        mixture's gradient; `none` (default): tanh RGB.
+        mixture's gradient; `none`: tanh RGB. None: the dataset's recipe where it can apply (a
+        DCGAN on palette data without `regions`): `mix` for `cgan` on `shapes`, else `none`.
       regions: DCGAN: K >= 2 paints each image with K colours of its own (tanh RGB from the
         code) and a softmax over the K regions per pixel (`networks.RegionPaint`: the mixture
         in training, each pixel's most likely region in inference), so a sample's regions are
@@ -133,7 +142,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       aux_fake: whether the discriminator's class head also learns to classify generated
         images (Odena et al. 2017); False trains it on real images only, so the generator
         must draw what tells real classes apart, not a cue the two players agree on
-        (on `shapes`: a fill colour per class, docs/gan.md).
+        (on `shapes`: a fill colour per class, docs/gan.md). None: the dataset's recipe (False for
+        `cgan` on `shapes`, else True).
       aux_twin: TAC-GAN (Gong et al. 2019): the class head learns from real images only and
         a twin head learns to classify the generated ones; the generator minimises the
         class head's loss minus the twin's, which cancels the AC-GAN term's pull towards
@@ -143,6 +153,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
     """
 
     decode_signature = "generate"
+    recipes = RECIPES  # what None means, by dataset name
     default_aux_weight = 0.0
     architecture = "mlp"
     metric_names = ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "d_grad_norm", "g_grad_norm")
@@ -151,17 +162,19 @@ class GAN(GenerativeModel, CodeSpaceWalks):
     monitor = "g_loss"
     default_learning_rate = 2e-4  # Radford et al. 2016, section 4
 
-    def __init__(self, spec, latent_dim: int = 100, filters: int = 32, hidden: int = 256,
+    def __init__(self, spec, latent_dim: int = 100, filters: int | None = None, hidden: int = 256,
                  loss: str | None = None, d_steps: int = 1, gp_weight: float = 10.0,
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
-                 aux_fake: bool = True, augment: str | None = None, spectral_norm: bool | None = None,
+                 aux_fake: bool | None = None, augment: str | None = None, spectral_norm: bool | None = None,
                  r1_gamma: float | None = None, aux_twin: bool = False,
-                 d_norm: str | None = None, palette_output: str = "none", regions: int | None = None,
+                 d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
                  hard_regions: bool = False, seed: int = 0,
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
+        recipe = default_recipe(self.spec, self.recipes)
+        filters = recipe["filters"] if filters is None else filters
+        aux_fake = recipe["aux_fake"] if aux_fake is None else aux_fake
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
-        recipe = default_recipe(self.spec)
         loss = recipe["loss"] if loss is None else loss
         augment = recipe["augment"] if augment is None else augment
         spectral_norm = recipe["spectral_norm"] if spectral_norm is None else spectral_norm
@@ -200,6 +213,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         if d_norm not in NORMS:
             raise UserError(f"unknown d_norm {d_norm!r}; choose one of {', '.join(NORMS)}")
         self.d_norm = d_norm
+        if palette_output is None:  # the recipe's, where it can apply: a DCGAN on palette data, no regions asked
+            palette_output = (recipe["palette_output"] if self.architecture == "dcgan" and self.spec.encoding == "palette"
+                              and not regions else "none")
         if palette_output not in PALETTE_OUTPUTS:
             raise UserError(f"unknown palette_output {palette_output!r}; choose one of {', '.join(PALETTE_OUTPUTS)}")
         if palette_output != "none" and self.architecture != "dcgan":
@@ -496,3 +512,4 @@ class ConditionalGAN(DCGAN, capabilities.Conditional):
     """
 
     default_aux_weight = 1.0  # Odena et al. 2017 weigh L_S and L_C equally
+    recipes = CONDITIONAL_RECIPES
