@@ -136,6 +136,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         `pokemon` unless `palette_output` is set, else 0).
       hard_regions: with `regions`, training paints each pixel's most likely region too, with
         the softmax's gradient (straight-through), so the discriminator sees what `sample` draws.
+      region_gain: with `regions`, a factor on the region logits (1: none); above 1 the region
+        softmax starts sharper and Adam's steps move it faster.
       aux_weight: conditional models: weight of the auxiliary classifier's loss
         (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
         class head off. None: the class's `default_aux_weight` (1 for `cgan`).
@@ -168,7 +170,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  aux_fake: bool | None = None, augment: str | None = None, spectral_norm: bool | None = None,
                  r1_gamma: float | None = None, aux_twin: bool = False,
                  d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
-                 hard_regions: bool = False, seed: int = 0,
+                 hard_regions: bool = False, region_gain: float = 1.0, seed: int = 0,
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
@@ -235,7 +237,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"hard_regions must be true or false, got {hard_regions!r}")
         if hard_regions and not regions:
             raise UserError("hard_regions needs regions >= 2")
-        self.regions, self.hard_regions = regions, hard_regions
+        if not region_gain > 0 or (region_gain != 1 and not regions):
+            raise UserError(f"region_gain must be > 0 and needs regions >= 2, got {region_gain!r}")
+        self.regions, self.hard_regions, self.region_gain = regions, hard_regions, float(region_gain)
         self.num_classes = self.spec.num_classes if self.conditional else 0
         self.image_shape = encodings.symmetric_shape(self.spec)
         # === Layers ===
@@ -465,7 +469,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "aux_fake": self.aux_fake, "aux_twin": self.aux_twin,
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
             "d_norm": self.d_norm, "palette_output": self.palette_output, "regions": self.regions,
-            "hard_regions": self.hard_regions,
+            "hard_regions": self.hard_regions, "region_gain": self.region_gain,
         }
 
     @classmethod
@@ -491,7 +495,7 @@ class DCGAN(GAN):
         return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name,
                                palette=self.spec.palette if self.palette_output != "none" else None,
                                straight_through=self.palette_output == "straight_through" or self.hard_regions,
-                               regions=self.regions)
+                               regions=self.regions, region_gain=self.region_gain)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,
