@@ -162,6 +162,14 @@ class AutoregressiveModel(GenerativeModel, capabilities.Sampler, capabilities.Ex
         from the layers the loop multiplies (the benchmark's roofline); None where not counted."""
         return None
 
+    def cached_loop_flops(self, num: int, per_subpixel: float, per_pixel: float, per_loop_pixel: float) -> float:
+        """The cached samplers' count: `per_subpixel` for each sub-pixel, `per_pixel` once per pixel, and
+        `per_loop_pixel` once per pixel of the H + 1 rows the row loop computes (it also does the row
+        below the last)."""
+        height, width = self.spec.height, self.spec.width
+        return float(num * (self.num_pixels * (self.num_channels * per_subpixel + per_pixel)
+                            + (height + 1) * width * per_loop_pixel))
+
     def naive_sample(self, num: int, seed: int, labels=None, temperature: float = 1.0):
         """`sample` by full re-computation per sub-pixel (the reference for faster samplers)."""
         known = tf.zeros([int(num), self.spec.height, self.spec.width, self.num_channels], tf.int32)

@@ -206,9 +206,7 @@ class DiagonalBiLSTM(cached.CachedSampler, TwoDimensionalLSTM):
             per_subpixel += 2 * u * 4 * u
             per_pixel += cached.causal_flops(lstm.input_to_state_right_to_left) + 2 * 2 * u * 4 * u
             above += 2 * u * 4 * u
-        width, height = self.spec.width, self.spec.height
-        return float(num * (self.num_pixels * (self.num_channels * per_subpixel + per_pixel)
-                            + (height + 1) * width * above))
+        return self.cached_loop_flops(num, per_subpixel, per_pixel, above)
 
 
 def _per_layer(maps):

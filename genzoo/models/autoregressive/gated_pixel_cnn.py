@@ -228,8 +228,7 @@ class GatedPixelCNN(cached.CachedSampler, AutoregressiveModel):
             per_subpixel += cached.causal_flops(net.get_layer(f"layer_{i}_h_conv"), net.get_layer(f"layer_{i}_h_out"))
             per_pixel += sum(2 * math.prod(net.get_layer(f"layer_{i}_{name}").kernel.shape)
                              for name in ("v_conv", "v_to_h"))
-        width, height = self.spec.width, self.spec.height
-        return float(num * (self.num_pixels * self.num_channels * per_subpixel + (height + 1) * width * per_pixel))
+        return self.cached_loop_flops(num, per_subpixel, 0.0, per_pixel)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "layers": self.num_layers,

@@ -118,8 +118,7 @@ class PixelCNN(cached.CachedSampler, AutoregressiveModel):
         row, above = cached.split_flops(*windowed)
         pointwise = [net.get_layer(f"block_{b}_{part}") for b in range(self.blocks) for part in ("in", "out")]
         per_subpixel = row + cached.causal_flops(*pointwise) + cached.output_flops(net)
-        width, height = self.spec.width, self.spec.height
-        return float(num * (self.num_pixels * self.num_channels * per_subpixel + (height + 1) * width * above))
+        return self.cached_loop_flops(num, per_subpixel, 0.0, above)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "blocks": self.blocks, "embed_dim": self.embed_dim}

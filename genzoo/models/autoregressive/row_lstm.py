@@ -132,8 +132,7 @@ class RowLSTM(cached.CachedSampler, TwoDimensionalLSTM):
             lstm = net.get_layer(f"lstm_{i}")
             per_subpixel += cached.causal_flops(lstm.input_to_state, net.get_layer(f"residual_{i}"))
             above += 2 * lstm.kernel_size * u * 4 * u
-        width, height = self.spec.width, self.spec.height
-        return float(num * (self.num_pixels * self.num_channels * per_subpixel + (height + 1) * width * above))
+        return self.cached_loop_flops(num, per_subpixel, 0.0, above)
 
 
 def _triples(maps):
