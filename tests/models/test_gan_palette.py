@@ -100,7 +100,8 @@ def test_region_paint_mixes_each_images_own_colours_in_training_and_picks_one_in
 @pytest.mark.parametrize("encoding", ["palette", "rgb"])
 def test_a_region_dcgan_samples_at_most_k_colours_per_image_and_survives_its_config(encoding):
     spec = data.load("shapes", "train", encoding=encoding)[1]
-    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, hard_regions=encoding == "rgb", region_gain=2.0)
+    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, hard_regions=encoding == "rgb", region_gain=2.0,
+                  upsample="nearest" if encoding == "rgb" else "transpose")
     samples = model.sample(6, seed=3).numpy()
     rgb = data.to_rgb_uint8(samples, spec).numpy().reshape(6, -1, 3)
     assert max(len(np.unique(image, axis=0)) for image in rgb) <= 3
@@ -122,6 +123,10 @@ def test_regions_are_checked(shapes_spec):
         DCGAN(shapes_spec, latent_dim=8, filters=8, regions=4, hard_regions="yes")
     with pytest.raises(UserError, match="needs the DCGAN generator"):
         GAN(shapes_spec, latent_dim=8, hidden=16, regions=4)
+    with pytest.raises(UserError, match="upsample must be one of transpose, nearest"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, upsample="bilinear")
+    with pytest.raises(UserError, match="DCGAN generator only"):
+        GAN(shapes_spec, latent_dim=8, hidden=16, upsample="nearest")
     for bad in ({"regions": 4, "region_gain": 0.0}, {"region_gain": 2.0}):
         with pytest.raises(UserError, match="region_gain must be > 0 and needs regions"):
             DCGAN(shapes_spec, latent_dim=8, filters=8, **bad)

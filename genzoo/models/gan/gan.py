@@ -78,6 +78,7 @@ CONDITIONAL_SHAPES_RECIPE = {**PLAIN_RECIPE, **DATA_EFFICIENT_RECIPE, "filters":
                              "aux_fake": False}
 CONDITIONAL_RECIPES = {**RECIPES, "shapes": CONDITIONAL_SHAPES_RECIPE}
 PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
+UPSAMPLES = ("transpose", "nearest")  # how the DCGAN generator doubles its size
 
 
 def default_recipe(spec, recipes: dict = RECIPES) -> dict:
@@ -138,6 +139,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         the softmax's gradient (straight-through), so the discriminator sees what `sample` draws.
       region_gain: with `regions`, a factor on the region logits (1: none); above 1 the region
         softmax starts sharper and Adam's steps move it faster.
+      upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
+        convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
+        convolution; Odena et al. 2016).
       aux_weight: conditional models: weight of the auxiliary classifier's loss
         (AC-GAN, Odena et al. 2017) added to both players' losses; 0 switches the
         class head off. None: the class's `default_aux_weight` (1 for `cgan`).
@@ -170,7 +174,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  aux_fake: bool | None = None, augment: str | None = None, spectral_norm: bool | None = None,
                  r1_gamma: float | None = None, aux_twin: bool = False,
                  d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
-                 hard_regions: bool = False, region_gain: float = 1.0, seed: int = 0,
+                 hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
@@ -240,6 +244,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         if not region_gain > 0 or (region_gain != 1 and not regions):
             raise UserError(f"region_gain must be > 0 and needs regions >= 2, got {region_gain!r}")
         self.regions, self.hard_regions, self.region_gain = regions, hard_regions, float(region_gain)
+        if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
+            raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
+        self.upsample = upsample
         self.num_classes = self.spec.num_classes if self.conditional else 0
         self.image_shape = encodings.symmetric_shape(self.spec)
         # === Layers ===
@@ -469,7 +476,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "aux_fake": self.aux_fake, "aux_twin": self.aux_twin,
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
             "d_norm": self.d_norm, "palette_output": self.palette_output, "regions": self.regions,
-            "hard_regions": self.hard_regions, "region_gain": self.region_gain,
+            "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
         }
 
     @classmethod
@@ -495,7 +502,7 @@ class DCGAN(GAN):
         return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name,
                                palette=self.spec.palette if self.palette_output != "none" else None,
                                straight_through=self.palette_output == "straight_through" or self.hard_regions,
-                               regions=self.regions, region_gain=self.region_gain)
+                               regions=self.regions, region_gain=self.region_gain, upsample=self.upsample)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -154,11 +154,13 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
                     palette=None, straight_through: bool = False, regions: int = 0,
-                    region_gain: float = 1.0):
+                    region_gain: float = 1.0, upsample: str = "transpose"):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
-    K per-image colours from the code painted by `RegionPaint`)."""
+    K per-image colours from the code painted by `RegionPaint`). `upsample="nearest"` doubles
+    by nearest-neighbour resizing and a 3x3 convolution instead (Odena et al. 2016: no
+    checkerboard from uneven kernel overlap)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -167,7 +169,10 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     x = layers.BatchNormalization(synchronized=True)(x)
     x = layers.ReLU()(layers.Reshape((h, w, top))(x))
     for i in reversed(range(n)):
-        x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
+        if upsample == "nearest":
+            x = layers.Conv2D(filters * 2**i, 3, padding="same", use_bias=False)(layers.UpSampling2D(2)(x))
+        else:
+            x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
     if regions:
         colours = layers.Dense(regions * channels, activation="tanh", name="region_colours")(code)
