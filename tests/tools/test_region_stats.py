@@ -1,0 +1,43 @@
+"""tools/region_stats.py reads how sharp a region GAN's region maps are."""
+
+import os
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from genzoo import data
+from genzoo.models import ConditionalGAN, DCGAN
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+import region_stats
+
+
+def _logit_conv(model):
+    """The convolution that feeds RegionPaint its logits: the generator's one Conv2D with K = 5 filters."""
+    (conv,) = [layer for layer in model.generator.layers
+               if isinstance(layer, keras.layers.Conv2D) and layer.filters == 5]
+    return conv
+
+
+@pytest.mark.parametrize("cls", [DCGAN, ConditionalGAN])
+def test_flat_and_one_hot_region_maps_read_as_such(cls):
+    spec = data.load("shapes", "train", encoding="rgb")[1]
+    model = cls(spec, latent_dim=4, filters=4, regions=5, region_gain=2.0, seed=0)
+    conv = _logit_conv(model)
+    kernel, bias = conv.get_weights()
+    conv.set_weights([np.zeros_like(kernel), np.zeros_like(bias)])  # every logit 0: the uniform softmax
+    flat = region_stats.region_stats(model, 16)
+    assert flat["max_probability"] == pytest.approx(0.2) and flat["logit_std"] == pytest.approx(0.0)
+    conv.set_weights([np.zeros_like(kernel), np.array([0.0, 5.0, 0.0, 0.0, 0.0], np.float32)])  # region 1 everywhere
+    peaked = region_stats.region_stats(model, 16)
+    expected = np.exp(10.0) / (np.exp(10.0) + 4)  # the gain doubles the logits
+    assert peaked["max_probability"] == pytest.approx(expected, rel=1e-5)
+    assert peaked["regions_used"] == 1 and peaked["same_as_right"] == 1.0
+    assert 0 < peaked["colour_distance"] < 2 * np.sqrt(3)
+
+
+def test_a_run_without_regions_is_refused(tmp_path, capsys):
+    assert region_stats.main([str(tmp_path / "missing")]) == 1
+    assert "missing" in capsys.readouterr().err

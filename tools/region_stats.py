@@ -1,0 +1,73 @@
+"""How sharp a region-painting GAN's region maps are (docs/gan.md, "Painting in flat regions").
+
+  python tools/region_stats.py runs/regions [runs/other ...] [--checkpoint=latest] [--num=256]
+
+For each run: the generator's region logits for `--num` codes (seed 1, inference mode), read from
+the layer below `RegionPaint`, and per run one line with
+- the mean probability of each pixel's most likely region (1/K: flat; 1: one region per pixel),
+- the standard deviation of a pixel's logits across the K regions, averaged,
+- the mean distance between two of an image's K colours (RGB in [-1, 1]),
+- how many of the K regions an image uses, and how often a pixel's region is its right neighbour's.
+In training the generator paints the softmax mixture, so a flat softmax paints grey blends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def region_stats(model, num: int) -> dict:
+    """The statistics above for a model with `regions`."""
+    import keras
+
+    paint = model.generator.get_layer("region_paint")
+    below = keras.Model(model.generator.inputs, paint.input)
+    codes = keras.random.normal((num, model.latent_dim), seed=1)
+    inputs = [codes, keras.ops.arange(num, dtype="int32") % model.num_classes] if model.num_classes else codes
+    logits, colours = (np.asarray(t) for t in below(inputs, training=False))
+    logits = logits * paint.gain
+    k = logits.shape[-1]
+    weights = np.exp(logits - logits.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    colours = colours.reshape(num, k, -1)
+    distances = np.linalg.norm(colours[:, :, None] - colours[:, None], axis=-1).sum((1, 2)) / (k * (k - 1))
+    chosen = logits.argmax(-1)
+    return {"max_probability": float(weights.max(-1).mean()), "logit_std": float(logits.std(-1).mean()),
+            "colour_distance": float(distances.mean()), "regions": k,
+            "regions_used": float(np.mean([len(np.unique(c)) for c in chosen])),
+            "same_as_right": float(np.mean(chosen[:, :, 1:] == chosen[:, :, :-1]))}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", help="run folders of dcgan/cgan models trained with regions")
+    parser.add_argument("--checkpoint", default="latest", help="best, latest or a checkpoint path")
+    parser.add_argument("--num", type=int, default=256, help="codes to draw")
+    args = parser.parse_args(argv)
+    if args.num < 1:
+        parser.error(f"--num must be >= 1, got {args.num}")
+    from genzoo.errors import UserError
+    from genzoo.models import GAN
+    from genzoo.training import runs
+
+    for path in args.runs:
+        try:
+            model, _ = runs.load_model(path, args.checkpoint)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        if not isinstance(model, GAN) or not model.regions:
+            print(f"error: {path}: the model paints no regions (train it with --hparams=regions=K)", file=sys.stderr)
+            return 1
+        s = region_stats(model, args.num)
+        print(f"{path}: max. region probability {s['max_probability']:.3f}, logit std {s['logit_std']:.2f}, "
+              f"colour distance {s['colour_distance']:.3f}, regions used {s['regions_used']:.1f}/{s['regions']}, "
+              f"same region as the right neighbour {s['same_as_right']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
