@@ -36,8 +36,16 @@ def test_flat_and_one_hot_region_maps_read_as_such(cls):
     assert peaked["max_probability"] == pytest.approx(expected, rel=1e-5)
     assert peaked["regions_used"] == 1 and peaked["same_as_right"] == 1.0
     assert 0 < peaked["colour_distance"] < 2 * np.sqrt(3)
+    # The picture: the trained generator (training mode, inference), then the averaged one.
+    rows = region_stats.painted_rows(model, num=3)
+    assert rows.shape == (4 * 20, 3 * 20, 3) and rows.dtype == np.uint8
+    one_region = np.asarray(model.generator(region_stats.generator_inputs(model, 3), training=False))
+    np.testing.assert_allclose(rows[20:40], np.concatenate(list((one_region + 1) * 127.5), axis=1), atol=0.51)
 
 
-def test_a_run_without_regions_is_refused(tmp_path, capsys):
+def test_a_missing_run_and_a_grid_of_two_runs_are_refused(tmp_path, capsys):
     assert region_stats.main([str(tmp_path / "missing")]) == 1
     assert "missing" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        region_stats.main(["a", "b", "--grid=x.png"])
+    assert "--grid draws one run" in capsys.readouterr().err
