@@ -12,6 +12,7 @@ from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN, ConditionalGAN, registry
 from genzoo.models.capabilities import Conditional
+from genzoo.models.gan.gan import PLAIN_RECIPE
 from genzoo.training import TrainConfig, train
 
 
@@ -30,6 +31,10 @@ def _small(cls, spec, **kw):
     model = cls(spec, latent_dim=8, filters=8, hidden=16, seed=1, **kw)
     model.compile_for_training(1e-3)
     return model
+
+
+# The plain game spelled out: the AC-GAN tests check its losses, and `cgan` on `shapes` has its own recipe.
+PLAIN_GAME = {k: v for k, v in PLAIN_RECIPE.items() if k != "filters"}
 
 
 def _values(variables):
@@ -179,7 +184,7 @@ def test_auxiliary_classifier_loss_is_the_class_cross_entropy():
 
 
 def test_aux_weight_adds_a_class_head_trained_by_both_players(shapes_batch, shapes):
-    model = _small(ConditionalGAN, shapes[1], aux_weight=1.0)
+    model = _small(ConditionalGAN, shapes[1], aux_weight=1.0, **PLAIN_GAME)
     images, labels = model.to_model_space(shapes_batch["image"]), shapes_batch["label"]
     scores, logits = model.discriminator([images, labels])
     assert scores.shape == (16,) and logits.shape == (16, 4)
@@ -196,7 +201,7 @@ def test_aux_weight_adds_a_class_head_trained_by_both_players(shapes_batch, shap
 
 
 def test_aux_fake_false_trains_the_class_head_on_real_images_only(shapes_batch, shapes):
-    models = {fake: _small(ConditionalGAN, shapes[1], aux_fake=fake) for fake in (True, False)}
+    models = {fake: _small(ConditionalGAN, shapes[1], **{**PLAIN_GAME, "aux_fake": fake}) for fake in (True, False)}
     models[False].set_weights(models[True].get_weights())  # the same start
     model = models[True]
     images, labels = model.to_model_space(shapes_batch["image"]), shapes_batch["label"]
@@ -217,8 +222,7 @@ def test_aux_fake_false_trains_the_class_head_on_real_images_only(shapes_batch, 
 def test_aux_twin_trains_a_twin_head_on_generated_images_that_the_generator_works_against(shapes_batch, shapes):
     # TAC-GAN (Gong et al. 2019): D's class head on real images, the twin on generated ones; the
     # generator minimises adversarial + class head's cross-entropy - twin's cross-entropy.
-    models = {twin: _small(ConditionalGAN, shapes[1], aux_fake=False, aux_twin=twin, augment="none",
-                               spectral_norm=False, r1_gamma=0.0)
+    models = {twin: _small(ConditionalGAN, shapes[1], **{**PLAIN_GAME, "aux_fake": False}, aux_twin=twin)
               for twin in (True, False)}
     model, plain = models[True], models[False]
     images, labels = model.to_model_space(shapes_batch["image"]), shapes_batch["label"]
