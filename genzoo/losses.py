@@ -28,12 +28,23 @@ def reparameterised_log_prob(eps: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     return standard_normal_log_prob(eps) - 0.5 * tf.reduce_sum(log_var, axis=-1)
 
 
-def kl_per_dimension(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
-    """KL(N(mean, exp(log_var)) || N(0, 1)) of each latent dimension, `[..., latent_dim]`.
+def kl_per_dimension(mean: tf.Tensor, log_var: tf.Tensor, prior: tuple | None = None) -> tf.Tensor:
+    """KL(N(mean, exp(log_var)) || prior) of each latent dimension, `[..., latent_dim]`.
 
-    The terms of `kl_divergence` before the sum: -1/2 (1 + log_var - mean^2 - exp(log_var)).
+    `prior` None is N(0, 1): the terms of `kl_divergence` before the sum,
+    -1/2 (1 + log_var - mean^2 - exp(log_var)). A prior `(prior_mean, prior_log_var)` gives
+    1/2 (prior_log_var - log_var + (exp(log_var) + (mean - prior_mean)^2) / exp(prior_log_var) - 1).
     """
-    return -0.5 * (1.0 + log_var - tf.square(mean) - tf.exp(log_var))
+    if prior is None:
+        return -0.5 * (1.0 + log_var - tf.square(mean) - tf.exp(log_var))
+    prior_mean, prior_log_var = prior
+    return 0.5 * (prior_log_var - log_var - 1.0
+                  + (tf.exp(log_var) + tf.square(mean - prior_mean)) * tf.exp(-prior_log_var))
+
+
+def normal_log_prob(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """log N(z; mean, diag(exp(log_var))) per example, summed over the last axis."""
+    return standard_normal_log_prob((z - mean) * tf.exp(-0.5 * log_var)) - 0.5 * tf.reduce_sum(log_var, axis=-1)
 
 
 def free_bits_kl(kl_per_dim: tf.Tensor, free_bits: float) -> tf.Tensor:

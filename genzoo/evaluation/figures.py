@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from genzoo import images as pictures
 from genzoo.data import to_rgb_uint8
+from genzoo.losses import kl_per_dimension
 
 HIDDEN_GREY = 128  # hidden pixels are shown grey in the completion figure
 
@@ -49,7 +50,7 @@ def sample_grid(model, num: int, seed: int, scale: int, temperature: float = 1.0
 def latent_order(model, images, labels=None) -> np.ndarray:
     """Latent dimensions sorted by their mean KL on `images` (unused dimensions last)."""
     mean, log_var = model.encode(tf.convert_to_tensor(images), labels)
-    per_dim = 0.5 * (tf.square(mean) + tf.exp(log_var) - 1.0 - log_var)  # the KL term, dimension by dimension
+    per_dim = kl_per_dimension(mean, log_var, model.prior(labels))  # the KL term, dimension by dimension
     return np.argsort(-tf.reduce_mean(per_dim, axis=0).numpy(), kind="stable")
 
 

@@ -83,8 +83,9 @@ class Decoder(Capability):
         """Codes `[N, latent_dim]` -> encoded images (the decoder's most likely image)."""
         raise NotImplementedError
 
-    def sample_codes(self, num, seed) -> tf.Tensor:
-        """`num` codes from the prior, `[num, latent_dim]`."""
+    def sample_codes(self, num, seed, labels=None) -> tf.Tensor:
+        """`num` codes from the prior, `[num, latent_dim]`; a class-conditional prior draws them
+        for `labels` (the classes in turn when None)."""
         raise NotImplementedError
 
 
@@ -94,6 +95,10 @@ class Encoder(Capability):
     def encode(self, images, labels=None) -> tuple[tf.Tensor, tf.Tensor]:
         """Encoded images -> (mean, log_var), each `[N, latent_dim]`."""
         raise NotImplementedError
+
+    def prior(self, labels=None) -> tuple[tf.Tensor, tf.Tensor] | None:
+        """p(z | labels) as (mean, log_var) `[N, latent_dim]`; None when it is N(0, I)."""
+        return None
 
     def reconstruct(self, images, labels=None) -> tf.Tensor:
         """Encoded images -> their reconstructions through the posterior mean."""

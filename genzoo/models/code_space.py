@@ -39,8 +39,8 @@ def attribute_vector(codes_a, codes_b) -> tf.Tensor:
     return tf.reduce_mean(tf.cast(codes_a, tf.float32), 0) - tf.reduce_mean(tf.cast(codes_b, tf.float32), 0)
 
 
-def _row_labels(labels, rows: int, steps: int):
-    return None if labels is None else np.repeat(np.resize(labels, rows), steps)
+def _repeat(labels, times: int):
+    return None if labels is None else tf.repeat(labels, times)
 
 
 class CodeSpaceWalks(capabilities.CodeSpace):
@@ -50,10 +50,15 @@ class CodeSpaceWalks(capabilities.CodeSpace):
     attribute_vector = staticmethod(attribute_vector)
 
     def interpolation_grid(self, rows: int, steps: int, seed: int, labels=None):
-        """Encoded images `[rows * steps, ...]`: each row walks between two random codes."""
-        codes = self.sample_codes(2 * rows, seed)
+        """Encoded images `[rows * steps, ...]`: each row walks between two random codes.
+
+        A conditional model keeps one class per row (`labels` cycled over the rows; the classes
+        in turn when None), and draws both ends from that class's prior.
+        """
+        row_labels = self.labels_for(rows, None if labels is None else np.resize(labels, rows))
+        codes = self.sample_codes(2 * rows, seed, _repeat(row_labels, 2))
         path = tf.concat([interpolate(codes[2 * r], codes[2 * r + 1], steps) for r in range(rows)], 0)
-        return self.decode(path, _row_labels(labels, rows, steps))
+        return self.decode(path, _repeat(row_labels, steps))
 
     def attribute_grid(self, rows: int, steps: int, seed: int, labels=None, pool: int = 512):
         """Encoded images `[rows * steps, ...]` adding -2..2 times the "more ink" vector to `rows` codes.
@@ -62,13 +67,15 @@ class CodeSpaceWalks(capabilities.CodeSpace):
         property every dataset has: the quarter of `pool` samples with the most
         non-background pixels minus the quarter with the fewest.
         """
-        codes = self.sample_codes(pool, seed)
-        pictures = tf.cast(to_rgb_uint8(self.decode(codes, self.labels_for(pool, None)), self.spec), tf.float32)
+        pool_labels = self.labels_for(pool, None)
+        codes = self.sample_codes(pool, seed, pool_labels)
+        pictures = tf.cast(to_rgb_uint8(self.decode(codes, pool_labels), self.spec), tf.float32)
         ink = tf.reduce_mean(tf.cast(tf.reduce_min(pictures, axis=-1) < 200.0, tf.float32), axis=[1, 2])
         order = tf.argsort(ink)
         quarter = pool // 4
         vector = attribute_vector(tf.gather(codes, order[-quarter:]), tf.gather(codes, order[:quarter]))
-        base = self.sample_codes(rows, seed + 1)
+        row_labels = self.labels_for(rows, None if labels is None else np.resize(labels, rows))
+        base = self.sample_codes(rows, seed + 1, row_labels)
         scales = tf.linspace(-2.0, 2.0, steps)
         path = tf.reshape(base[:, None, :] + scales[None, :, None] * vector, [-1, self.latent_dim])
-        return self.decode(path, _row_labels(labels, rows, steps))
+        return self.decode(path, _repeat(row_labels, steps))

@@ -178,13 +178,11 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
-        filters = recipe["filters"] if filters is None else filters
-        aux_fake = recipe["aux_fake"] if aux_fake is None else aux_fake
+        given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
+                 "spectral_norm": spectral_norm, "r1_gamma": r1_gamma}
+        filters, aux_fake, loss, augment, spectral_norm, r1_gamma = (
+            recipe[key] if value is None else value for key, value in given.items())
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
-        loss = recipe["loss"] if loss is None else loss
-        augment = recipe["augment"] if augment is None else augment
-        spectral_norm = recipe["spectral_norm"] if spectral_norm is None else spectral_norm
-        r1_gamma = recipe["r1_gamma"] if r1_gamma is None else r1_gamma
         if not isinstance(spectral_norm, bool):
             raise UserError(f"spectral_norm must be true or false, got {spectral_norm!r}")
         if r1_gamma < 0:
@@ -459,7 +457,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         """The `Decoder` capability: `generate` with the averaged generator."""
         return self.generate(z, labels)
 
-    def sample_codes(self, num, seed):
+    def sample_codes(self, num, seed, labels=None):  # the same N(0, I) for every class
         return tf.random.stateless_normal([num, self.latent_dim], seed_pair(seed, 0))
 
     def sample(self, num, seed, labels=None, temperature=1.0):

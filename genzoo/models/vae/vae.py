@@ -25,6 +25,7 @@ from genzoo.errors import UserError
 from genzoo.losses import (
     free_bits_kl,
     kl_per_dimension,
+    normal_log_prob,
     reparameterised_log_prob,
     standard_normal_log_prob,
 )
@@ -82,6 +83,10 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         None: `DEFAULT_MIXTURE` components on RGB images, 0 on others.
       label_maps: conditional models: the one-hot label also enters every decoder
         resolution as constant channels.
+      class_prior: conditional models: the prior p(z | y) is a Gaussian per class with a learned
+        mean and log-variance (Sohn et al. 2015's prior network, here a table over the labels),
+        instead of N(0, I) for every class; the KL is taken against it and samples draw z from
+        it. None: `default_class_prior`.
       seed: base seed of the training noise.
     """
 
@@ -91,11 +96,13 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
     # is 2.53 bits/px against the plain decoder's 4.06 (docs/vae.md), and its cached sampler
     # (`pixel_sampler`) draws 500 sprites in about a second.
     default_pixel_layers = 4
+    default_class_prior = False
 
     def __init__(self, spec, latent_dim: int = 32, filters: int = 32, hidden: int = 256,
                  beta: float = 1.0, kl_warmup_steps: int = 400, blocks: int = 0, dropout: float = 0.0,
                  free_bits: float | None = None, log_var_bound: float = 8.0, pixel_layers: int | None = None,
-                 pixel_filters: int = 32, mixture: int | None = None, label_maps: bool = False, seed: int = 0,
+                 pixel_filters: int = 32, mixture: int | None = None, label_maps: bool = False,
+                 class_prior: bool | None = None, seed: int = 0,
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, pixel_filters=pixel_filters)
@@ -121,12 +128,17 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
                             f"{self.spec.encoding}")
         if self.conditional and self.spec.num_classes < 2:
             raise UserError(f"{type(self).__name__} needs a labelled dataset; {self.spec.name!r} has no labels")
+        class_prior = self.default_class_prior if class_prior is None else class_prior
+        if not isinstance(class_prior, bool):
+            raise UserError(f"class_prior must be true or false, got {class_prior!r}")
+        if class_prior and not self.conditional:
+            raise UserError(f"class_prior needs a conditional model (cvae); {type(self).__name__} has no labels")
         self.latent_dim, self.filters, self.hidden = latent_dim, filters, hidden
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
         self.blocks, self.dropout, self.free_bits = int(blocks), float(dropout), float(free_bits)
         self.log_var_bound = float(log_var_bound)
         self.pixel_layers, self.pixel_filters = int(pixel_layers), int(pixel_filters)
-        self.mixture, self.label_maps = int(mixture), bool(label_maps)
+        self.mixture, self.label_maps, self.class_prior = int(mixture), bool(label_maps), class_prior
         self.likelihood = likelihoods.for_spec(self.spec, mixture=self.mixture)
         classes = self.spec.num_classes if self.conditional else 0
         # === Layers ===
@@ -137,6 +149,12 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             classes, blocks=self.blocks, dropout=self.dropout, label_maps=self.label_maps)
         self.pixel_decoder = (pixel_head(self.spec, filters, self.likelihood.num_params, self.pixel_filters,
                                          self.pixel_layers) if self.pixel_layers else None)
+        # One row per class: [mean, raw log-variance]. Zeros: training starts from N(0, I).
+        self.prior_table = None
+        if self.class_prior:
+            self.prior_table = keras.layers.Embedding(classes, 2 * latent_dim, embeddings_initializer="zeros",
+                                                      dtype="float32", name="class_prior")
+            self.prior_table.build((None,))
         self.built = True
 
     @property
@@ -159,6 +177,15 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         # Likelihoods and the KL are computed in float32 under mixed precision.
         stats = tf.cast(self.encoder(self._with_label(images, labels), training=training), tf.float32)
         mean, log_var = tf.split(stats, 2, axis=-1)
+        if self.log_var_bound:
+            log_var = self.log_var_bound * tf.tanh(log_var / self.log_var_bound)
+        return mean, log_var
+
+    def prior(self, labels=None):
+        """p(z | labels) as (mean, log_var) `[N, latent_dim]`; None when it is N(0, I) for every image."""
+        if self.prior_table is None:
+            return None
+        mean, log_var = tf.split(self.prior_table(tf.cast(labels, tf.int32)), 2, axis=-1)
         if self.log_var_bound:
             log_var = self.log_var_bound * tf.tanh(log_var / self.log_var_bound)
         return mean, log_var
@@ -200,12 +227,18 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             return self._run_pixels(mean, labels, 0, 1.0)
         return self.likelihood.mode(self.decoder_params(mean, labels))
 
-    def sample_codes(self, num, seed):
-        return tf.random.stateless_normal([num, self.latent_dim], seed_pair(seed, 0))
+    def sample_codes(self, num, seed, labels=None):
+        eps = tf.random.stateless_normal([num, self.latent_dim], seed_pair(seed, 0))
+        prior = self.prior(self.labels_for(num, labels))
+        if prior is None:
+            return eps
+        mean, log_var = prior
+        return mean + tf.exp(0.5 * log_var) * eps
 
     def sample(self, num, seed, labels=None, temperature=1.0, *, pixel_noise: bool | None = None):
         """Decodes z ~ N(0, I) and draws the pixels from p(x | z) at `temperature`.
 
+        With `class_prior`, z is drawn from the requested class's prior.
         Temperature 1 is the model's own distribution, 0 each pixel's most likely value
         (the mode of the plain decoder; greedy decoding for the PixelVAE).
         `pixel_noise=False` is the older spelling of temperature 0.
@@ -214,7 +247,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         if pixel_noise is False:
             temperature = 0.0
         labels = self.labels_for(num, labels)
-        z = self.sample_codes(num, seed)
+        z = self.sample_codes(num, seed, labels)
         if self.autoregressive:
             return self._run_pixels(z, labels, seed, temperature)
         return self.likelihood.sample_tempered(self.decoder_params(z, labels), seed_pair(seed, 1), temperature)
@@ -286,20 +319,38 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         if not self.autoregressive:
             raise UserError("naive_sample is for the PixelVAE decoder (pixel_layers > 0)")
         labels = self.labels_for(num, labels)
-        return self._run_pixels(self.sample_codes(num, seed), labels, seed, temperature, naive=True)
+        return self._run_pixels(self.sample_codes(num, seed, labels), labels, seed, temperature, naive=True)
 
     # === ELBO ===
-    def elbo_terms(self, images, labels, seed, training=False):
-        """Per-example reconstruction log-likelihood and per-dimension KL `[B, latent_dim]`,
-        one reparameterised z each."""
+    def posterior_terms(self, images, labels, seed, training=False):
+        """Per-example reconstruction log-likelihood at one reparameterised z each, the
+        posterior's (mean, log_var) and the prior (`prior(labels)`)."""
         mean, log_var = self.encode(images, labels, training=training)
         eps = replica_slice(
             lambda n: tf.random.stateless_normal([n, self.latent_dim], seed), tf.shape(mean)[0]
         )
         z = mean + tf.exp(0.5 * log_var) * eps  # reparameterisation: gradients flow to mean, log_var
         params = self.decoder_params(z, labels, images, training=training)
-        reconstruction = self.likelihood.log_prob(params, images)
-        return reconstruction, kl_per_dimension(mean, log_var)
+        return self.likelihood.log_prob(params, images), (mean, log_var), self.prior(labels)
+
+    def elbo_terms(self, images, labels, seed, training=False):
+        """Per-example reconstruction log-likelihood and per-dimension KL `[B, latent_dim]`,
+        one reparameterised z each."""
+        reconstruction, posterior, prior = self.posterior_terms(images, labels, seed, training)
+        return reconstruction, kl_per_dimension(*posterior, prior)
+
+    def charged_kl(self, posterior, prior):
+        """The KL the training loss charges per example: free bits on the encoder's side.
+
+        The class prior learns from the unclamped KL: with free bits, a dimension below the
+        threshold would give it no gradient, and it would stay N(0, I) where codes are free.
+        The extra term's value is 0; with `free_bits` 0 the gradients are the plain KL's.
+        """
+        if prior is None:
+            return free_bits_kl(kl_per_dimension(*posterior), self.free_bits)
+        fixed_prior = [tf.stop_gradient(t) for t in prior]
+        fit = tf.reduce_sum(kl_per_dimension(*[tf.stop_gradient(t) for t in posterior], prior), axis=-1)
+        return free_bits_kl(kl_per_dimension(*posterior, fixed_prior), self.free_bits) + fit - tf.stop_gradient(fit)
 
     def elbo(self, images, labels=None, seed=0):
         """The ELBO per image, in nats, from one posterior sample per image."""
@@ -321,9 +372,10 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            reconstruction, kl = self.elbo_terms(data["image"], data["label"], self.step_seed(), training=True)
-            charged = free_bits_kl(kl, self.free_bits)
-            per_example = -reconstruction + self.kl_weight() * charged
+            reconstruction, posterior, prior = self.posterior_terms(
+                data["image"], data["label"], self.step_seed(), training=True)
+            kl = kl_per_dimension(*posterior, prior)
+            per_example = -reconstruction + self.kl_weight() * self.charged_kl(posterior, prior)
             loss = global_mean(per_example)
             scaled = self.optimizer.scale_loss(loss)
         gradients = dense_gradients(tape.gradient(scaled, self.trainable_variables))
@@ -351,10 +403,15 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         log_px_z = self.likelihood.log_prob(self.decoder_params(flat_z, flat_labels, flat_images), flat_images)
         log_weights = (
             tf.reshape(log_px_z, [num_samples, batch])
-            + standard_normal_log_prob(z)
+            + self._prior_log_prob(z, labels)
             - reparameterised_log_prob(eps, log_var)
         )
         return tf.reduce_logsumexp(log_weights, axis=0) - math.log(num_samples)
+
+    def _prior_log_prob(self, z, labels):
+        """log p(z | labels) of codes `[..., N, latent_dim]`."""
+        prior = self.prior(labels)
+        return standard_normal_log_prob(z) if prior is None else normal_log_prob(z, *prior)
 
     # A config saved before these hyper-parameters existed rebuilds the network it was trained
     # with: unbounded log-variance, one logistic per RGB channel.
@@ -366,6 +423,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         if "pixel_layers" not in config:  # written before genzoo had the PixelVAE options
             for key, value in cls.LEGACY_DEFAULTS.items():
                 config.setdefault(key, value)
+        config.setdefault("class_prior", False)  # written before the class prior existed
         return cls(**config)
 
     def get_config(self):
@@ -375,6 +433,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             "blocks": self.blocks, "dropout": self.dropout, "free_bits": self.free_bits,
             "log_var_bound": self.log_var_bound, "pixel_layers": self.pixel_layers,
             "pixel_filters": self.pixel_filters, "mixture": self.mixture, "label_maps": self.label_maps,
+            "class_prior": self.class_prior,
         }
 
 
