@@ -44,6 +44,7 @@ def sample(model, features, seed, temperature) -> tf.Tensor:
     The noise is drawn first with TensorFlow's kernels (XLA's draw other numbers for the same
     seed), then XLA-compiled loops run the pixels, one per slice of the batch and CPU core
     (`cached.sharded`): XLA updates the caches in place.
+    `features` carries both halves side by side with guidance (`VAE.pixel_features`).
     """
     batch, pixels = tf.shape(features)[0], model.spec.height * model.spec.width
     shape = tf.stack([batch, 1, 1, model.likelihood.num_params])
@@ -61,6 +62,8 @@ def loop(model, features, uniform, temperature):
     activation = activation_layer.activation
     spec, likelihood = model.spec, model.likelihood
     height, width = spec.height, spec.width
+    if model.guided:  # both halves run as one batch [conditional; unconditional], drawing the same pixels
+        features = tf.concat(tf.split(features, 2, axis=-1), axis=0)
     batch = tf.shape(features)[0]
     # Each layer's 1x1 term of the decoder's features, position-major `[H, W, B, filters]`.
     terms = [tf.transpose(tf.cast(conv(features), tf.float32), [1, 2, 0, 3]) for conv in feature_convs]
@@ -90,7 +93,11 @@ def loop(model, features, uniform, temperature):
             inputs.append(a)
             h = h + conv(a, cache, row, col) + term[row, col]
         params = tf.matmul(activation(h), out_kernel) + out_bias
+        if model.guided:
+            params = model.guide(*tf.split(params, 2, axis=0))
         value = likelihood.tempered_from(tf.reshape(params, tf.shape(uniform[step])), uniform[step], temperature)
+        if model.guided:
+            value = tf.concat([value, value], axis=0)
         values = values.write(step, tf.reshape(value, value_shape[:1] + value_shape[3:]))
         return step + 1, x_cache, a_caches, (embedded(value), inputs), values
 
@@ -102,6 +109,9 @@ def loop(model, features, uniform, temperature):
                                        (tf.constant(0), x_cache, a_caches, done, values))
     images = values.stack()  # [H * W, B, ...]
     images = tf.transpose(images, [1, 0] + list(range(2, len(images.shape))))
+    if model.guided:
+        batch = batch // 2
+        images = images[:batch]
     return tf.reshape(images, tf.concat([[batch], spec.image_shape], 0))
 
 

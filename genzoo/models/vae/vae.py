@@ -87,6 +87,14 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         mean and log-variance (Sohn et al. 2015's prior network, here a table over the labels),
         instead of N(0, I) for every class; the KL is taken against it and samples draw z from
         it. None: `default_class_prior`.
+      label_dropout: conditional models: the probability that training hides an image's label
+        from the decoder (an all-zero one-hot), so the same decoder also learns p(x | z) without
+        it, the contrast `guidance` needs (Ho & Salimans 2022).
+      guidance: conditional models, sampling: classifier-free guidance scale s. The decoder's
+        logits are l(x | z) + s (l(x | z, y) - l(x | z)) at each pixel; 1 is the plain
+        conditional decoder, above 1 pushes samples towards what tells their class apart.
+        Needs `label_dropout` > 0 and palette or binary images (logits); decoding, reconstruction
+        and sampling use it, the bounds do not.
       seed: base seed of the training noise.
     """
 
@@ -102,7 +110,8 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
                  beta: float = 1.0, kl_warmup_steps: int = 400, blocks: int = 0, dropout: float = 0.0,
                  free_bits: float | None = None, log_var_bound: float = 8.0, pixel_layers: int | None = None,
                  pixel_filters: int = 32, mixture: int | None = None, label_maps: bool = False,
-                 class_prior: bool | None = None, seed: int = 0,
+                 class_prior: bool | None = None, label_dropout: float = 0.0, guidance: float = 1.0,
+                 seed: int = 0,
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, pixel_filters=pixel_filters)
@@ -133,12 +142,25 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             raise UserError(f"class_prior must be true or false, got {class_prior!r}")
         if class_prior and not self.conditional:
             raise UserError(f"class_prior needs a conditional model (cvae); {type(self).__name__} has no labels")
+        if (label_dropout or guidance != 1.0) and not self.conditional:
+            raise UserError(f"label_dropout and guidance need a conditional model (cvae); "
+                            f"{type(self).__name__} has no labels")
+        if not 0 <= label_dropout < 1:
+            raise UserError(f"label_dropout must lie in [0, 1), got {label_dropout}")
+        if guidance < 0:
+            raise UserError(f"guidance must be >= 0, got {guidance}")
+        if guidance != 1.0 and not label_dropout:
+            raise UserError("guidance needs label_dropout > 0: the decoder without labels that it "
+                            "contrasts with is trained by hiding labels")
+        if guidance != 1.0 and self.spec.encoding == "rgb":
+            raise UserError(f"guidance mixes logits (palette or binary images); {self.spec.name!r} is rgb")
         self.latent_dim, self.filters, self.hidden = latent_dim, filters, hidden
         self.beta, self.kl_warmup_steps = float(beta), int(kl_warmup_steps)
         self.blocks, self.dropout, self.free_bits = int(blocks), float(dropout), float(free_bits)
         self.log_var_bound = float(log_var_bound)
         self.pixel_layers, self.pixel_filters = int(pixel_layers), int(pixel_filters)
         self.mixture, self.label_maps, self.class_prior = int(mixture), bool(label_maps), class_prior
+        self.label_dropout, self.guidance = float(label_dropout), float(guidance)
         self.likelihood = likelihoods.for_spec(self.spec, mixture=self.mixture)
         classes = self.spec.num_classes if self.conditional else 0
         # === Layers ===
@@ -167,10 +189,14 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
     tempered = True
 
     # === Model ===
-    def _with_label(self, x, labels):
+    def _with_label(self, x, labels, keep=None):
+        """`x` and the one-hot labels; `keep` [B] (1 or 0) hides the labels of the images at 0."""
         if not self.conditional:
             return x
-        return [x, tf.one_hot(tf.cast(labels, tf.int32), self.spec.num_classes)]
+        one_hot = tf.one_hot(tf.cast(labels, tf.int32), self.spec.num_classes)
+        if keep is not None:
+            one_hot = one_hot * tf.cast(keep, one_hot.dtype)[:, None]
+        return [x, one_hot]
 
     def encode(self, images, labels=None, training=False):
         """q(z | x): returns (mean, log_var)."""
@@ -190,13 +216,13 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             log_var = self.log_var_bound * tf.tanh(log_var / self.log_var_bound)
         return mean, log_var
 
-    def decoder_params(self, z, labels=None, images=None, training=False):
+    def decoder_params(self, z, labels=None, images=None, training=False, keep=None):
         """p(x | z): per-pixel likelihood parameters.
 
         The PixelVAE decoder's parameters at a pixel depend on the earlier pixels too:
         it needs the `images` they come from (teacher forcing).
         """
-        out = self.decoder(self._with_label(z, labels), training=training)
+        out = self.decoder(self._with_label(z, labels, keep), training=training)
         if self.autoregressive:
             if images is None:
                 raise UserError("the PixelVAE decoder's parameters need the images (teacher forcing)")
@@ -214,7 +240,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         labels = self.labels_for(tf.shape(z)[0], labels)
         if self.autoregressive:
             return self._run_pixels(z, labels, 0, 1.0)
-        return self.likelihood.mode(self.decoder_params(z, labels))
+        return self.likelihood.mode(self.guided_params(z, labels))
 
     def call(self, data):
         """Reconstruction parameters at the posterior mean (deterministic, teacher-forced)."""
@@ -225,7 +251,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         mean, _ = self.encode(images, labels)
         if self.autoregressive:
             return self._run_pixels(mean, labels, 0, 1.0)
-        return self.likelihood.mode(self.decoder_params(mean, labels))
+        return self.likelihood.mode(self.guided_params(mean, labels))
 
     def sample_codes(self, num, seed, labels=None):
         eps = tf.random.stateless_normal([num, self.latent_dim], seed_pair(seed, 0))
@@ -250,7 +276,32 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         z = self.sample_codes(num, seed, labels)
         if self.autoregressive:
             return self._run_pixels(z, labels, seed, temperature)
-        return self.likelihood.sample_tempered(self.decoder_params(z, labels), seed_pair(seed, 1), temperature)
+        return self.likelihood.sample_tempered(self.guided_params(z, labels), seed_pair(seed, 1), temperature)
+
+    # === Guidance ===
+    @property
+    def guided(self) -> bool:
+        return self.guidance != 1.0
+
+    def guide(self, conditional, unconditional):
+        """Classifier-free guidance of logits: l_u + s (l_c - l_u)."""
+        return unconditional + self.guidance * (conditional - unconditional)
+
+    def guided_params(self, z, labels):
+        """The plain decoder's parameters at codes `z`, guided when `guidance` != 1."""
+        params = self.decoder_params(z, labels)
+        if not self.guided:
+            return params
+        return self.guide(params, self.decoder_params(z, labels, keep=tf.zeros(tf.shape(z)[:1])))
+
+    def pixel_features(self, z, labels):
+        """The PixelVAE's conditioning features `[B, H, W, F]`; with guidance, those with the labels
+        and those without, side by side `[B, H, W, 2F]` (so a batch can be cut into slices)."""
+        features = self.decoder(self._with_label(z, labels))
+        if not self.guided:
+            return features
+        hidden = self.decoder(self._with_label(z, labels, tf.zeros(tf.shape(z)[:1])))
+        return tf.concat([features, hidden], axis=-1)
 
     # === PixelVAE sampling ===
     def receptive_rows(self) -> int:
@@ -272,7 +323,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
 
     def _pixels(self, z, labels, seed, temperature):
         """Pixels drawn with per-layer caches (`pixel_sampler`): one position of each layer per step."""
-        return pixel_sampler.sample(self, self.decoder(self._with_label(z, labels)), seed, temperature)
+        return pixel_sampler.sample(self, self.pixel_features(z, labels), seed, temperature)
 
     @tf.function(jit_compile=True, autograph=False)
     def pixel_loop_compiled(self, features, uniform, temperature):
@@ -280,7 +331,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
 
     def _naive_pixels(self, z, labels, seed, temperature):
         """The reference sampler: the masked stack re-run on a crop for every pixel."""
-        features = self.decoder(self._with_label(z, labels))
+        features = self.pixel_features(z, labels)
         num = tf.shape(z)[0]
         height, width = self.spec.height, self.spec.width
         shape = tf.concat([[num], tf.constant(self.spec.image_shape)], 0)
@@ -289,7 +340,12 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
 
         def body(step, images):
             row, col = step // width, step % width
-            params = self.pixel_params_at(images, features, row, col)
+            if self.guided:
+                conditional, unconditional = tf.split(features, 2, axis=-1)
+                params = self.guide(self.pixel_params_at(images, conditional, row, col),
+                                    self.pixel_params_at(images, unconditional, row, col))
+            else:
+                params = self.pixel_params_at(images, features, row, col)
             value = self.likelihood.sample_tempered(params, seed_pair(seed, 1 + step), temperature)
             # value is [B, 1, 1(, 1)]: broadcast it into the one cell being drawn.
             return step + 1, tf.where(tf.equal(cells, step), value, images)
@@ -330,8 +386,16 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             lambda n: tf.random.stateless_normal([n, self.latent_dim], seed), tf.shape(mean)[0]
         )
         z = mean + tf.exp(0.5 * log_var) * eps  # reparameterisation: gradients flow to mean, log_var
-        params = self.decoder_params(z, labels, images, training=training)
+        keep = self.label_keep(seed, tf.shape(mean)[0]) if training and self.label_dropout else None
+        params = self.decoder_params(z, labels, images, training=training, keep=keep)
         return self.likelihood.log_prob(params, images), (mean, log_var), self.prior(labels)
+
+    def label_keep(self, seed, batch):
+        """1 where the decoder sees the label in a training step, 0 where `label_dropout` hides it
+        `[batch]`; drawn for the global batch, so the same whatever the replicas."""
+        seed = tf.random.experimental.stateless_fold_in(seed, 1)
+        uniform = replica_slice(lambda n: tf.random.stateless_uniform([n], seed), batch)
+        return tf.cast(uniform >= self.label_dropout, tf.float32)
 
     def elbo_terms(self, images, labels, seed, training=False):
         """Per-example reconstruction log-likelihood and per-dimension KL `[B, latent_dim]`,
@@ -433,7 +497,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
             "blocks": self.blocks, "dropout": self.dropout, "free_bits": self.free_bits,
             "log_var_bound": self.log_var_bound, "pixel_layers": self.pixel_layers,
             "pixel_filters": self.pixel_filters, "mixture": self.mixture, "label_maps": self.label_maps,
-            "class_prior": self.class_prior,
+            "class_prior": self.class_prior, "label_dropout": self.label_dropout, "guidance": self.guidance,
         }
 
 
