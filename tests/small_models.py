@@ -11,7 +11,8 @@ _RNN2D = {"units": 8, "layers": 1, "filters": 8, "embed_dim": 8}
 
 SMALL_HPARAMS = {
     "vae": _VAE,
-    "cvae": _VAE,
+    # The class prior and guidance ride along every contract test (export, .keras, restore, strategies).
+    "cvae": {**_VAE, "class_prior": True, "label_dropout": 0.2, "guidance": 2.0},
     "gan": _GAN,
     "dcgan": {**_GAN, "loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 1.0},
     "cgan": {**_GAN, "regions": 4},  # the contract (export, .keras, restore) with painted regions

@@ -135,7 +135,18 @@ class Conditional(Capability):
     num_classes: int
 
 
-ALL = (Sampler, ExactLikelihood, LikelihoodBound, Decoder, Encoder, Completer, CodeSpace, Conditional)
+class Guided(Conditional):
+    """Classifier-free guidance (Ho & Salimans 2022): a scale s mixes the predictions with and
+    without the label, l_u + s (l_c - l_u); 1 is the plain conditional model."""
+
+    guidance: float
+
+    def set_guidance(self, scale: float) -> None:
+        """Samples, decodings and reconstructions from now on use scale `scale` >= 0."""
+        raise NotImplementedError
+
+
+ALL = (Sampler, ExactLikelihood, LikelihoodBound, Decoder, Encoder, Completer, CodeSpace, Conditional, Guided)
 
 
 def declared(cls: type) -> frozenset[type]:

@@ -25,6 +25,25 @@ def define_checkpoint_flag():
                         "(python -m genzoo.tools.presets lists them).")
 
 
+def define_guidance_flag():
+    from absl import flags
+
+    flags.DEFINE_float("guidance", None, "A cvae trained with label_dropout: classifier-free guidance scale "
+                       "(1: none; default: the model's own).")
+
+
+def apply_guidance(model, scale, name: str) -> None:
+    """--guidance on a `Guided` model; a one-line refusal on any other (None: leave the model's)."""
+    if scale is None:
+        return
+    from genzoo.models.capabilities import Guided, has
+
+    if not has(model, Guided):
+        raise UserError(f"--guidance: model {name!r} has no classifier-free guidance "
+                        "(a cvae trained with --hparams=label_dropout=P has)")
+    model.set_guidance(scale)
+
+
 def check_model_source(FLAGS) -> None:
     """Exactly one of --model_dir and --preset (checked before anything slow)."""
     if FLAGS.preset and FLAGS.model_dir:

@@ -36,6 +36,7 @@ def define_flags():
     flags.DEFINE_integer("classifier_epochs", 15, "Epochs when genzoo's classifier must be trained first.")
     flags.DEFINE_integer("pr_k", 3, "k of the k-nearest-neighbour manifolds of precision/recall.")
     flags.DEFINE_float("temperature", 1.0, "Autoregressive models: sampling temperature.")
+    common.define_guidance_flag()
     flags.DEFINE_integer("scale", 0, "Pixel upscale factor of the figures (0: automatic).")
 
 
@@ -63,7 +64,7 @@ def _flat_scalars(metrics: dict, prefix="") -> dict:
 def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="test", seed=0, num_samples=1000,
              num_seeds=3, iw_samples=(1, 8, 64), features=None, features_dir=DEFAULT_FEATURES_DIR,
              classifier_epochs=15, pr_k=3, temperature=1.0, scale=0, command=None, verbose=1,
-             checkpoint="best", preset=None) -> dict:
+             checkpoint="best", preset=None, guidance=None) -> dict:
     """Everything the tool does, importable without flags; returns the metrics dict."""
     import numpy as np
     import tensorflow as tf
@@ -91,6 +92,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     else:
         model, config = runs.load_model(model_dir, checkpoint)
     train_cfg = config["train"]
+    common.apply_guidance(model, guidance, train_cfg["model"])
     dataset = dataset or train_cfg["dataset"]
     load = {"encoding": train_cfg["encoding"], "data_dir": data_dir or train_cfg["data_dir"],
             "tfds_dir": tfds_dir or train_cfg["tfds_dir"]}
@@ -114,6 +116,8 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
                "seed": seed, "num_heldout_images": len(heldout), "command": command}
     metrics["checkpoint"] = config["checkpoint"]
     metrics["train_step"] = common.checkpoint_step(config["checkpoint"])
+    if has(model, capabilities.Guided):
+        metrics["guidance"] = model.guidance
 
     # The feature extractor first: a bad --features fails before the slow parts.
     if features:
@@ -254,7 +258,7 @@ def main(argv):
         iw_samples=ks, features=FLAGS.features, features_dir=FLAGS.features_dir,
         classifier_epochs=FLAGS.classifier_epochs, pr_k=FLAGS.pr_k, temperature=FLAGS.temperature,
         scale=FLAGS.scale, command=" ".join(["python -m genzoo.tools.evaluate", *sys.argv[1:]]),
-        checkpoint=FLAGS.checkpoint, preset=FLAGS.preset,
+        checkpoint=FLAGS.checkpoint, preset=FLAGS.preset, guidance=FLAGS.guidance,
     )
     print(f"genzoo: wrote {os.path.join(out, 'metrics.json')} and {len(metrics['figures'])} figures")
 

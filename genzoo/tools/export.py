@@ -18,6 +18,7 @@ def define_flags():
     flags.DEFINE_string("export_base", None, "Folder of numeric versions that TF Serving watches.")
     flags.DEFINE_integer("version", None, "Version number (default: one more than the highest present).")
     flags.DEFINE_integer("max_num_samples", 1024, "Largest num_samples a sampling request may ask for.")
+    common.define_guidance_flag()
 
 
 def main(argv):
@@ -33,11 +34,14 @@ def main(argv):
     common.check_output_folder("export_base", FLAGS.export_base)
     common.check_run_folder(FLAGS.model_dir)
     from genzoo import serving
+    from genzoo.models.capabilities import Guided, has
     model, config = common.load_model(FLAGS)
+    common.apply_guidance(model, FLAGS.guidance, config["train"]["model"])  # fixed in the exported graph
     path = serving.export(
         model, FLAGS.export_base, version=FLAGS.version, max_num_samples=FLAGS.max_num_samples,
         metadata={"run": {"model_dir": FLAGS.model_dir, "preset": FLAGS.preset, "checkpoint": config["checkpoint"],
-                          "train": config.get("train")}},
+                          "train": config.get("train"),
+                          "guidance": model.guidance if has(model, Guided) else None}},
     )
     print(f"genzoo: exported {config['train']['model']} ({config['checkpoint']}) to {path}")
 

@@ -138,6 +138,12 @@ def test_each_declared_capability_behaves(name, shapes):
         decoded = model.decode(z)
         assert decoded.shape == (3, *spec.image_shape) and decoded.dtype == spec.image_dtype
         np.testing.assert_array_equal(decoded.numpy(), model.decode(z).numpy())
+    if caps.Guided in has:
+        z = model.sample_codes(3, seed=4, labels=[0, 0, 0])
+        scale = model.guidance
+        model.set_guidance(0.0)  # the decoder without labels: the images no longer depend on them
+        np.testing.assert_array_equal(model.decode(z, [0, 0, 0]).numpy(), model.decode(z, [1, 1, 1]).numpy())
+        model.set_guidance(scale)
     if caps.CodeSpace in has:
         assert model.interpolation_grid(2, 3, seed=0).shape == (6, *spec.image_shape)
     if caps.Completer in has:

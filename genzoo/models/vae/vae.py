@@ -114,6 +114,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
                  seed: int = 0,
                  **kwargs):
         super().__init__(spec, seed, **kwargs)
+        self.label_dropout = float(label_dropout)  # first: `capabilities()` (so `conditional`) reads it
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, pixel_filters=pixel_filters)
         if beta < 0 or kl_warmup_steps < 0:
             raise UserError(f"beta and kl_warmup_steps must be >= 0, got {beta}, {kl_warmup_steps}")
@@ -147,8 +148,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
                             f"{type(self).__name__} has no labels")
         if not 0 <= label_dropout < 1:
             raise UserError(f"label_dropout must lie in [0, 1), got {label_dropout}")
-        if guidance < 0:
-            raise UserError(f"guidance must be >= 0, got {guidance}")
+        check_guidance(guidance)
         if guidance != 1.0 and not label_dropout:
             raise UserError("guidance needs label_dropout > 0: the decoder without labels that it "
                             "contrasts with is trained by hiding labels")
@@ -160,7 +160,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         self.log_var_bound = float(log_var_bound)
         self.pixel_layers, self.pixel_filters = int(pixel_layers), int(pixel_filters)
         self.mixture, self.label_maps, self.class_prior = int(mixture), bool(label_maps), class_prior
-        self.label_dropout, self.guidance = float(label_dropout), float(guidance)
+        self.guidance = float(guidance)
         self.likelihood = likelihoods.for_spec(self.spec, mixture=self.mixture)
         classes = self.spec.num_classes if self.conditional else 0
         # === Layers ===
@@ -279,6 +279,13 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         return self.likelihood.sample_tempered(self.guided_params(z, labels), seed_pair(seed, 1), temperature)
 
     # === Guidance ===
+    def set_guidance(self, scale: float) -> None:
+        """The `Guided` capability (a `cvae` trained with `label_dropout`): the scale from now on."""
+        check_guidance(scale)
+        if not self.label_dropout:
+            raise UserError("guidance needs a cvae trained with label_dropout > 0")
+        self.guidance = float(scale)
+
     @property
     def guided(self) -> bool:
         return self.guidance != 1.0
@@ -501,10 +508,18 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         }
 
 
+def check_guidance(scale) -> None:
+    if not scale >= 0:  # NaN too
+        raise UserError(f"guidance must be >= 0, got {scale}")
+
+
 @register("cvae")
 @keras.saving.register_keras_serializable("genzoo")
-class ConditionalVAE(VAE, capabilities.Conditional):
-    """The VAE with the class label (one-hot) given to both encoder and decoder."""
+class ConditionalVAE(VAE, capabilities.Guided):
+    """The VAE with the class label (one-hot) given to both encoder and decoder.
+
+    `Guided` only when trained with `label_dropout` (its decoder also knows p(x | z) then).
+    """
 
     # The plain decoder by default: with the PixelVAE decoder the label and the masked layers
     # carry the image and the code goes unused (KL 0.2 nats on shapes, docs/vae.md).
@@ -512,3 +527,7 @@ class ConditionalVAE(VAE, capabilities.Conditional):
     # At 2e-3 a 100-epoch run on shapes blew up at epoch 52 (KL 3.6M nats); at 1e-3 it trained
     # through 100 epochs to a lower bound, and pokemon40 matched 2e-3 at epoch 16 (docs/vae.md).
     default_learning_rate = 1e-3
+
+    def capabilities(self):
+        declared = super().capabilities()
+        return declared if self.label_dropout else declared - {capabilities.Guided}
