@@ -5,7 +5,9 @@
 
 Takes the run's best checkpoint (or --checkpoint), measures its held-out likelihood with
 float32 weights and with float16-rounded ones (--mantissa_bits: rounded further, for size),
-stores float16 when they differ by at most genzoo.presets.FLOAT16_TOLERANCE bits/dim, and
+stores float16 when they differ by at most genzoo.presets.FLOAT16_TOLERANCE bits/dim (a model
+without a likelihood, a GAN: when 64 samples of seed 0 differ by at most SAMPLE_TOLERANCE RGB
+levels per channel on average), and
 writes the card: data, split, budget, the command that trained it, held-out figure, and
 from the evaluate tool's metrics.json (needed for models without a likelihood) the
 two-sample test, the near-copy share and, for conditional models, the class control.
@@ -30,6 +32,17 @@ flags.DEFINE_integer("mantissa_bits", 10, "float16 mantissa bits kept (10: plain
                      "better and must pass the same held-out tolerance).")
 flags.DEFINE_string("description", None, "One or two sentences for the card: what the preset is, what sets it apart.")
 FLAGS = flags.FLAGS
+SAMPLE_TOLERANCE = 0.5  # mean |RGB difference| (0-255) of float16 against float32 samples, same seed
+
+
+def sample_difference(model, rounded) -> float:
+    """Mean absolute RGB difference between 64 samples of seed 0 from two models of one spec."""
+    import numpy as np
+
+    from genzoo.data import to_rgb_uint8
+
+    rgb = lambda m: to_rgb_uint8(m.sample(64, 0), m.spec).numpy().astype(np.float64)
+    return float(np.mean(np.abs(rgb(model) - rgb(rounded))))
 
 
 def command(train: dict, model_config: dict | None = None) -> str:
@@ -53,15 +66,21 @@ def main(argv):
     heldout, spec = data.load(train["dataset"], "test", encoding=train["encoding"],
                               data_dir=FLAGS.data_dir or train["data_dir"])
     full = figure = presets.heldout_figure(model, heldout)
-    dtype = "float32"
+    dtype, float16_check = "float32", None
+    rounded, _ = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
+    for weight in rounded.weights:
+        if weight.dtype == "float32":
+            weight.assign(presets.round_float16(np.asarray(weight.numpy()), FLAGS.mantissa_bits))
     if full is not None:
-        rounded, _ = runs.load_model(FLAGS.model_dir, FLAGS.checkpoint)
-        for weight in rounded.weights:
-            if weight.dtype == "float32":
-                weight.assign(presets.round_float16(np.asarray(weight.numpy()), FLAGS.mantissa_bits))
         half = presets.heldout_figure(rounded, heldout)
         if abs(half["bits_per_dim"] - full["bits_per_dim"]) <= presets.FLOAT16_TOLERANCE:
             dtype, model, figure = "float16", rounded, half
+    else:
+        difference = sample_difference(model, rounded)
+        float16_check = {"mean_abs_rgb_difference": round(difference, 4), "samples": 64, "seed": 0,
+                         "tolerance": SAMPLE_TOLERANCE}
+        if difference <= SAMPLE_TOLERANCE:
+            dtype, model = "float16", rounded
     mantissa_bits = FLAGS.mantissa_bits if dtype == "float16" else None
     metrics = json.loads(files.read_text(FLAGS.metrics)) if FLAGS.metrics else {}
     if metrics and metrics.get("checkpoint") != config["checkpoint"]:
@@ -76,6 +95,7 @@ def main(argv):
         "budget": {"steps": step, "epochs": round(step / steps_per_epoch, 2), "checkpoint": FLAGS.checkpoint},
         "description": FLAGS.description,
         "weights_mantissa_bits": mantissa_bits,
+        "float16_sample_check": float16_check,
         "command": command(train, model.get_config()),
         "heldout": figure and {**figure, "float32_bits_per_dim": full["bits_per_dim"]},
         "two_sample": two_sample and {"c2st": two_sample.get("c2st"), "source": "genzoo.tools.evaluate",
