@@ -72,6 +72,13 @@ def test_guided_pixel_vae_cached_sampler_equals_the_reference(shapes, guidance):
     np.testing.assert_array_equal(cached, model.naive_sample(5, 11, labels).numpy())
     if guidance == 0.0:  # the labels play no part
         np.testing.assert_array_equal(cached, model.sample(5, 11, (labels + 2) % 4).numpy())
+    # A scale set after sampling is used (the compiled samplers trace anew), and scale 1 is unguided.
+    model.set_guidance(1.0)
+    plain = model.sample(5, 11, labels).numpy()
+    np.testing.assert_array_equal(plain, model.naive_sample(5, 11, labels).numpy())
+    model.set_guidance(guidance)
+    np.testing.assert_array_equal(model.sample(5, 11, labels).numpy(), cached)
+    assert not np.array_equal(plain, cached)
 
 
 def test_guidance_config_round_trips_and_bad_values_fail(shapes):

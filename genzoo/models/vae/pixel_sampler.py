@@ -51,7 +51,7 @@ def sample(model, features, seed, temperature) -> tf.Tensor:
     uniform = tf.map_fn(lambda p: model.likelihood.uniform(shape, seed_pair(seed, 1 + p)), tf.range(pixels),
                         fn_output_signature=tf.float32)
     temperature = tf.cast(temperature, tf.float32)
-    return cached.sharded(lambda part, noise, _: model.pixel_loop_compiled(part, noise, temperature),
+    return cached.sharded(lambda part, noise, _: model.pixel_loop_compiled(part, noise, temperature, model.guidance),
                           tf.cast(features, tf.float32), uniform)
 
 

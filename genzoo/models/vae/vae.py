@@ -332,8 +332,10 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         """Pixels drawn with per-layer caches (`pixel_sampler`): one position of each layer per step."""
         return pixel_sampler.sample(self, self.pixel_features(z, labels), seed, temperature)
 
+    # The compiled samplers take the guidance scale as a Python number: it keys their traces, so
+    # a scale set later (`set_guidance`) traces anew instead of reusing a graph with the old one.
     @tf.function(jit_compile=True, autograph=False)
-    def pixel_loop_compiled(self, features, uniform, temperature):
+    def pixel_loop_compiled(self, features, uniform, temperature, guidance):
         return pixel_sampler.loop(self, features, uniform, temperature)
 
     def _naive_pixels(self, z, labels, seed, temperature):
@@ -361,20 +363,19 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         return images
 
     @tf.function(reduce_retracing=True, autograph=False)
-    def _pixels_compiled(self, z, labels, seed, temperature):
+    def _pixels_compiled(self, z, labels, seed, temperature, guidance):
         return self._pixels(z, labels, seed, temperature)
 
     @tf.function(reduce_retracing=True, autograph=False)
-    def _naive_pixels_compiled(self, z, labels, seed, temperature):
+    def _naive_pixels_compiled(self, z, labels, seed, temperature, guidance):
         return self._naive_pixels(z, labels, seed, temperature)
 
     def _run_pixels(self, z, labels, seed, temperature, naive: bool = False):
         # Eagerly: one traced loop per shape; inside a caller's tf.function (serving): inline.
-        run = self._pixels_compiled if tf.executing_eagerly() else self._pixels
-        if naive:
-            run = self._naive_pixels_compiled if tf.executing_eagerly() else self._naive_pixels
-        return run(tf.convert_to_tensor(z, tf.float32), labels, tf.cast(seed, tf.int64),
-                   tf.cast(temperature, tf.float32))
+        args = (tf.convert_to_tensor(z, tf.float32), labels, tf.cast(seed, tf.int64), tf.cast(temperature, tf.float32))
+        if not tf.executing_eagerly():
+            return (self._naive_pixels if naive else self._pixels)(*args)
+        return (self._naive_pixels_compiled if naive else self._pixels_compiled)(*args, self.guidance)
 
     def naive_sample(self, num, seed, labels=None, temperature=1.0):
         """`sample` through the reference sampler (the masked stack re-run per pixel): for tests
