@@ -32,6 +32,12 @@ def define_guidance_flag():
                        "(1: none; default: the model's own).")
 
 
+def check_guidance_flag(scale) -> None:
+    """--guidance, when given, is >= 0 (checked before TensorFlow loads)."""
+    if scale is not None and not scale >= 0:
+        raise UserError(f"--guidance must be >= 0, got {scale}")
+
+
 def apply_guidance(model, scale, name: str) -> None:
     """--guidance on a `Guided` model; a one-line refusal on any other (None: leave the model's)."""
     if scale is None:

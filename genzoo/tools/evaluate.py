@@ -230,6 +230,7 @@ def main(argv):
     FLAGS = flags.FLAGS
     # Checks that need no TensorFlow come first, so a typo fails in a fraction of a second.
     common.check_model_source(FLAGS)
+    common.check_guidance_flag(FLAGS.guidance)
     common.check_run_folder(FLAGS.model_dir)
     if FLAGS.features:
         files.check_keras_file(FLAGS.features)

@@ -26,6 +26,7 @@ def main(argv):
         raise common.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
     FLAGS = flags.FLAGS
     common.check_model_source(FLAGS)
+    common.check_guidance_flag(FLAGS.guidance)
     if not FLAGS.export_base:
         raise common.UserError("--export_base is required")
     if FLAGS.version is not None and FLAGS.version < 1:

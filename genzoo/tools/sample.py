@@ -49,6 +49,7 @@ def main(argv):
         return draw_saved_model(FLAGS)
     # Checks that need no model first: loading a run takes seconds.
     common.check_model_source(FLAGS)
+    common.check_guidance_flag(FLAGS.guidance)
     if FLAGS.temperature < 0:
         raise common.UserError(f"--temperature must be >= 0, got {FLAGS.temperature}")
     if FLAGS.mode in ("interpolate", "attribute") and FLAGS.steps < 2:

@@ -82,6 +82,7 @@ def test_flag_errors_come_before_tensorflow_loads(tmp_path, fake_run):
         "train": ["--model=vae", "--seed=-1"],
         "train model_dir file": ["--model=vae", f"--model_dir={fake_run / 'config.json'}"],
         "sample": [f"--model_dir={fake_run}", "--num=5000"],
+        "sample guidance": [f"--model_dir={fake_run}", "--guidance=-1"],
         "sample no run": [f"--model_dir={tmp_path / 'missing'}"],
         "evaluate": [f"--model_dir={fake_run}", "--seed=-1"],
         "evaluate no run": [f"--model_dir={tmp_path / 'missing'}"],
