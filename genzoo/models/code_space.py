@@ -39,6 +39,11 @@ def attribute_vector(codes_a, codes_b) -> tf.Tensor:
     return tf.reduce_mean(tf.cast(codes_a, tf.float32), 0) - tf.reduce_mean(tf.cast(codes_b, tf.float32), 0)
 
 
+def _row_labels(model, labels, rows: int):
+    """One class per row: `labels` cycled over the rows (None: the classes in turn); None unconditional."""
+    return model.labels_for(rows, None if labels is None else np.resize(labels, rows))
+
+
 def _repeat(labels, times: int):
     return None if labels is None else tf.repeat(labels, times)
 
@@ -55,7 +60,7 @@ class CodeSpaceWalks(capabilities.CodeSpace):
         A conditional model keeps one class per row (`labels` cycled over the rows; the classes
         in turn when None), and draws both ends from that class's prior.
         """
-        row_labels = self.labels_for(rows, None if labels is None else np.resize(labels, rows))
+        row_labels = _row_labels(self, labels, rows)
         codes = self.sample_codes(2 * rows, seed, _repeat(row_labels, 2))
         path = tf.concat([interpolate(codes[2 * r], codes[2 * r + 1], steps) for r in range(rows)], 0)
         return self.decode(path, _repeat(row_labels, steps))
@@ -74,7 +79,7 @@ class CodeSpaceWalks(capabilities.CodeSpace):
         order = tf.argsort(ink)
         quarter = pool // 4
         vector = attribute_vector(tf.gather(codes, order[-quarter:]), tf.gather(codes, order[:quarter]))
-        row_labels = self.labels_for(rows, None if labels is None else np.resize(labels, rows))
+        row_labels = _row_labels(self, labels, rows)
         base = self.sample_codes(rows, seed + 1, row_labels)
         scales = tf.linspace(-2.0, 2.0, steps)
         path = tf.reshape(base[:, None, :] + scales[None, :, None] * vector, [-1, self.latent_dim])

@@ -203,18 +203,18 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         # Likelihoods and the KL are computed in float32 under mixed precision.
         stats = tf.cast(self.encoder(self._with_label(images, labels), training=training), tf.float32)
         mean, log_var = tf.split(stats, 2, axis=-1)
-        if self.log_var_bound:
-            log_var = self.log_var_bound * tf.tanh(log_var / self.log_var_bound)
-        return mean, log_var
+        return mean, self._bounded(log_var)
+
+    def _bounded(self, log_var):
+        """`log_var_bound * tanh(log_var / log_var_bound)` (unchanged when the bound is 0)."""
+        return self.log_var_bound * tf.tanh(log_var / self.log_var_bound) if self.log_var_bound else log_var
 
     def prior(self, labels=None):
         """p(z | labels) as (mean, log_var) `[N, latent_dim]`; None when it is N(0, I) for every image."""
         if self.prior_table is None:
             return None
         mean, log_var = tf.split(self.prior_table(tf.cast(labels, tf.int32)), 2, axis=-1)
-        if self.log_var_bound:
-            log_var = self.log_var_bound * tf.tanh(log_var / self.log_var_bound)
-        return mean, log_var
+        return mean, self._bounded(log_var)
 
     def decoder_params(self, z, labels=None, images=None, training=False, keep=None):
         """p(x | z): per-pixel likelihood parameters.
