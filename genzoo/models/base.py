@@ -104,6 +104,11 @@ class GenerativeModel(keras.Model, caps.Sampler):
         from TensorFlow's graph profiler (the benchmark profiles the graph otherwise): None."""
         return None
 
+    def end_epoch(self, train_ds: tf.data.Dataset) -> None:
+        """Called by the training loop after each epoch's steps, before the held-out evaluation
+        and the checkpoints, with the training split (unbatched examples in their stored order,
+        not mirrored). Nothing by default; a VAE fits its code mixture here."""
+
     def checkpoint_objects(self) -> dict:
         """What a checkpoint holds besides the trainer's own counters."""
         return {"model": self, "optimizer": self.optimizer}

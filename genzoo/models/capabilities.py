@@ -84,8 +84,9 @@ class Decoder(Capability):
         raise NotImplementedError
 
     def sample_codes(self, num, seed, labels=None) -> tf.Tensor:
-        """`num` codes from the prior, `[num, latent_dim]`; a class-conditional prior draws them
-        for `labels` (the classes in turn when None)."""
+        """`num` codes to decode, `[num, latent_dim]`: from the prior, or from what the model
+        fitted to its training codes (a VAE's `code_mixture`); a conditional model draws them for
+        `labels` (the classes in turn when None)."""
         raise NotImplementedError
 
 

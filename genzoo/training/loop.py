@@ -321,6 +321,7 @@ class _Run:
                 if step % config.checkpoint_every == 0 and step % self.steps_per_epoch:
                     self._save_checkpoint()
             train_values = self._results()
+            self.model.end_epoch(self.train_ds)
             test_values = self.evaluate(test_step)
             self._check_finite({f"held-out {k}": v for k, v in test_values.items()})
             step = self._step()

@@ -308,7 +308,8 @@ def test_pixel_vae_config_round_trips_and_rgb_is_refused(pixel_vae, tmp_path):
     assert VAE(pixel_vae.spec, pixel_layers=0, **tiny).free_bits == 0.0
     labelled = data.DatasetSpec("l", 8, 8, "binary", num_classes=2, class_names=("a", "b"))
     cvae = ConditionalVAE(labelled, **tiny)
-    assert (cvae.pixel_layers, cvae.free_bits) == (0, 0.0)  # ... but not for the cvae
+    # The cvae too, and it draws z from its fitted code mixture; the vae from its prior.
+    assert (cvae.pixel_layers, cvae.free_bits, cvae.code_mixture, default.code_mixture) == (4, 0.5, 10, 0)
     rgb = VAE(data.DatasetSpec("c", 8, 8, "rgb", channels=3), **tiny)
     assert (rgb.pixel_layers, rgb.mixture, rgb.log_var_bound) == (0, 5, 8.0)
     legacy = VAE.from_config({k: v for k, v in rgb.get_config().items()
