@@ -212,7 +212,7 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         return self.pixel_decoder is not None
 
     # Temperature scales the decoder's pixel noise (categorical/Bernoulli logits / T,
-    # logistic scales x T); 0 gives each pixel's most likely value. z is always from N(0, I).
+    # logistic scales x T); 0 gives each pixel's most likely value. z is always drawn at T = 1.
     tempered = True
 
     # === Model ===
@@ -331,9 +331,10 @@ class VAE(GenerativeModel, capabilities.Encoder, CodeSpaceWalks, capabilities.Li
         self.code_fitted.assign(1.0)
 
     def sample(self, num, seed, labels=None, temperature=1.0, *, pixel_noise: bool | None = None):
-        """Decodes z ~ N(0, I) and draws the pixels from p(x | z) at `temperature`.
+        """Draws z (`sample_codes`) and then the pixels from p(x | z) at `temperature`.
 
-        With `class_prior`, z is drawn from the requested class's prior.
+        z comes from the prior (the requested class's with `class_prior`), or from the code
+        mixture once fitted (`code_mixture`).
         Temperature 1 is the model's own distribution, 0 each pixel's most likely value
         (the mode of the plain decoder; greedy decoding for the PixelVAE).
         `pixel_noise=False` is the older spelling of temperature 0.
