@@ -431,8 +431,15 @@ class RunLock:
         if self.path is None:  # a multi-worker run's other workers: the chief holds the lock
             return self
         folder = files.dirname(self.path)
-        self.created = not files.exists(folder)  # removed again if the run fails before writing anything
-        files.makedirs(folder)
+        # The outermost folder this run creates (`runs/` of a first `runs/vae`): removed again,
+        # with what is under it, if the run fails before writing anything.
+        self.created = None
+        while not files.exists(folder):
+            self.created = folder
+            if files.is_remote(folder):  # a bucket's folders are names, not made one by one
+                break
+            folder = files.dirname(folder)
+        files.makedirs(files.dirname(self.path))
         while not self._create():
             owner = self._owner()
             if owner != self.me and not self._stale(owner):
@@ -476,7 +483,7 @@ class RunLock:
             tf.io.gfile.remove(self.path)
             folder = files.dirname(self.path)
             if self.created and not tf.io.gfile.listdir(folder):
-                tf.io.gfile.rmtree(folder)
+                tf.io.gfile.rmtree(self.created)
 
 
 def _chief_by_environment() -> bool:

@@ -342,10 +342,11 @@ def test_bad_data_through_the_train_tool_in_one_process(tmp_path, monkeypatch):
         for name, (dataset, _) in cases.items():
             # TFDS's mock data (no download) for the TFDS builder's features; it would also mock pokemon's
             with tfds.testing.mock_data(num_examples=2) if name == "tfds no image" else contextlib.nullcontext():
-                got[name] = _user_error(train_tool, [*dataset.split(), f"--model_dir={tmp_path / 'run'}", SMALL_VAE])
+                got[name] = _user_error(train_tool, [*dataset.split(), f"--model_dir={tmp_path / 'runs' / 'run'}",
+                                                     SMALL_VAE])
     for name, (_, message) in cases.items():
         assert got[name] is not None and message in got[name] and "\n" not in got[name], (name, got[name])
-    assert not (tmp_path / "run").exists()  # nothing written for any of them
+    assert not (tmp_path / "runs").exists()  # nothing written for any of them, not even the new parent folder
 
 
 # === Serving: the VAE's batch signatures are capped as docs/serving.md says ===
