@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from genzoo import data, presets
+from genzoo import data, files, presets
 from genzoo.errors import UserError
 from genzoo.models import from_preset, registry
 from genzoo.training import TrainConfig, train
@@ -87,6 +87,24 @@ def test_train_fine_tunes_from_a_preset(tiny_preset, tmp_path):
     started, _ = train(config, verbose=0)
     for a, b in zip(model.weights, started.weights):
         np.testing.assert_array_equal(np.asarray(a.numpy(), np.float16).astype(np.float32), b.numpy())
+
+
+def test_fine_tuning_keeps_the_settings_of_a_preset_older_than_a_new_default(tmp_path, monkeypatch):
+    """A card written before `code_mixture` existed: the preset has none, though the cvae's default is 10."""
+    monkeypatch.setattr(presets, "PRESET_DIR", str(tmp_path))
+    spec = data.load("shapes", "test")[1]
+    hparams = {**SMALL_HPARAMS["cvae"], "code_mixture": 0}
+    model = registry.build("cvae", spec, seed=3, **hparams)
+    info = presets.save("old", model, {"train": {"dataset": "shapes", "encoding": None,
+                                                 "hparams": SMALL_HPARAMS["cvae"]}}, "float32")
+    del info["model_config"]["code_mixture"]
+    files.write_json(os.path.join(str(tmp_path), "old.json"), info)
+    config = TrainConfig(model="cvae", dataset="shapes", model_dir=str(tmp_path / "run"), epochs=0,
+                         num_samples=4, preset="old", hparams=SMALL_HPARAMS["cvae"], seed=5)
+    started, _ = train(config, verbose=0)
+    assert started.code_mixture == 0
+    for a, b in zip(model.weights, started.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_byte_planes_hold_the_same_float16_values(tiny_preset):

@@ -162,10 +162,14 @@ def heldout_figure(model, dataset, batch_size: int = 128) -> dict | None:
     return None
 
 
+# Config keys that are not the model's settings (a fine-tuned run may differ in them).
+NOT_SETTINGS = ("seed", "name", "trainable", "dtype")
+
+
 def apply_weights(model, name: str, folder: str | None = None) -> None:
     """Sets a freshly built `model`'s weights from a preset (fine-tuning starts from them)."""
     source = load(name, folder)
-    settings = lambda m: {k: v for k, v in m.get_config().items() if k not in ("seed", "name", "trainable", "dtype")}
+    settings = lambda m: {k: v for k, v in m.get_config().items() if k not in NOT_SETTINGS}
     if settings(source) != settings(model):
         raise UserError(f"--preset={name} is a {card(name, folder)['model']} with other settings than this run's "
                         "model; leave --model and --hparams out to fine-tune it as it is")
