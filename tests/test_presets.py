@@ -138,3 +138,15 @@ def test_round_float16_keeps_the_asked_mantissa_bits():
         presets.round_float16(np.float32([65504.0]), 2)
     with pytest.raises(UserError, match="mantissa_bits=11"):
         presets.round_float16(x, 11)
+
+
+def test_make_preset_matches_metrics_to_their_checkpoint_however_evaluate_was_given_the_run():
+    relative = {"checkpoint": "runs/a/checkpoints/ckpt-2200", "model_dir": "/w/runs/a"}  # evaluate ran in /w
+    assert presets.measured_on(relative, "/w/runs/a/checkpoints/ckpt-2200")
+    assert not presets.measured_on(relative, "/w/runs/a/checkpoints/ckpt-2189")
+    assert not presets.measured_on(relative, "/w/runs/b/checkpoints/ckpt-2200")
+    best = {"checkpoint": "/w/runs/a/checkpoints/best/ckpt-5", "model_dir": "/w/runs/a"}
+    assert presets.measured_on(best, "/w/runs/a/checkpoints/best/ckpt-5")
+    assert not presets.measured_on(best, "/w/runs/a/checkpoints/ckpt-5")
+    inside = {"checkpoint": "checkpoints/best/ckpt-5", "model_dir": "/w/runs/a"}  # evaluate ran in the run folder
+    assert presets.measured_on(inside, "/w/runs/a/checkpoints/best/ckpt-5")

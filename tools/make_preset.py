@@ -83,7 +83,7 @@ def main(argv):
             dtype, model = "float16", rounded
     mantissa_bits = FLAGS.mantissa_bits if dtype == "float16" else None
     metrics = json.loads(files.read_text(FLAGS.metrics)) if FLAGS.metrics else {}
-    if metrics and metrics.get("checkpoint") != config["checkpoint"]:
+    if metrics and not presets.measured_on(metrics, config["checkpoint"]):
         raise SystemExit(f"--metrics were measured on {metrics.get('checkpoint')}, not {config['checkpoint']}")
     step = checkpoint_step(config["checkpoint"])
     steps_per_epoch = json.loads(files.read_text(os.path.join(FLAGS.model_dir, "history.json")))[0]["step"]

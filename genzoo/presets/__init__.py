@@ -175,3 +175,14 @@ def apply_weights(model, name: str, folder: str | None = None) -> None:
                         "model; leave --model and --hparams out to fine-tune it as it is")
     for weight, value in zip(model.weights, source.weights):
         weight.assign(value)
+
+
+def measured_on(metrics: dict, checkpoint: str) -> bool:
+    """Whether evaluate's metrics.json was measured on `checkpoint`. It records the run folder
+    absolute and the checkpoint as given (relative to where evaluate ran), so a relative one is
+    compared by its path inside the run folder."""
+    measured = os.path.normpath(metrics.get("checkpoint") or "")
+    if os.path.isabs(measured) or not metrics.get("model_dir"):
+        return measured == os.path.abspath(checkpoint)
+    inside = os.path.relpath(os.path.abspath(checkpoint), os.path.abspath(metrics["model_dir"]))
+    return not inside.startswith("..") and (measured == inside or measured.endswith(os.sep + inside))
