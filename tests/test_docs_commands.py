@@ -54,6 +54,7 @@ SKIPPED = {
     ("performance.md", "--out=/tmp/bench_q1.json"): "a repository benchmark of the training step (minutes, torch optional)",
     ("performance.md", "--out=/tmp/bench_avx2_1.json"): "a repository benchmark of the training step (minutes, torch"
                                                         " optional)",
+    ("vae.md", "--components=0,1,5,10,20,50"): "a repository script (tools/) on 30-epoch runs, from a clone's root",
     ("presets.md", "python tools/make_preset.py"): "how the shipped preset was made: a repository script on a"
                                                     " 40-epoch run",
     ("vae.md", "--hparams=pixel_layers=0,blocks=1,log_var_bound=8"): "a record of measured runs with flags elided"
