@@ -35,14 +35,18 @@ def get(name: str) -> type:
 
 def build(name: str, spec, **hparams):
     """Builds model `name` for `spec`; unknown hyper-parameters are a user error."""
-    cls = get(name)
-    accepted = hyperparameters(cls)
+    check_hparams(name, hparams)
+    return get(name)(spec=spec, **hparams)
+
+
+def check_hparams(name: str, hparams: dict) -> None:
+    """Unknown hyper-parameters of model `name`, or values of another type than the default's: a user error."""
+    accepted = hyperparameters(get(name))
     unknown = sorted(set(hparams) - set(accepted))
     if unknown:
         raise UserError(f"model {name!r} has no hyper-parameter {unknown[0]!r}; it takes {', '.join(accepted)}")
     for key, value in hparams.items():
         _check_type(name, key, value, accepted[key])
-    return cls(spec=spec, **hparams)
 
 
 def _check_type(model: str, key: str, value, default) -> None:

@@ -91,17 +91,18 @@ def mirror(index, example, seed):
 
 
 def build_model(config: TrainConfig, spec: data.DatasetSpec):
-    hparams = config.hparams
     if config.preset:
         from genzoo import presets
 
         card = presets.card(config.preset)
         if card["model"] == config.model:
-            # Fine-tuning: a setting newer than the preset's card takes the value the preset was
-            # trained with (what its `from_config` gives), not today's default.
-            stored = registry.get(config.model).from_config(card["model_config"]).get_config()
-            hparams = {**{k: v for k, v in stored.items() if k not in (*presets.NOT_SETTINGS, "spec")}, **hparams}
-    return registry.build(config.model, spec, seed=config.seed, **hparams)
+            # Fine-tuning: built from the preset's config, so a setting newer than its card takes
+            # the value the preset was trained with (what `from_config` gives), not today's default.
+            registry.check_hparams(config.model, config.hparams)
+            settings = {k: v for k, v in card["model_config"].items() if k not in (*presets.NOT_SETTINGS, "spec")}
+            return registry.get(config.model).from_config(
+                {**settings, **config.hparams, "spec": spec.to_config(), "seed": config.seed})
+    return registry.build(config.model, spec, seed=config.seed, **config.hparams)
 
 
 class QualityHook:
