@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genzoo.evaluation import distances, two_sample
+from genzoo.evaluation import distances, pixel_statistics, two_sample
 from genzoo.files import DEFAULT_FEATURES_DIR  # noqa: F401 (where it was defined before)
 
 
@@ -32,15 +32,23 @@ def generate(model, num: int, seed: int, temperature: float = 1.0, chunk: int = 
     return np.concatenate(parts)
 
 
-def two_sample_scores(real_rgb, fake_rgb, seeds, extractor=None, real_features=None) -> dict:
+def two_sample_scores(real_rgb, fake_rgb, seeds, extractor=None, real_features=None,
+                      diagnose: bool = False) -> dict:
     """The classifier two-sample test and the two-sided 1-NN accuracy (pixel space and, with
     `extractor`, its feature space) of `fake_rgb` against `real_rgb`, with the chance band.
+
+    With `diagnose` also what gives the samples away: `c2st_pixels_only` (the same test
+    without the pixel statistics: shapes and colours) and `pixel_statistics`
+    (`pixel_statistics.compare`: each texture statistic on both sides and its AUC).
 
     The two sets must not be paired (corrupted copies of the same images): see `two_sample.c2st`.
     """
     scores = {"c2st": two_sample.c2st(real_rgb, fake_rgb, seeds=tuple(seeds))}
     n = scores["c2st"]["num_per_side"]
     scores["c2st"]["chance_band_99"] = two_sample.chance_band(2 * n, alpha=0.01)
+    if diagnose:
+        scores["c2st_pixels_only"] = two_sample.c2st(real_rgb, fake_rgb, seeds=tuple(seeds), statistics=False)
+        scores["pixel_statistics"] = pixel_statistics.compare(real_rgb, fake_rgb)
     scores["nearest_neighbour_pixels"] = two_sample.nearest_neighbour_accuracy(
         two_sample.pixel_features(real_rgb), two_sample.pixel_features(fake_rgb), seed=seeds[0])
     if extractor is not None:

@@ -76,6 +76,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
         generate,
         likelihood,
         memorisation,
+        pixel_statistics,
         sample_quality,
         two_sample,
         two_sample_scores,
@@ -163,13 +164,16 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     samples_rgb = generated[seeds[0]]
     c2st_seeds = seeds  # the sampling seeds: the training loop's quality hook scores the same way
     metrics["two_sample"] = {
-        "samples_vs_heldout": two_sample_scores(heldout_rgb, samples_rgb, c2st_seeds, extractor),
+        "samples_vs_heldout": two_sample_scores(heldout_rgb, samples_rgb, c2st_seeds, extractor, diagnose=True),
         "training_vs_heldout_reference": two_sample_scores(heldout_rgb, train_rgb, c2st_seeds, extractor),
     }
     if verbose:
         c2st = metrics["two_sample"]["samples_vs_heldout"]["c2st"]
         print(f"genzoo: C2ST accuracy {c2st['accuracy']:.3f} +- {c2st['std']:.3f} "
               f"({c2st['num_per_side']} images a side; 0.5 = indistinguishable)")
+        scores = metrics["two_sample"]["samples_vs_heldout"]
+        print(f"genzoo: without the pixel statistics {scores['c2st_pixels_only']['accuracy']:.3f}; "
+              f"furthest from the held-out images: {pixel_statistics.furthest(scores['pixel_statistics'])}")
 
     # === Class control (conditional models, with genzoo's label classifier) ===
     if model.conditional and extractor.classifier is not None:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from genzoo.evaluation.pixel_statistics import NAMES
+
 from tests.tools.conftest import assert_one_line_errors, run_tool, start_tool
 
 
@@ -43,6 +45,12 @@ def test_evaluate_writes_metrics_figures_and_tensorboard_scalars(tmp_path, vae_r
         assert 0 < c2st["p_value"] <= 1 and c2st["chance_band_99"] > 0
         for space in ("nearest_neighbour_pixels", "nearest_neighbour_features"):
             assert set(two[side][space]) >= {"accuracy", "real_side", "fake_side"}
+    # What gives the samples away: the test without the statistics, and each statistic on both sides.
+    assert not two["samples_vs_heldout"]["c2st_pixels_only"]["pixel_statistics"]
+    assert two["samples_vs_heldout"]["c2st"]["pixel_statistics"]
+    statistics = two["samples_vs_heldout"]["pixel_statistics"]
+    assert set(statistics) == set(NAMES) and all(0 <= v["auc"] <= 1 for v in statistics.values())
+    assert "without the pixel statistics" in result.stdout and "furthest from the held-out images: " in result.stdout
     # Training images pass for held-out ones far better than a 1-epoch VAE's samples do.
     assert two["training_vs_heldout_reference"]["c2st"]["accuracy"] < two["samples_vs_heldout"]["c2st"]["accuracy"]
     assert metrics["memorisation"]["c2st_samples_vs_training"]["num_per_side"] == 40
@@ -56,6 +64,7 @@ def test_evaluate_writes_metrics_figures_and_tensorboard_scalars(tmp_path, vae_r
     tags = {v.tag for e in events for record in tf.compat.v1.train.summary_iterator(str(e)) for v in record.summary.value}
     assert {"likelihood/bounds/8/bits_per_dim", "sample_quality/scores/frechet_distance/mean",
             "memorisation/near_copy_share", "two_sample/samples_vs_heldout/c2st/accuracy"} <= tags
+    assert any(tag.startswith("two_sample/samples_vs_heldout/pixel_statistics/speckle") for tag in tags), tags
 
 
 def test_bad_input_gives_a_one_line_error_and_exit_2(tmp_path, vae_run):
