@@ -130,3 +130,50 @@ def test_regions_are_checked(shapes_spec):
     for bad in ({"regions": 4, "region_gain": 0.0}, {"region_gain": 2.0}):
         with pytest.raises(UserError, match="region_gain must be > 0 and needs regions"):
             DCGAN(shapes_spec, latent_dim=8, filters=8, **bad)
+
+
+def test_an_annealed_region_paint_paints_with_the_gain_its_weight_holds():
+    logits = tf.random.stateless_normal([2, 4, 4, 3], [0, 1])
+    colours = tf.random.stateless_uniform([2, 9], [0, 2], -1.0, 1.0)
+    annealed = RegionPaint(gain=2.0, annealed=True)
+    np.testing.assert_allclose(annealed([logits, colours], training=True),
+                               RegionPaint(gain=2.0)([logits, colours], training=True), atol=1e-6)
+    annealed.annealed_gain.assign(5.0)
+    np.testing.assert_allclose(annealed([logits, colours], training=True),
+                               RegionPaint(gain=5.0)([logits, colours], training=True), atol=1e-6)
+    assert RegionPaint.from_config(annealed.get_config()).annealed
+
+
+def test_the_region_gain_grows_linearly_over_the_anneal_steps_then_stays(shapes_spec):
+    """region_gain 2 -> 5 over 4 generator steps: step k (counted from 0) paints with
+    2 + 3 * min(1, k / 4); the averaged generator copies the value; checkpoints restore it."""
+    model = DCGAN(shapes_spec, latent_dim=8, filters=8, seed=1, regions=3, region_gain=2.0,
+                  region_gain_end=5.0, region_anneal_steps=4)
+    model.compile_for_training(1e-3)
+    batch = next(iter(data.load("shapes", "train")[0].batch(8)))
+    step = tf.function(model.train_step)
+    seen = []
+    for _ in range(6):
+        step(batch)
+        seen.append(float(model.generator.get_layer("region_paint").annealed_gain.numpy()))
+        assert float(model.ema_generator.get_layer("region_paint").annealed_gain.numpy()) == seen[-1]
+    np.testing.assert_allclose(seen, [2.0 + 3.0 * min(1.0, k / 4) for k in range(6)], rtol=1e-6)
+    config = model.get_config()
+    assert (config["region_gain_end"], config["region_anneal_steps"]) == (5.0, 4)
+    again = DCGAN.from_config(config)
+    assert again.generator.get_layer("region_paint").annealed
+    # A config saved before annealing existed rebuilds the constant gain, without the extra weight.
+    old = {k: v for k, v in config.items() if k not in ("region_gain_end", "region_anneal_steps")}
+    assert not DCGAN.from_config(old).generator.get_layer("region_paint").annealed
+
+
+def test_region_annealing_is_checked(shapes_spec):
+    with pytest.raises(UserError, match="region_gain_end must be >= 0 .*needs regions >= 2 and region_anneal_steps"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, region_gain_end=4.0, region_anneal_steps=10)
+    with pytest.raises(UserError, match="region_gain_end must be >= 0"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, region_gain_end=4.0, region_anneal_steps=0)
+    with pytest.raises(UserError, match="region_gain_end must be >= 0"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, region_gain_end=-1.0, region_anneal_steps=3)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(UserError, match="region_anneal_steps must be an integer >= 0"):
+            DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, region_gain_end=4.0, region_anneal_steps=bad)

@@ -60,7 +60,8 @@ from genzoo.models.registry import register
 # DCGAN game. The chosen values go into `get_config`,
 # so a saved run rebuilds the same networks whatever these tables say later.
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
-                "filters": 32, "palette_output": "none", "aux_fake": True}
+                "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
+                "region_anneal_steps": 0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -139,6 +140,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         the softmax's gradient (straight-through), so the discriminator sees what `sample` draws.
       region_gain: with `regions`, a factor on the region logits (1: none); above 1 the region
         softmax starts sharper and Adam's steps move it faster.
+      region_gain_end, region_anneal_steps: with `regions`, the factor grows linearly from
+        `region_gain` to `region_gain_end` over the first `region_anneal_steps` generator steps
+        and stays there, so the softmax mixture that training paints approaches the one colour
+        per pixel that `sample` paints. 0: a constant factor. None: the dataset's recipe (0).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -175,7 +180,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  r1_gamma: float | None = None, aux_twin: bool = False,
                  d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
-                 **kwargs):
+                 region_gain_end: float | None = None, region_anneal_steps: int | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -242,6 +247,17 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         if not region_gain > 0 or (region_gain != 1 and not regions):
             raise UserError(f"region_gain must be > 0 and needs regions >= 2, got {region_gain!r}")
         self.regions, self.hard_regions, self.region_gain = regions, hard_regions, float(region_gain)
+        if region_gain_end is None:
+            region_gain_end = recipe["region_gain_end"] if regions else 0.0
+        if region_anneal_steps is None:
+            region_anneal_steps = recipe["region_anneal_steps"] if regions else 0
+        if isinstance(region_anneal_steps, bool) or not isinstance(region_anneal_steps, int) or region_anneal_steps < 0:
+            raise UserError(f"region_anneal_steps must be an integer >= 0, got {region_anneal_steps!r}")
+        if region_gain_end < 0 or (region_gain_end and not (regions and region_anneal_steps)):
+            raise UserError(f"region_gain_end must be >= 0 (0: off), and needs regions >= 2 and region_anneal_steps "
+                            f">= 1, got {region_gain_end!r} with regions={regions}, "
+                            f"region_anneal_steps={region_anneal_steps}")
+        self.region_gain_end, self.region_anneal_steps = float(region_gain_end), int(region_anneal_steps)
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
             raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
         self.upsample = upsample
@@ -400,10 +416,20 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             else:
                 average.assign(weight)
 
+    def anneal_regions(self):
+        """Sets the region gain of this step (`region_gain_end`): a function of the step counter
+        alone, so every replica sets the same value and a resumed run the uninterrupted run's."""
+        if not self.region_gain_end:
+            return
+        done = tf.minimum(1.0, tf.cast(self.g_optimizer.iterations, tf.float32) / self.region_anneal_steps)
+        self.generator.get_layer("region_paint").annealed_gain.assign(
+            self.region_gain + (self.region_gain_end - self.region_gain) * done)
+
     def train_step(self, data):
         real = self.to_model_space(data["image"])
         labels = data["label"] if self.conditional else None
         batch = tf.shape(real)[0]
+        self.anneal_regions()
         for k in range(self.d_steps):  # the same real batch for each of the k steps, fresh fakes each time
             self.track(self.discriminator_step(real, labels, self.step_seed(k)))
         results = self.track(self.generator_step(batch, labels, self.step_seed(self.d_steps)))
@@ -475,6 +501,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
             "d_norm": self.d_norm, "palette_output": self.palette_output, "regions": self.regions,
             "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
+            "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
         }
 
     @classmethod
@@ -500,7 +527,8 @@ class DCGAN(GAN):
         return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name,
                                palette=self.spec.palette if self.palette_output != "none" else None,
                                straight_through=self.palette_output == "straight_through" or self.hard_regions,
-                               regions=self.regions, region_gain=self.region_gain, upsample=self.upsample)
+                               regions=self.regions, region_gain=self.region_gain, upsample=self.upsample,
+                               region_annealed=self.region_gain_end > 0)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -69,17 +69,26 @@ class RegionPaint(layers.Layer):
     speckle. With `straight_through` training paints the most likely region too, with the
     softmax's gradient (Bengio et al. 2013), so the discriminator sees what sampling draws.
     `gain` multiplies the logits: above 1 the softmax starts sharper and sharpens faster.
+    With `annealed` the factor is a non-trainable weight, `annealed_gain` (starting at `gain`),
+    that the model's training step sets from its step counter (`GAN.anneal_regions`).
     """
 
-    def __init__(self, straight_through: bool = False, gain: float = 1.0, **kwargs):
+    def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.straight_through, self.gain = bool(straight_through), float(gain)
+        self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
+
+    def build(self, input_shape):
+        if self.annealed:
+            # Set on every replica to the same value from the step counter, hence only_first_replica.
+            self.annealed_gain = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.gain),
+                                                 trainable=False, name="annealed_gain",
+                                                 aggregation="only_first_replica")
 
     def call(self, inputs, training=None):
         logits, colours = inputs                        # [B, H, W, K], [B, K * C]
         regions = logits.shape[-1]
         colours = keras.ops.reshape(colours, (-1, regions, colours.shape[-1] // regions))
-        logits = logits * self.gain
+        logits = logits * (keras.ops.cast(self.annealed_gain, logits.dtype) if self.annealed else self.gain)
         weights = keras.ops.softmax(logits, axis=-1)
         if not training or self.straight_through:
             hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), regions, dtype=weights.dtype)
@@ -87,7 +96,8 @@ class RegionPaint(layers.Layer):
         return keras.ops.einsum("bhwk,bkc->bhwc", weights, colours)
 
     def get_config(self):
-        return {**super().get_config(), "straight_through": self.straight_through, "gain": self.gain}
+        return {**super().get_config(), "straight_through": self.straight_through, "gain": self.gain,
+                "annealed": self.annealed}
 
 
 # === Networks ===
@@ -154,13 +164,14 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
                     palette=None, straight_through: bool = False, regions: int = 0,
-                    region_gain: float = 1.0, upsample: str = "transpose"):
+                    region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
     K per-image colours from the code painted by `RegionPaint`). `upsample="nearest"` doubles
     by nearest-neighbour resizing and a 3x3 convolution instead (Odena et al. 2016: no
-    checkerboard from uneven kernel overlap)."""
+    checkerboard from uneven kernel overlap). `region_annealed`: the region gain is a weight that
+    the model anneals in training (`RegionPaint`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -176,7 +187,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
         x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
     if regions:
         colours = layers.Dense(regions * channels, activation="tanh", name="region_colours")(code)
-        x = RegionPaint(straight_through, region_gain, name="region_paint")([layers.Conv2D(regions, 3, padding="same")(x), colours])
+        x = RegionPaint(straight_through, region_gain, region_annealed, name="region_paint")([layers.Conv2D(regions, 3, padding="same")(x), colours])
     elif palette:
         x = PaletteMix(palette, straight_through, name="palette_mix")(layers.Conv2D(len(palette), 3, padding="same")(x))
     else:
