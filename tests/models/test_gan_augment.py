@@ -175,6 +175,7 @@ def test_r1_is_per_example_for_a_quadratic_discriminator():
 POKEMON = DatasetSpec("pokemon", 20, 20, "rgb", channels=3)
 SHAPES = DatasetSpec("shapes", 20, 20, "rgb", channels=3)
 TINY = {"latent_dim": 4, "filters": 4}
+ANNEAL_KEYS = ("region_gain_end", "region_anneal_steps")
 
 
 def given(recipe: dict) -> dict:
@@ -199,13 +200,16 @@ def test_small_datasets_default_to_the_recipe_and_keep_it_in_the_config():
     assert {k: plain[k] for k in PLAIN_RECIPE} == given(PLAIN_RECIPE) and plain["d_norm"] == "batch"
     # A config saved before the recipe existed rebuilds the plain game, even on pokemon.
     old = {k: v for k, v in config.items()
-           if k not in ("augment", "spectral_norm", "r1_gamma", "d_norm", "regions", "hard_regions")}
+           if k not in ("augment", "spectral_norm", "r1_gamma", "d_norm", "regions", "hard_regions", *ANNEAL_KEYS)}
     old["loss"] = "non_saturating"
     rebuilt = DCGAN.from_config(old).get_config()
     assert {k: rebuilt[k] for k in PLAIN_RECIPE} == given(PLAIN_RECIPE) and rebuilt["d_norm"] == "batch"
     # One saved after the recipe but before regions existed paints free RGB.
-    before_regions = {k: v for k, v in config.items() if k not in ("regions", "hard_regions")}
+    before_regions = {k: v for k, v in config.items() if k not in ("regions", "hard_regions", *ANNEAL_KEYS)}
     assert DCGAN.from_config(before_regions).get_config()["regions"] == 0
+    # One saved with regions but before the annealed gain keeps its constant gain.
+    before_annealing = DCGAN.from_config({k: v for k, v in config.items() if k not in ANNEAL_KEYS}).get_config()
+    assert before_annealing["regions"] == 16 and before_annealing["region_gain_end"] == 0
     # Each ingredient can be switched off alone.
     ablated = DCGAN(POKEMON, augment="none", **TINY).get_config()
     assert ablated["augment"] == "none"
