@@ -38,7 +38,7 @@ def region_stats(model, num: int) -> dict:
     paint = model.generator.get_layer("region_paint")
     below = keras.Model(model.generator.inputs, paint.input)
     logits, colours = (np.asarray(t) for t in below(generator_inputs(model, num), training=False))
-    logits = logits * paint.gain
+    logits = logits * (float(paint.annealed_gain.numpy()) if paint.annealed else paint.gain)  # the gain it trained with last
     k = logits.shape[-1]
     weights = np.exp(logits - logits.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)

@@ -49,3 +49,15 @@ def test_a_missing_run_and_a_grid_of_two_runs_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         region_stats.main(["a", "b", "--grid=x.png"])
     assert "--grid draws one run" in capsys.readouterr().err
+
+
+def test_an_annealed_gain_is_read_from_its_weight():
+    spec = data.load("shapes", "train", encoding="rgb")[1]
+    model = DCGAN(spec, latent_dim=4, filters=4, regions=5, region_gain=1.0, region_gain_end=8.0,
+                  region_anneal_steps=10, seed=0)
+    conv = _logit_conv(model)
+    kernel, bias = conv.get_weights()
+    conv.set_weights([np.zeros_like(kernel), np.array([0.0, 1.0, 0.0, 0.0, 0.0], np.float32)])
+    model.generator.get_layer("region_paint").annealed_gain.assign(3.0)  # as the training step leaves it
+    stats = region_stats.region_stats(model, 4)
+    assert stats["max_probability"] == pytest.approx(np.exp(3.0) / (np.exp(3.0) + 4), rel=1e-5)
