@@ -71,8 +71,8 @@ DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout",
 # to 0.80 at 3300 steps. pokemon40: the plain game; regions=16 there gave per-pixel noise (C2ST 1.0
 # at 2200 steps, the discriminator winning from the first epochs). docs/gan.md has the runs. The
 # region gain annealed from 1 to 8 over 2310 generator steps (70% of 300 epochs) took pokemon's C2ST
-# at 3300 steps from 0.798 and 0.846 (two training seeds) to 0.746 (and 0.756-0.765 in three runs of
-# an ad-hoc per-epoch schedule). Why is open: the trained softmax ends about as sharp as with a
+# at 3300 steps from 0.798 and 0.846 (two training seeds) to 0.746 and 0.746 (and 0.756-0.765 in
+# three runs of an ad-hoc per-epoch schedule). Why is open: the trained softmax ends about as sharp as with a
 # constant gain (the generator shrinks its logits), but it paints more regions per sprite.
 SMALL_DATA_RECIPE = {**PLAIN_RECIPE, "regions": 16, "region_gain_end": 8.0, "region_anneal_steps": 2310}
 RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": PLAIN_RECIPE}
