@@ -29,7 +29,7 @@ import time
 RECIPE = "loss=hinge,augment=color+translation+cutout,spectral_norm=true,r1_gamma=0.1,regions=0"  # DATA_EFFICIENT_RECIPE
 OLD_DEFAULTS = "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0,regions=0"  # PLAIN_RECIPE
 REGIONS = OLD_DEFAULTS + ",regions=16,region_gain_end=0"  # the plain game painting 16 flat regions, constant gain
-ANNEALED = REGIONS + ",region_gain_end=8,region_anneal_steps=2310"  # SMALL_DATA_RECIPE: the gain annealed 1 -> 8
+ANNEALED = REGIONS + ",region_gain_end=8,region_anneal_steps=2310"  # the gain annealed 1 -> 8 (with regions=32: SMALL_DATA_RECIPE)
 ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the last value of a key wins)
     "recipe": RECIPE,
     "old_defaults": OLD_DEFAULTS,

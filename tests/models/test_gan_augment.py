@@ -209,7 +209,7 @@ def test_small_datasets_default_to_the_recipe_and_keep_it_in_the_config():
     assert DCGAN.from_config(before_regions).get_config()["regions"] == 0
     # One saved with regions but before the annealed gain keeps its constant gain.
     before_annealing = DCGAN.from_config({k: v for k, v in config.items() if k not in ANNEAL_KEYS}).get_config()
-    assert before_annealing["regions"] == 16 and before_annealing["region_gain_end"] == 0
+    assert before_annealing["regions"] == SMALL_DATA_RECIPE["regions"] and before_annealing["region_gain_end"] == 0
     # Each ingredient can be switched off alone.
     ablated = DCGAN(POKEMON, augment="none", **TINY).get_config()
     assert ablated["augment"] == "none"
