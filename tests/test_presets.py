@@ -39,7 +39,7 @@ def test_a_shipped_preset_reproduces_its_heldout_figure_and_samples(name, pokemo
             presets.FLOAT16_TOLERANCE
     else:  # no likelihood (a GAN): the card's two-sample test, its first seed, is reproduced instead
         c2st = card["two_sample"]["c2st"]
-        assert c2st["num_per_side"] == 80
+        assert c2st["num_per_side"] == card["data"]["num_heldout"] == 80
         heldout_ds, spec = data.load(card["data"]["dataset"], "test", data_dir=str(pokemon_dir))
         heldout_rgb = data.to_rgb_uint8(feats.arrays(heldout_ds)[0], spec).numpy()
         samples_rgb = data.to_rgb_uint8(generate(model, 500, seed=0), spec).numpy()

@@ -90,7 +90,7 @@ def main(argv):
     two_sample = (metrics.get("two_sample") or {}).get("samples_vs_heldout")
     card = {
         "data": {"dataset": train["dataset"], "encoding": spec.encoding, "image_shape": list(spec.image_shape),
-                 "heldout_split": "test", "num_heldout": int(figure["num_images"]) if figure else None},
+                 "heldout_split": "test", "num_heldout": sum(1 for _ in heldout)},
         "train": {**train, "data_dir": None, "model_dir": None, "tfds_dir": None},
         "budget": {"steps": step, "epochs": round(step / steps_per_epoch, 2), "checkpoint": FLAGS.checkpoint},
         "description": FLAGS.description,
