@@ -147,8 +147,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         softmax starts sharper and Adam's steps move it faster.
       region_gain_end, region_anneal_steps: with `regions`, the factor grows linearly from
         `region_gain` to `region_gain_end` over the first `region_anneal_steps` generator steps
-        and stays there, so the softmax mixture that training paints approaches the one colour
-        per pixel that `sample` paints. 0: a constant factor. None: the dataset's recipe (0).
+        and stays there (meant to bring the softmax mixture that training paints towards the one
+        colour per pixel that `sample` paints; docs/gan.md has what it measurably did). 0: a
+        constant factor. None: the dataset's recipe (8 and 2310 on `pokemon`, else 0).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
