@@ -37,12 +37,11 @@ def region_stats(model, num: int) -> dict:
 
     paint = model.generator.get_layer("region_paint")
     below = keras.Model(model.generator.inputs, paint.input)
-    logits, colours = (np.asarray(t) for t in below(generator_inputs(model, num), training=False))
-    logits = logits * (float(paint.annealed_gain.numpy()) if paint.annealed else paint.gain)  # the gain it trained with last
+    # With the gain it trained with last (and a background region's lead and colour).
+    logits, colours = (np.asarray(t) for t in paint.gained(*below(generator_inputs(model, num), training=False)))
     k = logits.shape[-1]
     weights = np.exp(logits - logits.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
-    colours = colours.reshape(num, k, -1)
     distances = np.linalg.norm(colours[:, :, None] - colours[:, None], axis=-1).sum((1, 2)) / (k * (k - 1))
     chosen = logits.argmax(-1)
     return {"max_probability": float(weights.max(-1).mean()), "logit_std": float(logits.std(-1).mean()),

@@ -131,6 +131,14 @@ def symmetric_shape(spec: DatasetSpec) -> tuple[int, int, int]:
     return spec.height, spec.width, channels
 
 
+def background_symmetric(spec: DatasetSpec) -> tuple[float, ...]:
+    """The background colour in [-1, 1] (`to_symmetric`'s space): palette index 0's colour, no ink
+    for binary data, white for RGB data (the 40x40 sprites' background)."""
+    if spec.encoding == "palette":
+        return tuple(c / 127.5 - 1.0 for c in spec.palette[BACKGROUND_INDEX])
+    return (-1.0 if spec.encoding == "binary" else 1.0,) * spec.image_shape[-1]
+
+
 def to_symmetric(images, spec: DatasetSpec) -> tf.Tensor:
     """Encoded images -> float `[B, H, W, C]` in [-1, 1] (a tanh generator's range)."""
     if spec.encoding == "palette":

@@ -177,3 +177,56 @@ def test_region_annealing_is_checked(shapes_spec):
     for bad in (-1, 2.5, True):
         with pytest.raises(UserError, match="region_anneal_steps must be an integer >= 0"):
             DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, region_gain_end=4.0, region_anneal_steps=bad)
+
+
+def test_a_background_region_paints_its_fixed_colour_and_starts_ahead_by_its_logit():
+    """Region 0 is the given colour exactly; the colours input holds the other K - 1; its logit is
+    `background_logit` ahead before the gain: softmax([g(l0 + b), g l1, ...])."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(2, 3, 4, 4)).astype(np.float32)        # 2 images, 4 regions
+    colours = rng.uniform(-1, 1, size=(2, 3 * 3)).astype(np.float32)  # the 3 free RGB colours per image
+    white = (1.0, 1.0, 1.0)
+    per_image = np.concatenate([np.ones((2, 1, 3), np.float32), colours.reshape(2, 3, 3)], axis=1)
+    shifted = 2.0 * (logits + np.array([1.5, 0, 0, 0], np.float32))
+    weights = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
+    layer = RegionPaint(gain=2.0, background=white, background_logit=1.5)
+    np.testing.assert_allclose(layer([logits, colours], training=True),
+                               np.einsum("bhwk,bkc->bhwc", weights, per_image), atol=1e-6)
+    hard = layer([logits, colours], training=False).numpy()
+    expected = np.take_along_axis(per_image[:, None, None], shifted.argmax(-1)[..., None, None], axis=3)[..., 0, :]
+    np.testing.assert_allclose(hard, expected, atol=1e-6)
+    assert (hard == 1.0).all(-1).any()  # some pixels are the background, exactly
+    again = RegionPaint.from_config(layer.get_config())
+    np.testing.assert_allclose(again([logits, colours], training=True), layer([logits, colours], training=True))
+
+
+@pytest.mark.parametrize("encoding", ["palette", "rgb"])
+def test_an_untrained_background_dcgan_starts_from_its_background(encoding):
+    """At zero region logits the background's probability is 0.8 (e^b / (e^b + K - 1)); an untrained
+    generator's logits are small, so its samples (each pixel's most likely region) are background."""
+    spec = data.load("shapes", "train", encoding=encoding)[1]
+    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=5, region_background=True)
+    paint = model.generator.get_layer("region_paint")
+    zero = np.zeros((1, 1, 1, 5), np.float32)
+    colours = np.zeros((1, 4 * 3), np.float32)
+    np.testing.assert_allclose(tf.nn.softmax(zero + [paint.background_logit, 0, 0, 0, 0])[..., 0], 0.8, rtol=1e-6)
+    assert len(model.generator.get_layer("region_colours").get_weights()[1]) == 4 * 3
+    background = np.array(data.encodings.background_symmetric(spec))
+    np.testing.assert_allclose(paint([zero, colours], training=False)[0, 0, 0], background, atol=1e-6)
+    samples = model.sample(16, seed=3).numpy()
+    rgb = data.to_rgb_uint8(samples, spec).numpy().reshape(-1, 3)
+    share = (rgb == np.round((background + 1) * 127.5).astype(np.uint8)).all(-1).mean()
+    assert share > 0.99, share
+    again = DCGAN.from_config(model.get_config())
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(again.sample(16, seed=3).numpy(), samples)
+    # A config saved before the option existed rebuilds without a background region.
+    old = {k: v for k, v in model.get_config().items() if k != "region_background"}
+    assert DCGAN.from_config(old).generator.get_layer("region_paint").background is None
+
+
+def test_region_background_is_checked(shapes_spec):
+    with pytest.raises(UserError, match="region_background must be true or false and needs regions >= 2"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, region_background=True)
+    with pytest.raises(UserError, match="region_background must be true or false"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, region_background="yes")

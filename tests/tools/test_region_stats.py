@@ -61,3 +61,21 @@ def test_an_annealed_gain_is_read_from_its_weight():
     model.generator.get_layer("region_paint").annealed_gain.assign(3.0)  # as the training step leaves it
     stats = region_stats.region_stats(model, 4)
     assert stats["max_probability"] == pytest.approx(np.exp(3.0) / (np.exp(3.0) + 4), rel=1e-5)
+
+
+def test_a_background_region_counts_with_its_lead_and_its_colour():
+    """Zero logits: the background leads by b = log(0.8 / 0.2 * 4), so its probability is 0.8; the
+    distance averages over all 5 colours, the background's (white) among them."""
+    spec = data.load("shapes", "train", encoding="rgb")[1]
+    model = DCGAN(spec, latent_dim=4, filters=4, regions=5, region_background=True, seed=0)
+    conv = _logit_conv(model)
+    kernel, bias = conv.get_weights()
+    conv.set_weights([np.zeros_like(kernel), np.zeros_like(bias)])
+    colours = model.generator.get_layer("region_colours")
+    k, b = colours.get_weights()
+    grey = np.zeros_like(b)  # the 4 free colours grey (0), the background white (1): 4 of 10 pairs at sqrt(3)
+    colours.set_weights([np.zeros_like(k), grey])
+    stats = region_stats.region_stats(model, 4)
+    assert stats["max_probability"] == pytest.approx(0.8, rel=1e-5)
+    assert stats["regions_used"] == 1
+    assert stats["colour_distance"] == pytest.approx(4 * 2 * np.sqrt(3) / 20, rel=1e-5)

@@ -61,7 +61,7 @@ from genzoo.models.registry import register
 # so a saved run rebuilds the same networks whatever these tables say later.
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
-                "region_anneal_steps": 0}
+                "region_anneal_steps": 0, "region_background": False}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -150,6 +150,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         and stays there (meant to bring the softmax mixture that training paints towards the one
         colour per pixel that `sample` paints; docs/gan.md has what it measurably did). 0: a
         constant factor. None: the dataset's recipe (8 and 2310 on `pokemon`, else 0).
+      region_background: with `regions`, region 0 is the dataset's background colour exactly
+        (palette index 0's colour; white for RGB data) and starts with probability 0.8 at every
+        pixel (`networks.RegionPaint`), so the first pictures are a background with faint regions on
+        it, not blends of every region's colour. None: the dataset's recipe (False everywhere for now).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -186,7 +190,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  r1_gamma: float | None = None, aux_twin: bool = False,
                  d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
-                 region_gain_end: float | None = None, region_anneal_steps: int | None = None, **kwargs):
+                 region_gain_end: float | None = None, region_anneal_steps: int | None = None,
+                 region_background: bool | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -264,6 +269,12 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                             f">= 1, got {region_gain_end!r} with regions={regions}, "
                             f"region_anneal_steps={region_anneal_steps}")
         self.region_gain_end, self.region_anneal_steps = float(region_gain_end), int(region_anneal_steps)
+        if region_background is None:
+            region_background = recipe["region_background"] if regions else False
+        if not isinstance(region_background, bool) or (region_background and not regions):
+            raise UserError(f"region_background must be true or false and needs regions >= 2, got "
+                            f"{region_background!r} with regions={regions}")
+        self.region_background = region_background
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
             raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
         self.upsample = upsample
@@ -508,6 +519,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "d_norm": self.d_norm, "palette_output": self.palette_output, "regions": self.regions,
             "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
             "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
+            "region_background": self.region_background,
         }
 
     @classmethod
@@ -534,7 +546,9 @@ class DCGAN(GAN):
                                palette=self.spec.palette if self.palette_output != "none" else None,
                                straight_through=self.palette_output == "straight_through" or self.hard_regions,
                                regions=self.regions, region_gain=self.region_gain, upsample=self.upsample,
-                               region_annealed=self.region_gain_end > 0)
+                               region_annealed=self.region_gain_end > 0,
+                               region_background=(encodings.background_symmetric(self.spec)
+                                                  if self.region_background else None))
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -26,6 +26,7 @@ from genzoo.models.layers.convolutional import num_downsamples
 NORMS = ("batch", "layer", "none")  # the discriminator's normalisation after each strided convolution
 
 LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
+BACKGROUND_SHARE = 0.8  # a background region's starting probability (the 40x40 sprites: 82% background)
 
 
 class PaletteMix(layers.Layer):
@@ -71,11 +72,17 @@ class RegionPaint(layers.Layer):
     `gain` multiplies the logits: above 1 the softmax starts sharper and sharpens faster.
     With `annealed` the factor is a non-trainable weight, `annealed_gain` (starting at `gain`),
     that the model's training step sets from its step counter (`GAN.anneal_regions`).
+    With `background` (a colour) region 0 is the background: that colour exactly, not one from the
+    code (the colours input then holds K - 1), and its logit `background_logit` ahead of the
+    others before the gain, so an untrained generator paints a background, not a blend of K colours.
     """
 
-    def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False, **kwargs):
+    def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
+                 background=None, background_logit: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
+        self.background = None if background is None else [float(c) for c in background]
+        self.background_logit = float(background_logit)
 
     def build(self, input_shape):
         if self.annealed:
@@ -84,11 +91,26 @@ class RegionPaint(layers.Layer):
                                                  trainable=False, name="annealed_gain",
                                                  aggregation="only_first_replica")
 
-    def call(self, inputs, training=None):
-        logits, colours = inputs                        # [B, H, W, K], [B, K * C]
+    def gained(self, logits, colours):
+        """The layer's inputs -> (logits `[B, H, W, K]` with the background's lead and the gain,
+        colours `[B, K, C]` with the background's first)."""
         regions = logits.shape[-1]
-        colours = keras.ops.reshape(colours, (-1, regions, colours.shape[-1] // regions))
-        logits = logits * (keras.ops.cast(self.annealed_gain, logits.dtype) if self.annealed else self.gain)
+        if self.background is None:
+            colours = keras.ops.reshape(colours, (-1, regions, colours.shape[-1] // regions))
+        else:
+            channels = len(self.background)
+            colours = keras.ops.reshape(colours, (-1, regions - 1, channels))
+            fixed = keras.ops.convert_to_tensor(self.background, colours.dtype)
+            fixed = keras.ops.broadcast_to(fixed[None, None, :], (keras.ops.shape(colours)[0], 1, channels))
+            colours = keras.ops.concatenate([fixed, colours], axis=1)
+            logits = logits + keras.ops.convert_to_tensor(
+                [self.background_logit] + [0.0] * (regions - 1), logits.dtype)
+        gain = keras.ops.cast(self.annealed_gain, logits.dtype) if self.annealed else self.gain
+        return logits * gain, colours
+
+    def call(self, inputs, training=None):
+        logits, colours = self.gained(*inputs)  # [B, H, W, K], [B, K, C]
+        regions = logits.shape[-1]
         weights = keras.ops.softmax(logits, axis=-1)
         if not training or self.straight_through:
             hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), regions, dtype=weights.dtype)
@@ -97,7 +119,7 @@ class RegionPaint(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "straight_through": self.straight_through, "gain": self.gain,
-                "annealed": self.annealed}
+                "annealed": self.annealed, "background": self.background, "background_logit": self.background_logit}
 
 
 # === Networks ===
@@ -164,14 +186,16 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
                     palette=None, straight_through: bool = False, regions: int = 0,
-                    region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False):
+                    region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False,
+                    region_background=None):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
     K per-image colours from the code painted by `RegionPaint`). `upsample="nearest"` doubles
     by nearest-neighbour resizing and a 3x3 convolution instead (Odena et al. 2016: no
     checkerboard from uneven kernel overlap). `region_annealed`: the region gain is a weight that
-    the model anneals in training (`RegionPaint`)."""
+    the model anneals in training (`RegionPaint`). `region_background`: a colour; region 0 paints it
+    and starts with probability 0.8 at every pixel (`RegionPaint`'s `background`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -186,8 +210,13 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
             x = layers.Conv2DTranspose(filters * 2**i, 4, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
     if regions:
-        colours = layers.Dense(regions * channels, activation="tanh", name="region_colours")(code)
-        x = RegionPaint(straight_through, region_gain, region_annealed, name="region_paint")([layers.Conv2D(regions, 3, padding="same")(x), colours])
+        free = regions - (region_background is not None)  # colours drawn from the code
+        colours = layers.Dense(free * channels, activation="tanh", name="region_colours")(code)
+        # Background probability BACKGROUND_SHARE at zero logits: e^b / (e^b + K - 1).
+        start = math.log(BACKGROUND_SHARE / (1 - BACKGROUND_SHARE) * (regions - 1))
+        paint = RegionPaint(straight_through, region_gain, region_annealed, background=region_background,
+                            background_logit=start if region_background is not None else 0.0, name="region_paint")
+        x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours])
     elif palette:
         x = PaletteMix(palette, straight_through, name="palette_mix")(layers.Conv2D(len(palette), 3, padding="same")(x))
     else:
