@@ -28,7 +28,7 @@ import time
 # Rows spell out every recipe hyper-parameter, so they keep their meaning when the dataset's defaults change.
 RECIPE = "loss=hinge,augment=color+translation+cutout,spectral_norm=true,r1_gamma=0.1,regions=0"  # DATA_EFFICIENT_RECIPE
 OLD_DEFAULTS = "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0,regions=0"  # PLAIN_RECIPE
-REGIONS = OLD_DEFAULTS + ",regions=16,region_gain_end=0"  # the plain game painting 16 flat regions, constant gain
+REGIONS = OLD_DEFAULTS + ",regions=16,region_gain_end=0,region_background=false"  # the plain game painting 16 flat regions, constant gain
 ANNEALED = REGIONS + ",region_gain_end=8,region_anneal_steps=2310"  # the gain annealed 1 -> 8 (with regions=32: SMALL_DATA_RECIPE)
 ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the last value of a key wins)
     "recipe": RECIPE,
@@ -49,10 +49,12 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "regions_hard": REGIONS + ",hard_regions=true",
     "regions_f64": REGIONS + ",filters=64",
     "regions_r1": REGIONS + ",r1_gamma=1",
-    "regions_recipe": RECIPE + ",regions=16,region_gain_end=0",
+    "regions_recipe": RECIPE + ",regions=16,region_gain_end=0,region_background=false",
     # The region gain annealed from 1 to 8 over 2,310 generator steps (the default since 2026-12-05)
     "regions_annealed": ANNEALED,
     "regions_annealed_32": ANNEALED + ",regions=32",
+    # Region 0 the background (with --dataset=pokemon40: the default there since 2026-12-05)
+    "regions_annealed_32_background": ANNEALED + ",regions=32,region_background=true",
 }
 
 

@@ -68,21 +68,27 @@ DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout",
                          "r1_gamma": 0.1}
 # Small data (712 training sprites). pokemon: the plain game with each sprite painted in 16 flat
 # regions (`regions`, networks.RegionPaint), which took the C2ST against held-out sprites from 0.988
-# to 0.80 at 3300 steps. pokemon40: the plain game; regions=16 there gave per-pixel noise (C2ST 1.0
-# at 2200 steps, the discriminator winning from the first epochs). docs/gan.md has the runs. The
+# to 0.80 at 3300 steps. On pokemon40 regions alone gave per-pixel noise (C2ST 1.0 at 2200 steps, the
+# discriminator winning from the first epochs; below). docs/gan.md has the runs. The
 # region gain annealed from 1 to 8 over 2310 generator steps (70% of 300 epochs) took pokemon's C2ST
 # at 3300 steps from 0.798 and 0.846 (two training seeds) to 0.746 and 0.746 (and 0.756-0.765 in
 # three runs of an ad-hoc per-epoch schedule), and with 32 regions to 0.688 and 0.696 (32 regions with
 # a constant gain: 0.790). Why is open: the trained softmax ends about as sharp as with a constant
 # gain (the generator shrinks its logits), but it paints more regions per sprite.
 SMALL_DATA_RECIPE = {**PLAIN_RECIPE, "regions": 32, "region_gain_end": 8.0, "region_anneal_steps": 2310}
-RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": PLAIN_RECIPE}
+# pokemon40: the same with region 0 the white background (`region_background`). Without it the 40x40
+# region maps had not organised after 2,200 steps (the discriminator won from the first epochs on grey
+# blends); with it they did within ~700, and the C2ST at 3,300 steps was 0.777 (the plain game: 0.963).
+SPRITES40_RECIPE = {**SMALL_DATA_RECIPE, "region_background": True}
+RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": SPRITES40_RECIPE}
 # cgan on shapes: the plain game drew the requested shape 0.188 of the time (the discriminator won
 # within ~700 steps); wider networks with the data-efficient recipe, palette logits and a class head
 # trained on real images only drew it 0.935 at 2880 steps (40 epochs; docs/gan.md, class control).
 CONDITIONAL_SHAPES_RECIPE = {**PLAIN_RECIPE, **DATA_EFFICIENT_RECIPE, "filters": 64, "palette_output": "mix",
                              "aux_fake": False}
-CONDITIONAL_RECIPES = {**RECIPES, "shapes": CONDITIONAL_SHAPES_RECIPE}
+# cgan on pokemon40: the plain game. SPRITES40_RECIPE there drew speckled confetti, alike within each
+# type, C2ST 0.998 at 3300 steps (docs/gan.md), against 0.969 for regions=16 (the preset).
+CONDITIONAL_RECIPES = {**RECIPES, "pokemon40": PLAIN_RECIPE, "shapes": CONDITIONAL_SHAPES_RECIPE}
 PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
 UPSAMPLES = ("transpose", "nearest")  # how the DCGAN generator doubles its size
 
@@ -140,7 +146,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         code) and a softmax over the K regions per pixel (`networks.RegionPaint`: the mixture
         in training, each pixel's most likely region in inference), so a sample's regions are
         flat, as in pixel art; 0 off. Palette or RGB data. None: the dataset's recipe (32 on
-        `pokemon` unless `palette_output` is set, else 0).
+        `pokemon`, and on `pokemon40` for `dcgan`, unless `palette_output` is set; else 0).
       hard_regions: with `regions`, training paints each pixel's most likely region too, with
         the softmax's gradient (straight-through), so the discriminator sees what `sample` draws.
       region_gain: with `regions`, a factor on the region logits (1: none); above 1 the region
@@ -149,11 +155,12 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         `region_gain` to `region_gain_end` over the first `region_anneal_steps` generator steps
         and stays there (meant to bring the softmax mixture that training paints towards the one
         colour per pixel that `sample` paints; docs/gan.md has what it measurably did). 0: a
-        constant factor. None: the dataset's recipe (8 and 2310 on `pokemon`, else 0).
+        constant factor. None: the dataset's recipe (8 and 2310 where the recipe has regions, else 0).
       region_background: with `regions`, region 0 is the dataset's background colour exactly
         (palette index 0's colour; white for RGB data) and starts with probability 0.8 at every
         pixel (`networks.RegionPaint`), so the first pictures are a background with faint regions on
-        it, not blends of every region's colour. None: the dataset's recipe (False everywhere for now).
+        it, not blends of every region's colour. None: the dataset's recipe (True for `dcgan` on
+        `pokemon40`, else False).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
