@@ -131,19 +131,21 @@ def symmetric_shape(spec: DatasetSpec) -> tuple[int, int, int]:
     return spec.height, spec.width, channels
 
 
-def background_symmetric(spec: DatasetSpec) -> tuple[float, ...]:
-    """The background colour in [-1, 1] (`to_symmetric`'s space): palette index 0's colour, no ink
-    for binary data, white for RGB data (the 40x40 sprites' background)."""
-    if spec.encoding == "palette":
-        return tuple(c / 127.5 - 1.0 for c in spec.palette[BACKGROUND_INDEX])
-    return (-1.0 if spec.encoding == "binary" else 1.0,) * spec.image_shape[-1]
-
-
 def to_symmetric(images, spec: DatasetSpec) -> tf.Tensor:
     """Encoded images -> float `[B, H, W, C]` in [-1, 1] (a tanh generator's range)."""
     if spec.encoding == "palette":
         return tf.cast(palette_to_rgb(images, spec.palette), tf.float32) / 127.5 - 1.0
     return 2.0 * tf.cast(images, tf.float32) - 1.0
+
+
+def background_symmetric(spec: DatasetSpec) -> tuple[float, ...]:
+    """The background colour in `to_symmetric`'s space: palette index 0's colour, no ink for
+    binary data, white for RGB data (the 40x40 sprites' background)."""
+    if spec.encoding == "palette":
+        pixel = tf.constant(BACKGROUND_INDEX)
+    else:
+        pixel = tf.fill([spec.image_shape[-1]], 0.0 if spec.encoding == "binary" else 1.0)
+    return tuple(float(c) for c in to_symmetric(pixel, spec).numpy())
 
 
 def from_symmetric(x, spec: DatasetSpec) -> tf.Tensor:

@@ -212,10 +212,10 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     if regions:
         free = regions - (region_background is not None)  # colours drawn from the code
         colours = layers.Dense(free * channels, activation="tanh", name="region_colours")(code)
-        # Background probability BACKGROUND_SHARE at zero logits: e^b / (e^b + K - 1).
-        start = math.log(BACKGROUND_SHARE / (1 - BACKGROUND_SHARE) * (regions - 1))
+        # The background's lead b: probability BACKGROUND_SHARE at zero logits, e^b / (e^b + K - 1).
+        lead = math.log(BACKGROUND_SHARE / (1 - BACKGROUND_SHARE) * (regions - 1)) if free < regions else 0.0
         paint = RegionPaint(straight_through, region_gain, region_annealed, background=region_background,
-                            background_logit=start if region_background is not None else 0.0, name="region_paint")
+                            background_logit=lead, name="region_paint")
         x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours])
     elif palette:
         x = PaletteMix(palette, straight_through, name="palette_mix")(layers.Conv2D(len(palette), 3, padding="same")(x))
