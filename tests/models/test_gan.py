@@ -224,7 +224,7 @@ def test_aux_fake_false_trains_the_class_head_on_real_images_only(shapes_batch, 
 def test_aux_twin_trains_a_twin_head_on_generated_images_that_the_generator_works_against(shapes_batch, shapes):
     # TAC-GAN (Gong et al. 2019): D's class head on real images, the twin on generated ones; the
     # generator minimises adversarial + class head's cross-entropy - twin's cross-entropy.
-    models = {twin: _small(ConditionalGAN, shapes[1], **{**PLAIN_GAME, "aux_fake": False}, aux_twin=twin)
+    models = {twin: _small(ConditionalGAN, shapes[1], **{**PLAIN_GAME, "aux_fake": False, "aux_twin": twin})
               for twin in (True, False)}
     model, plain = models[True], models[False]
     images, labels = model.to_model_space(shapes_batch["image"]), shapes_batch["label"]
@@ -250,6 +250,29 @@ def test_aux_twin_trains_a_twin_head_on_generated_images_that_the_generator_work
         ConditionalGAN(shapes[1], aux_twin=True, aux_weight=0.0)
     with pytest.raises(UserError, match="aux_twin"):
         ConditionalGAN(shapes[1], aux_twin="yes")
+
+
+def test_projection_false_leaves_the_label_to_the_class_head(shapes_batch, shapes):
+    # Without the projection term (Miyato & Koyama 2018) the score is psi(phi(x)) alone: the same
+    # image scores the same under every label, while the class logits still come from phi(x).
+    models = {p: _small(ConditionalGAN, shapes[1], **{**PLAIN_GAME, "projection": p, "aux_twin": True})
+              for p in (True, False)}
+    images = models[False].to_model_space(shapes_batch["image"])
+    labels = shapes_batch["label"]
+    other = (labels + 1) % shapes[1].num_classes
+    scores = {p: [m.discriminator([images, y])[0].numpy() for y in (labels, other)] for p, m in models.items()}
+    np.testing.assert_array_equal(scores[False][0], scores[False][1])
+    assert np.abs(scores[True][0] - scores[True][1]).max() > 1e-4
+    names = {p: [layer.name for layer in m.discriminator.layers] for p, m in models.items()}
+    assert "class_projection" in names[True] and "class_projection" not in names[False]
+    # The two discriminators differ by the projection's embedding only.
+    assert len(models[True].discriminator.weights) == len(models[False].discriminator.weights) + 1
+    assert ConditionalGAN.from_config(models[False].get_config()).projection is False
+    assert np.isfinite(float(models[False].train_step(shapes_batch)["d_loss"]))
+    with pytest.raises(UserError, match="projection=false needs the class head"):
+        ConditionalGAN(shapes[1], projection=False, aux_weight=0.0)
+    with pytest.raises(UserError, match="projection must be true or false"):
+        ConditionalGAN(shapes[1], projection="no")
 
 
 def test_user_errors_name_the_culprit(shapes):

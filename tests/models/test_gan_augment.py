@@ -11,7 +11,7 @@ from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN, ConditionalGAN
 from genzoo.models.gan import augment
 from genzoo.models.gan.gan import (CONDITIONAL_SHAPES_RECIPE, DATA_EFFICIENT_RECIPE, PLAIN_RECIPE, SMALL_DATA_RECIPE,
-                                  SPRITES40_RECIPE)
+                                  SPRITES40_CONDITIONAL_RECIPE, SPRITES40_RECIPE)
 from genzoo.models.gan.spectral_norm import SNConv2D, SNDense
 
 SEED = tf.constant([3, 7], tf.int64)
@@ -249,10 +249,19 @@ def test_cgan_on_shapes_defaults_to_its_measured_recipe_and_dcgan_does_not():
     old = {k: v for k, v in config.items() if k not in ("filters", "palette_output", "aux_fake")}
     rebuilt = ConditionalGAN.from_config(old).get_config()
     assert (rebuilt["filters"], rebuilt["palette_output"], rebuilt["aux_fake"]) == (32, "none", True)
-    # On pokemon40 the cgan plays the plain game as before.
+    # On pokemon40 the cgan paints the dcgan's regions, with the twin class head and no projection term.
     pokemon40 = DatasetSpec("pokemon40", 40, 40, "rgb", channels=3, num_classes=18)
-    assert {k: v for k, v in ConditionalGAN(pokemon40, latent_dim=4).get_config().items()
-            if k in PLAIN_RECIPE} == PLAIN_RECIPE
+    config = ConditionalGAN(pokemon40, **TINY).get_config()
+    assert {k: config[k] for k in SPRITES40_CONDITIONAL_RECIPE} == given(SPRITES40_CONDITIONAL_RECIPE)
+    assert config["aux_twin"] is True and config["projection"] is False
+    # Without a class head the projection is what reads the label, and the twin has no head to pair.
+    headless = ConditionalGAN(pokemon40, aux_weight=0.0, **TINY)
+    assert headless.projection is True and headless.aux_twin is False
+    # A cgan saved before these two keys existed rebuilds its projection and no twin.
+    old = {k: v for k, v in config.items() if k not in ("aux_twin", "projection")}
+    rebuilt = ConditionalGAN.from_config(old)
+    assert rebuilt.projection is True and rebuilt.aux_twin is False
+    assert "class_projection" in [layer.name for layer in rebuilt.discriminator.layers]
 
 
 def test_keras_file_keeps_the_spectral_norm_state(tmp_path):

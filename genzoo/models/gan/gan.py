@@ -61,7 +61,7 @@ from genzoo.models.registry import register
 # so a saved run rebuilds the same networks whatever these tables say later.
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
-                "region_anneal_steps": 0, "region_background": False}
+                "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -87,9 +87,12 @@ RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": SPRITES40_RECIPE}
 # trained on real images only drew it 0.935 at 2880 steps (40 epochs; docs/gan.md, class control).
 CONDITIONAL_SHAPES_RECIPE = {**PLAIN_RECIPE, **DATA_EFFICIENT_RECIPE, "filters": 64, "palette_output": "mix",
                              "aux_fake": False}
-# cgan on pokemon40: the plain game. SPRITES40_RECIPE there drew speckled confetti, alike within each
-# type, C2ST 0.998 at 3300 steps (docs/gan.md), against 0.969 for regions=16 (the preset).
-CONDITIONAL_RECIPES = {**RECIPES, "pokemon40": PLAIN_RECIPE, "shapes": CONDITIONAL_SHAPES_RECIPE}
+# cgan on pokemon40: SPRITES40_RECIPE with the class head's twin (TAC-GAN) and no projection term. With
+# the projection, speckled bodies without outlines whatever the class head (C2ST 0.975-1.000 at 3300
+# steps; the AC-GAN head alone also drew one body per type); without it, the dcgan's outlined bodies
+# (docs/gan.md, "The label in the discriminator").
+SPRITES40_CONDITIONAL_RECIPE = {**SPRITES40_RECIPE, "aux_twin": True, "projection": False}
+CONDITIONAL_RECIPES = {**RECIPES, "pokemon40": SPRITES40_CONDITIONAL_RECIPE, "shapes": CONDITIONAL_SHAPES_RECIPE}
 PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
 UPSAMPLES = ("transpose", "nearest")  # how the DCGAN generator doubles its size
 
@@ -177,7 +180,12 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         a twin head learns to classify the generated ones; the generator minimises the
         class head's loss minus the twin's, which cancels the AC-GAN term's pull towards
         easily classified, alike samples (the collapse within each class that `aux_fake=False`
-        alone showed). `aux_fake` has no effect with it. Needs `aux_weight` > 0.
+        alone showed). `aux_fake` has no effect with it. Needs `aux_weight` > 0. None: the
+        dataset's recipe where a class head exists (True for `cgan` on `pokemon40`), else False.
+      projection: conditional models: whether the discriminator's score adds the projection
+        term <embed(y), phi(x)> (Miyato & Koyama 2018); False leaves the label to the class head.
+        None: the dataset's recipe (False for `cgan` on `pokemon40`, else True), and True
+        without a class head (`aux_weight=0`), where the projection is all that reads the label.
       seed: base seed of the training noise.
     """
 
@@ -195,7 +203,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  loss: str | None = None, d_steps: int = 1, gp_weight: float = 10.0,
                  ema_decay: float = 0.999, beta_1: float = 0.5, beta_2: float = 0.999, aux_weight: float | None = None,
                  aux_fake: bool | None = None, augment: str | None = None, spectral_norm: bool | None = None,
-                 r1_gamma: float | None = None, aux_twin: bool = False,
+                 r1_gamma: float | None = None, aux_twin: bool | None = None, projection: bool | None = None,
                  d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
                  region_gain_end: float | None = None, region_anneal_steps: int | None = None,
@@ -228,11 +236,21 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.ema_decay, self.beta_1, self.beta_2 = float(ema_decay), float(beta_1), float(beta_2)
         if not isinstance(aux_fake, bool):
             raise UserError(f"aux_fake must be true or false, got {aux_fake!r}")
+        if aux_twin is None:  # the recipe's, where a class head exists
+            aux_twin = recipe["aux_twin"] and bool(aux_weight)
         if not isinstance(aux_twin, bool):
             raise UserError(f"aux_twin must be true or false, got {aux_twin!r}")
         if aux_twin and not aux_weight:
             raise UserError("aux_twin needs the class head: aux_weight > 0 on a conditional model")
+        if projection is None:  # the recipe's, unless the discriminator would then never see the label
+            projection = recipe["projection"] or not aux_weight
+        if not isinstance(projection, bool):
+            raise UserError(f"projection must be true or false, got {projection!r}")
+        if self.conditional and not (projection or aux_weight):
+            raise UserError("projection=false needs the class head (aux_weight > 0): without either the "
+                            "discriminator never sees the label")
         self.aux_weight, self.aux_fake, self.aux_twin = float(aux_weight), aux_fake, aux_twin
+        self.projection = projection
         self.gan_loss = gan_losses.get(loss)
         self.augment_policy = diffaug.check_policy(augment)
         self.spectral_norm, self.r1_gamma = spectral_norm, float(r1_gamma)
@@ -303,7 +321,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
 
     def build_discriminator(self):
         return mlp_discriminator(self.image_shape, self.hidden, self.num_classes, classifier=bool(self.aux_weight),
-                                 twin=self.aux_twin,
+                                 twin=self.aux_twin, projection=self.projection,
                                  spectral_norm=self.spectral_norm)
 
     # === Encodings <-> the networks' [-1, 1] space ===
@@ -522,7 +540,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             **super().get_config(), "latent_dim": self.latent_dim, "filters": self.filters, "hidden": self.hidden,
             "loss": self.loss_name, "d_steps": self.d_steps, "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay, "beta_1": self.beta_1, "beta_2": self.beta_2, "aux_weight": self.aux_weight,
-            "aux_fake": self.aux_fake, "aux_twin": self.aux_twin,
+            "aux_fake": self.aux_fake, "aux_twin": self.aux_twin, "projection": self.projection,
             "augment": self.augment_policy, "spectral_norm": self.spectral_norm, "r1_gamma": self.r1_gamma,
             "d_norm": self.d_norm, "palette_output": self.palette_output, "regions": self.regions,
             "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
@@ -561,7 +579,7 @@ class DCGAN(GAN):
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,
                                    classifier=bool(self.aux_weight), spectral_norm=self.spectral_norm,
-                                   twin=self.aux_twin)
+                                   twin=self.aux_twin, projection=self.projection)
 
 
 @register("cgan")

@@ -142,19 +142,21 @@ def _conv(spectral_norm: bool):
 
 
 def _projection_head(inputs: list, features, num_classes: int, name: str, classifier: bool = False,
-                     spectral_norm: bool = False, twin: bool = False):
+                     spectral_norm: bool = False, twin: bool = False, projection: bool = True):
     """Features phi(x) -> psi(phi(x)) + <embed(y), phi(x)> (Miyato & Koyama 2018, eq. 3),
     and with `classifier` also class logits from phi(x) (Odena et al. 2017): `[score, logits]`.
     With `twin` the logits are `[B, 2 * classes]`: the class head's, then its twin's (TAC-GAN,
-    Gong et al. 2019). With `spectral_norm` the dense heads are normalised (the class embedding is not)."""
+    Gong et al. 2019). With `spectral_norm` the dense heads are normalised (the class embedding is not).
+    Without `projection` the score is psi(phi(x)) alone: the label input stays (the model's signature
+    does not change) and only the class head reads it."""
     dense = _dense(spectral_norm)
     score = dense(1, name="score")(features)
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
         inputs = [*inputs, label]
+    if num_classes and projection:
         embedded = layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label)
-        projection = layers.Dot(axes=-1)([embedded, features])
-        score = layers.Add()([score, projection])
+        score = layers.Add()([score, layers.Dot(axes=-1)([embedded, features])])
     score = layers.Reshape(())(score)
     if classifier:
         logits = dense(num_classes * (2 if twin else 1), name="class_logits")(features)
@@ -172,7 +174,8 @@ def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int =
 
 
 def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator",
-                      classifier: bool = False, spectral_norm: bool = False, twin: bool = False):
+                      classifier: bool = False, spectral_norm: bool = False, twin: bool = False,
+                      projection: bool = True):
     """Two LeakyReLU layers (the paper's maxout units do the same job) and a linear score."""
     dense = _dense(spectral_norm)
     image = keras.Input(shape, name="image")
@@ -181,7 +184,7 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
     x = layers.LeakyReLU(0.2)(x)
     x = dense(hidden)(x)
     x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], x, num_classes, name, classifier, spectral_norm, twin)
+    return _projection_head([image], x, num_classes, name, classifier, spectral_norm, twin, projection)
 
 
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
@@ -226,7 +229,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
 
 def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
                         name="discriminator", classifier: bool = False, spectral_norm: bool = False,
-                        twin: bool = False):
+                        twin: bool = False, projection: bool = True):
     """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
     the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017),
     `"none"` with `spectral_norm` (Miyato et al. 2018: every kernel divided by its largest
@@ -243,4 +246,5 @@ def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: 
         elif norm == "layer":
             x = layers.LayerNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
-    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier, spectral_norm, twin)
+    return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier, spectral_norm, twin,
+                            projection)
