@@ -38,7 +38,7 @@ def region_stats(model, num: int) -> dict:
     paint = model.generator.get_layer("region_paint")
     below = keras.Model(model.generator.inputs, paint.input)
     # With the gain it trained with last (and a background region's lead and colour).
-    logits, colours = (np.asarray(t) for t in paint.gained(*below(generator_inputs(model, num), training=False)))
+    logits, colours = (np.asarray(t) for t in paint.gained(*below(generator_inputs(model, num), training=False)[:2]))
     k = logits.shape[-1]
     weights = np.exp(logits - logits.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)
