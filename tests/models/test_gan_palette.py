@@ -232,57 +232,57 @@ def test_region_background_is_checked(shapes_spec):
         DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, region_background="yes")
 
 
+
 def _shade(x, t):
     """A colour in [-1, 1] moved t of the way towards white (t > 0) or black (t < 0)."""
     return np.where(t > 0, x + t * (1 - x), x + t * (1 + x))
 
 
-def test_tones_shade_each_region_towards_black_or_white_and_leave_the_background_exact():
-    """T = 3 tones at -0.3, 0, +0.3; the tone softmax takes the gain; the background's share of a
-    pixel is not shaded; in inference each pixel is its region's colour in its most likely tone."""
+def test_shading_moves_each_pixel_towards_white_or_black_and_leaves_the_background_exact():
+    """shading s: a pixel's colour moves s * tanh(its shade logit) of the way; the background's share
+    of a pixel is not shaded; training and inference shade alike (each on its own region choice)."""
     rng = np.random.default_rng(2)
     logits = rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
     colours = rng.uniform(-1, 1, size=(2, 3 * 3)).astype(np.float32)
-    tone_logits = rng.normal(size=(2, 3, 4, 3)).astype(np.float32)
+    shade = rng.normal(size=(2, 3, 4, 1)).astype(np.float32)
     per_image = np.concatenate([np.ones((2, 1, 3), np.float32), colours.reshape(2, 3, 3)], axis=1)
-    layer = RegionPaint(gain=2.0, background=(1.0, 1.0, 1.0), background_logit=1.5, tones=3)
+    layer = RegionPaint(gain=2.0, background=(1.0, 1.0, 1.0), background_logit=1.5, shading=0.3)
     shifted = 2.0 * (logits + np.array([1.5, 0, 0, 0], np.float32))
     weights = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
-    tone_weights = np.exp(2.0 * tone_logits) / np.exp(2.0 * tone_logits).sum(-1, keepdims=True)
-    tone = (tone_weights @ np.array([-0.3, 0.0, 0.3], np.float32))[..., None] * (1 - weights[..., :1])
     mixed = np.einsum("bhwk,bkc->bhwc", weights, per_image)
-    np.testing.assert_allclose(layer([logits, colours, tone_logits], training=True), _shade(mixed, tone), atol=1e-5)
-    hard = layer([logits, colours, tone_logits], training=False).numpy()
-    region, level = shifted.argmax(-1), np.array([-0.3, 0.0, 0.3])[tone_logits.argmax(-1)]
+    tone = 0.3 * np.tanh(shade) * (1 - weights[..., :1])
+    np.testing.assert_allclose(layer([logits, colours, shade], training=True), _shade(mixed, tone), atol=1e-5)
+    hard = layer([logits, colours, shade], training=False).numpy()
+    region = shifted.argmax(-1)
     picked = np.take_along_axis(per_image[:, None, None], region[..., None, None], axis=3)[..., 0, :]
-    expected = np.where((region == 0)[..., None], 1.0, _shade(picked, level[..., None]))
-    np.testing.assert_allclose(hard, expected, atol=1e-6)
-    # Even tone logits (an untrained generator's) mix to tone 0 in training: the painting without tones.
+    expected = np.where((region == 0)[..., None], 1.0, _shade(picked, 0.3 * np.tanh(shade)))
+    np.testing.assert_allclose(hard, expected, atol=1e-5)
+    assert (hard[region != 0] != picked[region != 0]).all()  # every body pixel shaded
+    # A zero shade paints what the layer painted without shading.
     plain = RegionPaint(gain=2.0, background=(1.0, 1.0, 1.0), background_logit=1.5)
-    np.testing.assert_allclose(layer([logits, colours, np.zeros_like(tone_logits)], training=True),
-                               plain([logits, colours], training=True), atol=1e-6)
-    again = RegionPaint.from_config(layer.get_config())
-    assert (again.tones, again.tone_range) == (3, 0.3)
+    for training in (True, False):
+        np.testing.assert_allclose(layer([logits, colours, np.zeros_like(shade)], training=training),
+                                   plain([logits, colours], training=training), atol=1e-6)
+    assert RegionPaint.from_config(layer.get_config()).shading == 0.3
 
 
-def test_a_toned_dcgan_paints_up_to_t_shades_per_region_and_survives_its_config():
-    rgb_shapes_spec = data.load("shapes", "train", encoding="rgb")[1]
-    model = DCGAN(rgb_shapes_spec, latent_dim=8, filters=8, seed=1, regions=3, tones=3)
-    assert model.generator.get_layer("tone_logits").filters == 3
+def test_a_shaded_dcgan_has_one_shade_per_pixel_and_survives_its_config():
+    spec = data.load("shapes", "train", encoding="rgb")[1]
+    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, shading=0.3)
+    assert model.generator.get_layer("shade").filters == 1
     samples = model.sample(6, seed=3).numpy()
-    rgb = data.to_rgb_uint8(samples, rgb_shapes_spec).numpy().reshape(6, -1, 3)
-    assert max(len(np.unique(image, axis=0)) for image in rgb) <= 3 * 3
+    assert np.isfinite(samples).all() and np.abs(samples).max() <= 1.0
     again = DCGAN.from_config(model.get_config())
     again.set_weights(model.get_weights())
     np.testing.assert_array_equal(again.sample(6, seed=3).numpy(), samples)
-    # A config saved before tones existed rebuilds without them.
-    old = {k: v for k, v in model.get_config().items() if k != "tones"}
-    assert DCGAN.from_config(old).generator.get_layer("region_paint").tones == 0
+    # A config saved before shading existed rebuilds without it.
+    old = {k: v for k, v in model.get_config().items() if k != "shading"}
+    assert DCGAN.from_config(old).generator.get_layer("region_paint").shading == 0.0
 
 
-def test_tones_are_checked(shapes_spec):
-    for bad in (1, -1, 2.5, True):
-        with pytest.raises(UserError, match="tones must be 0 .off. or an integer >= 2"):
-            DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, tones=bad)
-    with pytest.raises(UserError, match="needs regions >= 2, got 3 with regions=0"):
-        DCGAN(shapes_spec, latent_dim=8, filters=8, tones=3)
+def test_shading_is_checked(shapes_spec):
+    for bad in (1, -0.1, 1.5, True, "0.3"):
+        with pytest.raises(UserError, match=r"shading must be a number in \[0, 1\)"):
+            DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, shading=bad)
+    with pytest.raises(UserError, match="needs regions >= 2, got 0.3 with regions=0"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, shading=0.3)

@@ -62,7 +62,7 @@ from genzoo.models.registry import register
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
-                "tones": 0}
+                "shading": 0.0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -167,10 +167,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         pixel (`networks.RegionPaint`), so the first pictures are a background with faint regions on
         it, not blends of every region's colour. None: the dataset's recipe (True for `dcgan` on
         `pokemon40`, else False).
-      tones: with `regions`, T >= 2 shades each region in T tones of its colour, from 0.3 of the way
-        towards black to 0.3 towards white (`networks.RegionPaint`; a softmax over T per pixel like
-        the regions', its most likely tone in inference), as pixel art shades a body; the background
-        region stays exact. 0 off. None: the dataset's recipe (0).
+      shading: with `regions`, s in (0, 1): each pixel's region colour moves s * tanh(a logit of the
+        generator's) of the way towards white or black (`networks.RegionPaint`), so a region can be
+        shaded as pixel art shades a body; continuous, the same in training and sampling; the
+        background region stays exact. 0 off. None: the dataset's recipe (0).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -213,7 +213,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
                  region_gain_end: float | None = None, region_anneal_steps: int | None = None,
-                 region_background: bool | None = None, tones: int | None = None, **kwargs):
+                 region_background: bool | None = None, shading: float | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -307,12 +307,13 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"region_background must be true or false and needs regions >= 2, got "
                             f"{region_background!r} with regions={regions}")
         self.region_background = region_background
-        if tones is None:
-            tones = recipe["tones"] if regions else 0
-        if isinstance(tones, bool) or not isinstance(tones, int) or tones < 0 or tones == 1 or (tones and not regions):
-            raise UserError(f"tones must be 0 (off) or an integer >= 2, and needs regions >= 2, got {tones!r} "
+        if shading is None:
+            shading = recipe["shading"] if regions else 0.0
+        if isinstance(shading, bool) or not isinstance(shading, (int, float)) or not 0 <= shading < 1 or (
+                shading and not regions):
+            raise UserError(f"shading must be a number in [0, 1) (0: off) and needs regions >= 2, got {shading!r} "
                             f"with regions={regions}")
-        self.tones = tones
+        self.shading = float(shading)
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
             raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
         self.upsample = upsample
@@ -557,7 +558,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "d_norm": self.d_norm, "palette_output": self.palette_output, "regions": self.regions,
             "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
             "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
-            "region_background": self.region_background, "tones": self.tones,
+            "region_background": self.region_background, "shading": self.shading,
         }
 
     @classmethod
@@ -587,7 +588,7 @@ class DCGAN(GAN):
                                region_annealed=self.region_gain_end > 0,
                                region_background=(encodings.background_symmetric(self.spec)
                                                   if self.region_background else None),
-                               tones=self.tones)
+                               shading=self.shading)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

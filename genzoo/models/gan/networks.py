@@ -27,9 +27,6 @@ NORMS = ("batch", "layer", "none")  # the discriminator's normalisation after ea
 
 LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
 BACKGROUND_SHARE = 0.8  # a background region's starting probability (the 40x40 sprites: 82% background)
-# The largest tone's move towards white (or black) of a region's colour: 0.3 of the way moves a mid
-# colour by ~38 of 255 levels, a shading step (25-64) of the sprites, not an outline (129-255).
-TONE_RANGE = 0.3
 
 
 class PaletteMix(layers.Layer):
@@ -78,22 +75,19 @@ class RegionPaint(layers.Layer):
     With `background` (a colour) region 0 is the background: that colour exactly, not one from the
     code (the colours input then holds K - 1), and its logit `background_logit` ahead of the
     others before the gain, so an untrained generator paints a background, not a blend of K colours.
-    With `tones` T >= 2 a third input holds T logits per pixel over T tones evenly spaced from
-    -`tone_range` to +`tone_range`: a pixel's region colour moves that share of the way towards
-    black (below 0) or white (above 0), so a region is drawn in T shades of its colour, as pixel art
-    shades a body (base, shadow, highlight). The tone softmax takes the same gain and, like the
-    regions, is the mixture in training and its most likely tone in inference. The background
-    region keeps its colour exactly.
+    With `shading` s in (0, 1) a third input holds one logit per pixel, and the pixel's region
+    colour moves s * tanh(logit) of the way towards white (above 0) or black (below 0), so a region
+    can be shaded as pixel art shades a body. The shade is continuous and the same in training and
+    inference (so the discriminator sees what sampling paints); the background keeps its colour exactly.
     """
 
     def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
-                 background=None, background_logit: float = 0.0, tones: int = 0,
-                 tone_range: float = TONE_RANGE, **kwargs):
+                 background=None, background_logit: float = 0.0, shading: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
         self.background = None if background is None else [float(c) for c in background]
         self.background_logit = float(background_logit)
-        self.tones, self.tone_range = int(tones), float(tone_range)
+        self.shading = float(shading)
 
     def build(self, input_shape):
         if self.annealed:
@@ -132,12 +126,9 @@ class RegionPaint(layers.Layer):
         logits, colours = self.gained(*inputs[:2])  # [B, H, W, K], [B, K, C]
         weights = self.choose(logits, training)
         image = keras.ops.einsum("bhwk,bkc->bhwc", weights, colours)
-        if not self.tones:
+        if not self.shading:
             return image
-        gain = keras.ops.cast(self.annealed_gain, logits.dtype) if self.annealed else self.gain
-        levels = keras.ops.convert_to_tensor(
-            [self.tone_range * (2 * i / (self.tones - 1) - 1) for i in range(self.tones)], logits.dtype)
-        tone = keras.ops.einsum("bhwt,t->bhw", self.choose(inputs[2] * gain, training), levels)[..., None]
+        tone = self.shading * keras.ops.tanh(inputs[2])
         if self.background is not None:  # the background's share of a pixel is not shaded
             tone = tone * (1 - weights[..., :1])
         # In [-1, 1]: towards white, x + t (1 - x); towards black, x + t (1 + x).
@@ -146,7 +137,7 @@ class RegionPaint(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "straight_through": self.straight_through, "gain": self.gain,
                 "annealed": self.annealed, "background": self.background, "background_logit": self.background_logit,
-                "tones": self.tones, "tone_range": self.tone_range}
+                "shading": self.shading}
 
 
 # === Networks ===
@@ -217,7 +208,7 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
                     palette=None, straight_through: bool = False, regions: int = 0,
                     region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False,
-                    region_background=None, tones: int = 0):
+                    region_background=None, shading: float = 0.0):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
@@ -225,8 +216,8 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     by nearest-neighbour resizing and a 3x3 convolution instead (Odena et al. 2016: no
     checkerboard from uneven kernel overlap). `region_annealed`: the region gain is a weight that
     the model anneals in training (`RegionPaint`). `region_background`: a colour; region 0 paints it
-    and starts with probability 0.8 at every pixel (`RegionPaint`'s `background`). `tones`: each
-    region shaded in that many tones of its colour (`RegionPaint`)."""
+    and starts with probability 0.8 at every pixel (`RegionPaint`'s `background`). `shading`: the
+    largest share of the way towards white or black a pixel's shade moves its region's colour (`RegionPaint`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -246,9 +237,9 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
         # The background's lead b: probability BACKGROUND_SHARE at zero logits, e^b / (e^b + K - 1).
         lead = math.log(BACKGROUND_SHARE / (1 - BACKGROUND_SHARE) * (regions - 1)) if free < regions else 0.0
         paint = RegionPaint(straight_through, region_gain, region_annealed, background=region_background,
-                            background_logit=lead, tones=tones, name="region_paint")
-        tone_logits = [layers.Conv2D(tones, 3, padding="same", name="tone_logits")(x)] if tones else []
-        x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours, *tone_logits])
+                            background_logit=lead, shading=shading, name="region_paint")
+        shade = [layers.Conv2D(1, 3, padding="same", name="shade")(x)] if shading else []
+        x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours, *shade])
     elif palette:
         x = PaletteMix(palette, straight_through, name="palette_mix")(layers.Conv2D(len(palette), 3, padding="same")(x))
     else:
