@@ -113,18 +113,12 @@ class RegionPaint(layers.Layer):
         gain = keras.ops.cast(self.annealed_gain, logits.dtype) if self.annealed else self.gain
         return logits * gain, colours
 
-    def choose(self, logits, training):
-        """Gained logits `[..., N]` -> the weights that paint: the softmax in training (through the
-        most likely one with `straight_through`), the most likely one in inference."""
+    def call(self, inputs, training=None):
+        logits, colours = self.gained(*inputs[:2])  # [B, H, W, K], [B, K, C]
         weights = keras.ops.softmax(logits, axis=-1)
         if not training or self.straight_through:
             hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), logits.shape[-1], dtype=weights.dtype)
             weights = weights + keras.ops.stop_gradient(hard - weights) if training else hard
-        return weights
-
-    def call(self, inputs, training=None):
-        logits, colours = self.gained(*inputs[:2])  # [B, H, W, K], [B, K, C]
-        weights = self.choose(logits, training)
         image = keras.ops.einsum("bhwk,bkc->bhwc", weights, colours)
         if not self.shading:
             return image
