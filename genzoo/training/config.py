@@ -129,6 +129,11 @@ def train_command(train: dict, model_config: dict | None = None, data_dir: str |
             f"--seed={train['seed']}",
             "--flip" if train.get("flip") else None,
             f"--early_stop={train['early_stop']}" if train.get("early_stop") else None,
+            # The training-time score is what picks a GAN's best checkpoint, so a card's command needs it.
+            f"--quality_every={train['quality_every']}" if train.get("quality_every") else None,
+            f"--quality_samples={train['quality_samples']}"
+            if train.get("quality_every") and train.get("quality_samples", 500) != 500 else None,
+            f"--features={train['features']}" if train.get("quality_every") and train.get("features") else None,
             "--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(hparams.items())) if hparams else None,
             f"--model_dir={model_dir}" if model_dir else None]
     return [a for a in args if a]

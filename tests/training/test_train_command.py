@@ -21,6 +21,7 @@ def test_the_rebuilt_command_parses_back_to_the_same_run_settings():
     assert [int(values[k]) for k in ("epochs", "batch_size", "seed", "early_stop")] == [7, 16, 3, 4]
     assert float(values["learning_rate"]) == 2.5e-4 and values["flip"] is True
     assert values["hparams"] == "layers=5" and values["model_dir"] == "runs/y"
+    assert not any(a.startswith("--quality") for a in command)  # off unless the run scored itself
     # A card's placeholder in place of the local path; no model_dir unless given.
     card = train_command(train, data_dir="DATA_DIR")
     assert "--data_dir=DATA_DIR" in card and not any(a.startswith("--model_dir") for a in card)
@@ -34,3 +35,16 @@ def test_a_gan_command_spells_out_its_recipe_from_the_model_config():
     assert "augment=color+translation" in hparams and "loss=non_saturating" in hparams
     # A config saved before `regions` existed painted free RGB, which pokemon's default no longer does.
     assert "regions=0" in hparams.split("=", 1)[1].split(",")
+
+
+def test_a_run_that_picked_its_best_checkpoint_by_the_training_time_score_says_so():
+    # With --quality_every a GAN's best checkpoint is the lowest quality/c2st: without the flag
+    # the command would train the same weights but keep another checkpoint as the best.
+    train = TrainConfig(model="cgan", dataset="pokemon40", epochs=300, seed=1, quality_every=20,
+                        model_dir="runs/c").to_dict()
+    values = parsed(train_command(train))
+    assert int(values["quality_every"]) == 20 and "quality_samples" not in values
+    train = TrainConfig(model="cgan", dataset="pokemon40", quality_every=5, quality_samples=200,
+                        features="f.keras", model_dir="runs/c").to_dict()
+    values = parsed(train_command(train))
+    assert [values["quality_every"], values["quality_samples"], values["features"]] == ["5", "200", "f.keras"]
