@@ -121,6 +121,7 @@ def train_command(train: dict, model_config: dict | None = None, data_dir: str |
             if key not in hparams:
                 hparams[key] = value.replace(",", "+") if isinstance(value, str) else value
     data_dir = data_dir if data_dir is not None else train.get("data_dir")
+    scored = train.get("quality_every")
     args = ["python", "-m", "genzoo.tools.train", f"--model={train['model']}", f"--dataset={train['dataset']}",
             f"--data_dir={data_dir}" if data_dir else None,
             f"--encoding={train['encoding']}" if train.get("encoding") else None,
@@ -130,10 +131,11 @@ def train_command(train: dict, model_config: dict | None = None, data_dir: str |
             "--flip" if train.get("flip") else None,
             f"--early_stop={train['early_stop']}" if train.get("early_stop") else None,
             # The training-time score is what picks a GAN's best checkpoint, so a card's command needs it.
-            f"--quality_every={train['quality_every']}" if train.get("quality_every") else None,
+            f"--quality_every={scored}" if scored else None,
             f"--quality_samples={train['quality_samples']}"
-            if train.get("quality_every") and train.get("quality_samples", 500) != 500 else None,
-            f"--features={train['features']}" if train.get("quality_every") and train.get("features") else None,
+            if scored and train.get("quality_samples", TrainConfig.quality_samples) != TrainConfig.quality_samples
+            else None,
+            f"--features={train['features']}" if scored and train.get("features") else None,
             "--hparams=" + ",".join(f"{k}={v}" for k, v in sorted(hparams.items())) if hparams else None,
             f"--model_dir={model_dir}" if model_dir else None]
     return [a for a in args if a]
