@@ -47,6 +47,7 @@ from genzoo.models.base import (
 )
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.gan import augment as diffaug
+from genzoo.models.gan.texture import texture_loss
 from genzoo.models.gan.networks import (
     NORMS,
     dcgan_discriminator,
@@ -171,6 +172,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         generator's) of the way towards white or black (`networks.RegionPaint`), so a region can be
         shaded as pixel art shades a body; continuous, the same in training and sampling; the
         background region stays exact. 0 off. None: the dataset's recipe (0).
+      texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
+        the L1 distance between the histograms of neighbour steps of the generated and the real
+        batch, measured before augmentation), which asks for the sprites' shading steps that the
+        adversarial loss alone left flat. 0 off (the gap is still reported as `texture_gap`).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -199,7 +204,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
     recipes = RECIPES  # what None means, by dataset name
     default_aux_weight = 0.0
     architecture = "mlp"
-    metric_names = ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "d_grad_norm", "g_grad_norm")
+    metric_names = ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy", "d_grad_norm", "g_grad_norm",
+                    "texture_gap")
     # No GAN loss measures sample quality (the lecture's warning); the held-out
     # generator loss at least rises when the discriminator overpowers the generator.
     monitor = "g_loss"
@@ -213,7 +219,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  d_norm: str | None = None, palette_output: str | None = None, regions: int | None = None,
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
                  region_gain_end: float | None = None, region_anneal_steps: int | None = None,
-                 region_background: bool | None = None, shading: float | None = None, **kwargs):
+                 region_background: bool | None = None, shading: float | None = None,
+                 texture_weight: float = 0.0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -314,6 +321,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"shading must be a number in [0, 1) (0: off) and needs regions >= 2, got {shading!r} "
                             f"with regions={regions}")
         self.shading = float(shading)
+        if isinstance(texture_weight, bool) or not isinstance(texture_weight, (int, float)) or not texture_weight >= 0:
+            raise UserError(f"texture_weight must be a number >= 0 (0: off), got {texture_weight!r}")
+        self.texture_weight = float(texture_weight)
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
             raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
         self.upsample = upsample
@@ -442,21 +452,26 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "d_grad_norm": global_gradient_norm(gradients),
         }
 
-    def generator_step(self, batch, labels, seed):
-        """One generator update through the fixed discriminator."""
+    def generator_step(self, batch, labels, seed, real=None):
+        """One generator update through the fixed discriminator. With `real` (the step's real
+        batch) the texture gap is measured, and with `texture_weight` added to the loss."""
         z = self.noise(batch, seed)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(z, labels), training=True)
+            if real is not None:  # on what the generator paints, before the augmentation
+                texture, gap = texture_loss(fake, real)
             # The same family of augmentations as in the discriminator step, differentiated through.
             fake = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 2))
             fake_scores, fake_logits = self._scores(self._frozen_call(self.discriminator, self._inputs(fake, labels)))
             per_example = (self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
                            - self._twin_loss(labels, fake_logits))
-            scaled = self.g_optimizer.scale_loss(global_mean(per_example))
+            loss = per_example + self.texture_weight * texture if real is not None and self.texture_weight else per_example
+            scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))
-        return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients)}
+        results = {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients)}
+        return results if real is None else {**results, "texture_gap": gap}
 
     def update_ema(self):
         """Averages trainable weights, copies batch-norm statistics.
@@ -488,7 +503,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.anneal_regions()
         for k in range(self.d_steps):  # the same real batch for each of the k steps, fresh fakes each time
             self.track(self.discriminator_step(real, labels, self.step_seed(k)))
-        results = self.track(self.generator_step(batch, labels, self.step_seed(self.d_steps)))
+        results = self.track(self.generator_step(batch, labels, self.step_seed(self.d_steps), real))
         self.update_ema()
         return results
 
@@ -506,6 +521,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "d_loss": self.gan_loss.discriminator(real_scores, fake_scores) + class_losses,
             "g_loss": (self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
                        - self._twin_loss(labels, fake_logits)),
+            "texture_gap": texture_loss(fake, real)[1],
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
         })
@@ -559,6 +575,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
             "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
             "region_background": self.region_background, "shading": self.shading,
+            "texture_weight": self.texture_weight,
         }
 
     @classmethod
