@@ -84,3 +84,11 @@ def test_texture_gap_is_the_global_batch_gap_on_every_replica():
     assert len(report["replicas"]) == 2 and report["single"][0] > 0.5
     for gaps in report["replicas"]:
         np.testing.assert_allclose(gaps, report["single"][:4], rtol=1e-5)
+
+
+def test_texture_weight_round_trips_and_an_older_config_rebuilds_without_it():
+    spec = data.load("shapes", "train")[1]
+    model = DCGAN(spec, latent_dim=8, filters=8, regions=3, shading=0.3, texture_weight=2.5)
+    assert DCGAN.from_config(model.get_config()).texture_weight == 2.5
+    old = {k: v for k, v in model.get_config().items() if k != "texture_weight"}
+    assert DCGAN.from_config(old).texture_weight == 0.0

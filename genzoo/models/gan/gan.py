@@ -63,7 +63,7 @@ from genzoo.models.registry import register
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
-                "shading": 0.0}
+                "shading": 0.0, "texture_weight": 0.0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -175,7 +175,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
-        adversarial loss alone left flat. 0 off (the gap is still reported as `texture_gap`).
+        adversarial loss alone left flat. 0 off (the gap is still reported as `texture_gap`). None: the
+        dataset's recipe (0).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -220,7 +221,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
                  region_gain_end: float | None = None, region_anneal_steps: int | None = None,
                  region_background: bool | None = None, shading: float | None = None,
-                 texture_weight: float = 0.0, **kwargs):
+                 texture_weight: float | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -321,6 +322,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"shading must be a number in [0, 1) (0: off) and needs regions >= 2, got {shading!r} "
                             f"with regions={regions}")
         self.shading = float(shading)
+        if texture_weight is None:
+            texture_weight = recipe["texture_weight"]
         if isinstance(texture_weight, bool) or not isinstance(texture_weight, (int, float)) or not texture_weight >= 0:
             raise UserError(f"texture_weight must be a number >= 0 (0: off), got {texture_weight!r}")
         self.texture_weight = float(texture_weight)
