@@ -74,6 +74,16 @@ def replica_slice(draw_global, local_batch: tf.Tensor) -> tf.Tensor:
     return noise[start:start + local_batch]
 
 
+def global_batch_mean(values: tf.Tensor) -> tf.Tensor:
+    """`[B, K]` on each replica -> `[K]`, the mean over the global batch (the same on every replica)."""
+    total = tf.reduce_sum(values, 0)
+    count = tf.cast(tf.shape(values)[0], values.dtype)
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        total, count = context.all_reduce(tf.distribute.ReduceOp.SUM, [total, count])
+    return total / count
+
+
 def global_gradient_norm(gradients) -> tf.Tensor:
     """Norm of the gradient summed over replicas (what the optimizer applies), for metrics.
 

@@ -469,7 +469,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             fake_scores, fake_logits = self._scores(self._frozen_call(self.discriminator, self._inputs(fake, labels)))
             per_example = (self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
                            - self._twin_loss(labels, fake_logits))
-            loss = per_example + self.texture_weight * texture if real is not None and self.texture_weight else per_example
+            loss = per_example
+            if real is not None and self.texture_weight:
+                loss = loss + self.texture_weight * texture
             scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))

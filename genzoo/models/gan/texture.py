@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["STEP_EDGES", "global_batch_mean", "step_histogram", "texture_loss"]
+from genzoo.distribute import global_batch_mean
+
+__all__ = ["STEP_EDGES", "step_histogram", "texture_loss"]
 
 STEP_EDGES = (8.0, 16.0, 32.0, 64.0, 128.0)  # bins [0, 8), [8, 16), ..., [128, 255]
 SOFTNESS = 2.0  # levels: the width of a bin edge's sigmoid, so a step near an edge has a gradient
@@ -28,16 +30,6 @@ def step_histogram(x: tf.Tensor) -> tf.Tensor:
                        tf.reshape(tf.reduce_max(tf.abs(x[:, :, 1:] - x[:, :, :-1]), -1), [batch, -1])], 1)
     above = tf.reduce_mean(tf.sigmoid((steps[..., None] - tf.constant(STEP_EDGES)) / SOFTNESS), 1)  # [B, E]
     return tf.concat([1.0 - above[:, :1], above[:, :-1] - above[:, 1:], above[:, -1:]], 1)
-
-
-def global_batch_mean(values: tf.Tensor) -> tf.Tensor:
-    """`[B, K]` on each replica -> `[K]`, the mean over the global batch (the same on every replica)."""
-    total = tf.reduce_sum(values, 0)
-    count = tf.cast(tf.shape(values)[0], values.dtype)
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-        total, count = context.all_reduce(tf.distribute.ReduceOp.SUM, [total, count])
-    return total / count
 
 
 def texture_loss(fake: tf.Tensor, real: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
