@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from genzoo import data
+from genzoo.data import encodings
 from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN
 from genzoo.models.gan.networks import PaletteMix, RegionPaint
@@ -286,3 +287,76 @@ def test_shading_is_checked(shapes_spec):
             DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, shading=bad)
     with pytest.raises(UserError, match="needs regions >= 2, got 0.3 with regions=0"):
         DCGAN(shapes_spec, latent_dim=8, filters=8, shading=0.3)
+
+
+def _edge(background):
+    """Brute force: each pixel's (1 - background share) * the largest share of its 4 neighbours,
+    outside the image counting as 1."""
+    b, h, w = background.shape
+    out = np.zeros_like(background)
+    for i in range(h):
+        for j in range(w):
+            near = [background[:, y, x] if 0 <= y < h and 0 <= x < w else np.ones(b, np.float32)
+                    for y, x in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1))]
+            out[:, i, j] = (1 - background[:, i, j]) * np.max(near, axis=0)
+    return out
+
+
+def test_outline_moves_the_body_pixels_next_to_the_background_towards_black_after_the_shade():
+    """outline t: in sampling, exactly the body pixels with a background 4-neighbour (or on the image's
+    border) move t of the way to black; in training the same by the soft shares."""
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
+    logits[:, 1:4, 1:5, 0] -= 9.0  # a 3x4 body: its middle pair has no background neighbour
+    colours = rng.uniform(-1, 1, size=(2, 2 * 3)).astype(np.float32)
+    shade = rng.normal(size=(2, 5, 6, 1)).astype(np.float32)
+    per_image = np.concatenate([np.ones((2, 1, 3), np.float32), colours.reshape(2, 2, 3)], axis=1)
+    layer = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, shading=0.3, outline=0.8)
+    shifted = logits + np.array([0.5, 0, 0], np.float32)
+    weights = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
+    tone = 0.3 * np.tanh(shade) * (1 - weights[..., :1])
+    shaded = _shade(np.einsum("bhwk,bkc->bhwc", weights, per_image), tone)
+    expected = shaded - 0.8 * _edge(weights[..., 0])[..., None] * (1 + shaded)
+    np.testing.assert_allclose(layer([logits, colours, shade], training=True), expected, atol=1e-5)
+    region = shifted.argmax(-1)
+    body = region != 0
+    edge = _edge((~body).astype(np.float32)) > 0
+    assert edge.any() and (body & ~edge).any() and not (edge & ~body).any()
+    picked = np.take_along_axis(per_image[:, None, None], region[..., None, None], axis=3)[..., 0, :]
+    shaded = np.where(body[..., None], _shade(picked, 0.3 * np.tanh(shade)), 1.0)
+    expected = np.where(edge[..., None], shaded - 0.8 * (1 + shaded), shaded)
+    np.testing.assert_allclose(layer([logits, colours, shade], training=False), expected, atol=1e-5)
+    # outline=1 paints the edge black exactly; 0 paints what the layer painted without it.
+    black = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, shading=0.3, outline=1.0)
+    np.testing.assert_allclose(black([logits, colours, shade], training=False).numpy()[edge], -1.0, atol=1e-6)
+    off = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, shading=0.3)
+    unoutlined = off([logits, colours, shade], training=False).numpy()
+    np.testing.assert_allclose(unoutlined, shaded, atol=1e-5)
+    assert RegionPaint.from_config(layer.get_config()).outline == 0.8
+
+
+def test_an_outlined_dcgan_survives_its_config_and_export_and_checks_its_value(tmp_path):
+    from genzoo import serving
+
+    spec = data.load("shapes", "train", encoding="rgb")[1]
+    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, region_background=True, outline=0.7)
+    assert model.generator.get_layer("region_paint").outline == 0.7
+    # An untrained generator paints only background: lower region 0's logits so bodies appear.
+    for generator in (model.generator, model.ema_generator):
+        head = next(layer for layer in generator.layers if layer.name != "shade" and getattr(layer, "filters", 0) == 3)
+        head.bias.assign([-3.0, 0.0, 0.0])
+    samples = model.sample(6, seed=3).numpy()
+    assert 0 < (samples.min(-1) < samples.max() * 0.5).mean() < 1  # dark outline pixels and others
+    again = DCGAN.from_config(model.get_config())
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(again.sample(6, seed=3).numpy(), samples)
+    loaded = tf.saved_model.load(serving.export(model, str(tmp_path / "export"), max_num_samples=6))
+    out = loaded.signatures["sample"](num_samples=tf.constant(6), seed=tf.constant(3, tf.int64))
+    np.testing.assert_array_equal(out["images"].numpy(), encodings.to_rgb_uint8(samples, spec).numpy())
+    old = {k: v for k, v in model.get_config().items() if k != "outline"}  # saved before outline existed
+    assert DCGAN.from_config(old).generator.get_layer("region_paint").outline == 0.0
+    for bad in (-0.1, 1.5, True, "0.7"):
+        with pytest.raises(UserError, match=r"outline must be a number in \[0, 1\]"):
+            DCGAN(spec, latent_dim=8, filters=8, regions=3, region_background=True, outline=bad)
+    with pytest.raises(UserError, match="needs region_background, got 0.7 with region_background=False"):
+        DCGAN(spec, latent_dim=8, filters=8, regions=3, outline=0.7)

@@ -63,7 +63,7 @@ from genzoo.models.registry import register
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
-                "shading": 0.0, "texture_weight": 0.0}
+                "shading": 0.0, "texture_weight": 0.0, "outline": 0.0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -172,6 +172,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         generator's) of the way towards white or black (`networks.RegionPaint`), so a region can be
         shaded as pixel art shades a body; continuous, the same in training and sampling; the
         background region stays exact. 0 off. None: the dataset's recipe (0).
+      outline: with `region_background`, t in (0, 1]: each body pixel next to the background moves t of
+        the way towards black (`networks.RegionPaint`), the dark outline that pixel art draws around a
+        sprite and the generator did not learn to; the same in training (soft) and sampling. 0 off.
+        None: the dataset's recipe (0).
       texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
@@ -221,7 +225,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
                  region_gain_end: float | None = None, region_anneal_steps: int | None = None,
                  region_background: bool | None = None, shading: float | None = None,
-                 texture_weight: float | None = None, **kwargs):
+                 texture_weight: float | None = None, outline: float | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -322,6 +326,13 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"shading must be a number in [0, 1) (0: off) and needs regions >= 2, got {shading!r} "
                             f"with regions={regions}")
         self.shading = float(shading)
+        if outline is None:
+            outline = recipe["outline"] if region_background else 0.0
+        if isinstance(outline, bool) or not isinstance(outline, (int, float)) or not 0 <= outline <= 1 or (
+                outline and not region_background):
+            raise UserError(f"outline must be a number in [0, 1] (0: off) and needs region_background, got "
+                            f"{outline!r} with region_background={region_background}")
+        self.outline = float(outline)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if isinstance(texture_weight, bool) or not isinstance(texture_weight, (int, float)) or not texture_weight >= 0:
@@ -580,7 +591,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
             "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
             "region_background": self.region_background, "shading": self.shading,
-            "texture_weight": self.texture_weight,
+            "texture_weight": self.texture_weight, "outline": self.outline,
         }
 
     @classmethod
@@ -610,7 +621,7 @@ class DCGAN(GAN):
                                region_annealed=self.region_gain_end > 0,
                                region_background=(encodings.background_symmetric(self.spec)
                                                   if self.region_background else None),
-                               shading=self.shading)
+                               shading=self.shading, outline=self.outline)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,
