@@ -59,11 +59,11 @@ def test_discriminator_step_leaves_generator_untouched(shapes_batch):
     assert int(model.d_optimizer.iterations) == 1 and int(model.g_optimizer.iterations) == 0
 
 
-def test_generator_step_leaves_discriminator_untouched(shapes):
+def test_generator_step_leaves_discriminator_untouched(shapes_batch, shapes):
     model = _small(DCGAN, shapes[1])
     discriminator_state = model.discriminator.weights + model.d_optimizer.variables + model.ema_generator.weights
     before_d, before_g = _values(discriminator_state), _values(model.generator.trainable_weights)
-    model.generator_step(16, None, model.step_seed(0))
+    model.generator_step(model.to_model_space(shapes_batch["image"]), None, model.step_seed(0))
     assert not any(_changed(before_d, discriminator_state))
     assert all(_changed(before_g, model.generator.trainable_weights))
     assert int(model.g_optimizer.iterations) == 1 and int(model.d_optimizer.iterations) == 0
@@ -199,7 +199,7 @@ def test_aux_weight_adds_a_class_head_trained_by_both_players(shapes_batch, shap
     fake = model.generator([model.noise(16, seed), labels], training=True)  # the step's forward pass
     scores, logits = model._frozen_call(model.discriminator, [fake, labels])
     expected = tf.nn.softplus(-scores) + gan_losses.auxiliary_classifier_loss(labels, logits)
-    np.testing.assert_allclose(model.generator_step(16, labels, seed)["g_loss"].numpy(), expected.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(model.generator_step(images, labels, seed)["g_loss"].numpy(), expected.numpy(), rtol=1e-5)
 
 
 def test_aux_fake_false_trains_the_class_head_on_real_images_only(shapes_batch, shapes):
@@ -243,7 +243,7 @@ def test_aux_twin_trains_a_twin_head_on_generated_images_that_the_generator_work
     scores, logits = model._frozen_call(model.discriminator, [fake, labels])
     expected = (tf.nn.softplus(-scores) + gan_losses.auxiliary_classifier_loss(labels, logits[:, :4])
                 - gan_losses.auxiliary_classifier_loss(labels, logits[:, 4:]))
-    np.testing.assert_allclose(model.generator_step(16, labels, seed)["g_loss"].numpy(), expected.numpy(),
+    np.testing.assert_allclose(model.generator_step(images, labels, seed)["g_loss"].numpy(), expected.numpy(),
                                rtol=1e-5, atol=1e-6)
     assert ConditionalGAN.from_config(model.get_config()).aux_twin is True
     with pytest.raises(UserError, match="aux_twin"):

@@ -466,28 +466,27 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "d_grad_norm": global_gradient_norm(gradients),
         }
 
-    def generator_step(self, batch, labels, seed, real=None):
-        """One generator update through the fixed discriminator. With `real` (the step's real
-        batch) the texture gap is measured, and with `texture_weight` added to the loss."""
-        z = self.noise(batch, seed)
+    def generator_step(self, real, labels, seed):
+        """One generator update through the fixed discriminator, on as many codes as `real` (the
+        step's real batch) has images. The texture gap against `real` is measured, and with
+        `texture_weight` added to the loss."""
+        z = self.noise(tf.shape(real)[0], seed)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(z, labels), training=True)
-            if real is not None:  # on what the generator paints, before the augmentation
-                texture, gap = texture_loss(fake, real)
+            texture, gap = texture_loss(fake, real)  # on what the generator paints, before the augmentation
             # The same family of augmentations as in the discriminator step, differentiated through.
             fake = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 2))
             fake_scores, fake_logits = self._scores(self._frozen_call(self.discriminator, self._inputs(fake, labels)))
             per_example = (self.gan_loss.generator(fake_scores) + self._class_loss(labels, fake_logits)
                            - self._twin_loss(labels, fake_logits))
             loss = per_example
-            if real is not None and self.texture_weight:
+            if self.texture_weight:
                 loss = loss + self.texture_weight * texture
             scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))
-        results = {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients)}
-        return results if real is None else {**results, "texture_gap": gap}
+        return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients), "texture_gap": gap}
 
     def update_ema(self):
         """Averages trainable weights, copies batch-norm statistics.
@@ -515,11 +514,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
     def train_step(self, data):
         real = self.to_model_space(data["image"])
         labels = data["label"] if self.conditional else None
-        batch = tf.shape(real)[0]
         self.anneal_regions()
         for k in range(self.d_steps):  # the same real batch for each of the k steps, fresh fakes each time
             self.track(self.discriminator_step(real, labels, self.step_seed(k)))
-        results = self.track(self.generator_step(batch, labels, self.step_seed(self.d_steps), real))
+        results = self.track(self.generator_step(real, labels, self.step_seed(self.d_steps)))
         self.update_ema()
         return results
 
