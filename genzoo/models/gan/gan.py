@@ -94,7 +94,12 @@ CONDITIONAL_SHAPES_RECIPE = {**PLAIN_RECIPE, **DATA_EFFICIENT_RECIPE, "filters":
 # steps; the AC-GAN head alone also drew one body per type); without it, the dcgan's outlined bodies
 # and 0.908 (one training seed; the plain game's regions=16 preset: 0.969). docs/gan.md, "The label
 # in the discriminator".
-SPRITES40_CONDITIONAL_RECIPE = {**SPRITES40_RECIPE, "aux_twin": True, "projection": False}
+# Since 2026-12-05 also a shade per pixel, a dark outline around each body and the texture term: the
+# outline paints the near-black ring that 79% of the sprites' edge pixels have (the generator drew 29%),
+# and with the other two the best checkpoints scored 0.733, 0.765 and 0.746 (three training seeds;
+# without the outline 0.806, 0.815 and, one seed broken, 0.996; docs/gan.md, "An outline").
+SPRITES40_CONDITIONAL_RECIPE = {**SPRITES40_RECIPE, "aux_twin": True, "projection": False, "shading": 0.5,
+                                "outline": 0.8, "texture_weight": 10.0}
 CONDITIONAL_RECIPES = {**RECIPES, "pokemon40": SPRITES40_CONDITIONAL_RECIPE, "shapes": CONDITIONAL_SHAPES_RECIPE}
 PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
 UPSAMPLES = ("transpose", "nearest")  # how the DCGAN generator doubles its size
@@ -171,16 +176,17 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       shading: with `regions`, s in (0, 1): each pixel's region colour moves s * tanh(a logit of the
         generator's) of the way towards white or black (`networks.RegionPaint`), so a region can be
         shaded as pixel art shades a body; continuous, the same in training and sampling; the
-        background region stays exact. 0 off. None: the dataset's recipe (0).
+        background region stays exact. 0 off. None: the dataset's recipe (0.5 for `cgan` on `pokemon40`,
+        else 0).
       outline: with `region_background`, t in (0, 1]: each body pixel next to the background moves t of
         the way towards black (`networks.RegionPaint`), the dark outline that pixel art draws around a
         sprite and the generator did not learn to; the same in training (soft) and sampling. 0 off.
-        None: the dataset's recipe (0).
+        None: the dataset's recipe (0.8 for `cgan` on `pokemon40`, else 0).
       texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
         adversarial loss alone left flat. 0 off (the gap is still reported as `texture_gap`). None: the
-        dataset's recipe (0).
+        dataset's recipe (10 for `cgan` on `pokemon40`, else 0).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
