@@ -105,6 +105,11 @@ PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's o
 UPSAMPLES = ("transpose", "nearest")  # how the DCGAN generator doubles its size
 
 
+def _is_number(value) -> bool:
+    """An int or float hyper-parameter, not a bool (True would pass as 1) nor a string from a bad flag."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def default_recipe(spec, recipes: dict = RECIPES) -> dict:
     """The hyper-parameters a dataset gets when they are left as None (`recipes`: the model's table)."""
     return recipes.get(spec.name, PLAIN_RECIPE)
@@ -327,21 +332,19 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.region_background = region_background
         if shading is None:
             shading = recipe["shading"] if regions else 0.0
-        if isinstance(shading, bool) or not isinstance(shading, (int, float)) or not 0 <= shading < 1 or (
-                shading and not regions):
+        if not _is_number(shading) or not 0 <= shading < 1 or (shading and not regions):
             raise UserError(f"shading must be a number in [0, 1) (0: off) and needs regions >= 2, got {shading!r} "
                             f"with regions={regions}")
         self.shading = float(shading)
         if outline is None:
             outline = recipe["outline"] if region_background else 0.0
-        if isinstance(outline, bool) or not isinstance(outline, (int, float)) or not 0 <= outline <= 1 or (
-                outline and not region_background):
+        if not _is_number(outline) or not 0 <= outline <= 1 or (outline and not region_background):
             raise UserError(f"outline must be a number in [0, 1] (0: off) and needs region_background, got "
                             f"{outline!r} with region_background={region_background}")
         self.outline = float(outline)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
-        if isinstance(texture_weight, bool) or not isinstance(texture_weight, (int, float)) or not texture_weight >= 0:
+        if not _is_number(texture_weight) or not texture_weight >= 0:
             raise UserError(f"texture_weight must be a number >= 0 (0: off), got {texture_weight!r}")
         self.texture_weight = float(texture_weight)
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
