@@ -335,12 +335,65 @@ def test_outline_moves_the_body_pixels_next_to_the_background_towards_black_afte
     assert RegionPaint.from_config(layer.get_config()).outline == 0.8
 
 
+def _apart(body):
+    """Brute force: each pixel's largest chance, over its right and lower neighbours, that the two are
+    body of different regions (weights `[B, H, W, K]`, independent picks); 0 where no such neighbour."""
+    b, h, w, k = body.shape
+    out = np.zeros((b, h, w), np.float32)
+    for i in range(h):
+        for j in range(w):
+            for y, x in ((i, j + 1), (i + 1, j)):
+                if y < h and x < w:
+                    chance = sum(body[:, i, j, m] * body[:, y, x, n] for m in range(k) for n in range(k) if m != n)
+                    out[:, i, j] = np.maximum(out[:, i, j], chance)
+    return out
+
+
+def test_inner_lines_darken_body_pixels_above_or_left_of_another_body_region():
+    """inner_lines u: in sampling, exactly the body pixels whose right or lower neighbour is body of another
+    region move u of the way to black (with the outline, the darker of the two); in training the same by the
+    soft chances."""
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=(2, 6, 7, 4)).astype(np.float32)
+    logits[:, 1:5, 1:6, 0] -= 9.0  # a 4x5 body of regions 1-3
+    colours = rng.uniform(-1, 1, size=(2, 3 * 3)).astype(np.float32)
+    per_image = np.concatenate([np.ones((2, 1, 3), np.float32), colours.reshape(2, 3, 3)], axis=1)
+    layer = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, outline=0.8, inner_lines=0.5)
+    shifted = logits + np.array([0.5, 0, 0, 0], np.float32)
+    weights = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
+    mixed = np.einsum("bhwk,bkc->bhwc", weights, per_image)
+    dark = np.maximum(0.8 * _edge(weights[..., 0]), 0.5 * _apart(weights[..., 1:]))[..., None]
+    np.testing.assert_allclose(layer([logits, colours], training=True), mixed - dark * (1 + mixed), atol=1e-5)
+    region = shifted.argmax(-1)
+    body = region != 0
+    edge = _edge((~body).astype(np.float32)) > 0
+    line = _apart(np.eye(4, dtype=np.float32)[region][..., 1:]) > 0
+    assert (line & ~edge).any() and (line & edge).any() and (body & ~edge & ~line).any() and not (line & ~body).any()
+    picked = np.take_along_axis(per_image[:, None, None], region[..., None, None], axis=3)[..., 0, :]
+    dark = np.where(edge, 0.8, np.where(line, 0.5, 0.0))[..., None]
+    np.testing.assert_allclose(layer([logits, colours], training=False), picked - dark * (1 + picked), atol=1e-5)
+    # Without a background region every pixel is body; inner_lines=0 paints what the layer painted without it.
+    free = RegionPaint(inner_lines=1.0)([logits, np.concatenate([colours, colours[:, :3]], 1)], training=False)
+    region = logits.argmax(-1)
+    line = _apart(np.eye(4, dtype=np.float32)[region]) > 0
+    np.testing.assert_allclose(free.numpy()[line], -1.0, atol=1e-6)
+    assert (free.numpy()[~line] > -1.0).any()
+    off = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, outline=0.8, inner_lines=0.0)
+    plain = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, outline=0.8)
+    for training in (True, False):
+        np.testing.assert_allclose(off([logits, colours], training=training),
+                                   plain([logits, colours], training=training), atol=1e-6)
+    assert RegionPaint.from_config(layer.get_config()).inner_lines == 0.5
+
+
 def test_an_outlined_dcgan_survives_its_config_and_export_and_checks_its_value(tmp_path):
     from genzoo import serving
 
     spec = data.load("shapes", "train", encoding="rgb")[1]
-    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, region_background=True, outline=0.7)
+    model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, region_background=True, outline=0.7,
+                  inner_lines=0.6)
     assert model.generator.get_layer("region_paint").outline == 0.7
+    assert model.generator.get_layer("region_paint").inner_lines == 0.6
     # An untrained generator paints only background: lower region 0's logits so bodies appear.
     for generator in (model.generator, model.ema_generator):
         head = next(layer for layer in generator.layers if layer.name != "shade" and getattr(layer, "filters", 0) == 3)
@@ -353,10 +406,16 @@ def test_an_outlined_dcgan_survives_its_config_and_export_and_checks_its_value(t
     loaded = tf.saved_model.load(serving.export(model, str(tmp_path / "export"), max_num_samples=6))
     out = loaded.signatures["sample"](num_samples=tf.constant(6), seed=tf.constant(3, tf.int64))
     np.testing.assert_array_equal(out["images"].numpy(), encodings.to_rgb_uint8(samples, spec).numpy())
-    old = {k: v for k, v in model.get_config().items() if k != "outline"}  # saved before outline existed
+    # Saved before outline and inner_lines existed.
+    old = {k: v for k, v in model.get_config().items() if k not in ("outline", "inner_lines")}
     assert DCGAN.from_config(old).generator.get_layer("region_paint").outline == 0.0
+    assert DCGAN.from_config(old).generator.get_layer("region_paint").inner_lines == 0.0
     for bad in (-0.1, 1.5, True, "0.7"):
         with pytest.raises(UserError, match=r"outline must be a number in \[0, 1\]"):
             DCGAN(spec, latent_dim=8, filters=8, regions=3, region_background=True, outline=bad)
+        with pytest.raises(UserError, match=r"inner_lines must be a number in \[0, 1\]"):
+            DCGAN(spec, latent_dim=8, filters=8, regions=3, inner_lines=bad)
     with pytest.raises(UserError, match="needs region_background, got 0.7 with region_background=False"):
         DCGAN(spec, latent_dim=8, filters=8, regions=3, outline=0.7)
+    with pytest.raises(UserError, match="needs regions >= 2, got 0.6 with regions=0"):
+        DCGAN(spec, latent_dim=8, filters=8, inner_lines=0.6)

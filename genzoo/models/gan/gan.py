@@ -63,7 +63,7 @@ from genzoo.models.registry import register
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
-                "shading": 0.0, "texture_weight": 0.0, "outline": 0.0}
+                "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -187,6 +187,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         the way towards black (`networks.RegionPaint`), the dark outline that pixel art draws around a
         sprite and the generator did not learn to; the same in training (soft) and sampling. 0 off.
         None: the dataset's recipe (0.8 for `cgan` on `pokemon40`, else 0).
+      inner_lines: with `regions`, u in (0, 1]: each body pixel whose right or lower neighbour is body of
+        another region moves u of the way towards black (`networks.RegionPaint`), the dark lines between a
+        sprite's parts; soft in training, exact in sampling. 0 off. None: the dataset's recipe (0).
       texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
@@ -236,7 +239,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  hard_regions: bool = False, region_gain: float = 1.0, upsample: str = "transpose", seed: int = 0,
                  region_gain_end: float | None = None, region_anneal_steps: int | None = None,
                  region_background: bool | None = None, shading: float | None = None,
-                 texture_weight: float | None = None, outline: float | None = None, **kwargs):
+                 texture_weight: float | None = None, outline: float | None = None,
+                 inner_lines: float | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -342,6 +346,12 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"outline must be a number in [0, 1] (0: off) and needs region_background, got "
                             f"{outline!r} with region_background={region_background}")
         self.outline = float(outline)
+        if inner_lines is None:
+            inner_lines = recipe["inner_lines"] if regions else 0.0
+        if not _is_number(inner_lines) or not 0 <= inner_lines <= 1 or (inner_lines and not regions):
+            raise UserError(f"inner_lines must be a number in [0, 1] (0: off) and needs regions >= 2, got "
+                            f"{inner_lines!r} with regions={regions}")
+        self.inner_lines = float(inner_lines)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
@@ -598,7 +608,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "hard_regions": self.hard_regions, "region_gain": self.region_gain, "upsample": self.upsample,
             "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
             "region_background": self.region_background, "shading": self.shading,
-            "texture_weight": self.texture_weight, "outline": self.outline,
+            "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
         }
 
     @classmethod
@@ -628,7 +638,7 @@ class DCGAN(GAN):
                                region_annealed=self.region_gain_end > 0,
                                region_background=(encodings.background_symmetric(self.spec)
                                                   if self.region_background else None),
-                               shading=self.shading, outline=self.outline)
+                               shading=self.shading, outline=self.outline, inner_lines=self.inner_lines)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

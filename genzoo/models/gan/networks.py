@@ -83,16 +83,19 @@ class RegionPaint(layers.Layer):
     the image counts as background) moves t of the way towards black, after the shade: the sprites' dark
     outline, which 79% of their edge pixels have (value below 64 of 255) and the generator did not learn to
     draw (29%, docs/gan.md). Its share follows the region weights: soft in training, exact in sampling.
+    With `inner_lines` u in (0, 1] a body pixel whose right or lower neighbour is body of another region moves
+    u of the way towards black (a pixel on both an edge and a line takes the darker of the two): the dark
+    lines that separate a sprite's parts, one pixel wide on the upper-left part's side (`region_lines`).
     """
 
     def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
                  background=None, background_logit: float = 0.0, shading: float = 0.0,
-                 outline: float = 0.0, **kwargs):
+                 outline: float = 0.0, inner_lines: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
         self.background = None if background is None else [float(c) for c in background]
         self.background_logit = float(background_logit)
-        self.shading, self.outline = float(shading), float(outline)
+        self.shading, self.outline, self.inner_lines = float(shading), float(outline), float(inner_lines)
 
     def build(self, input_shape):
         if self.annealed:
@@ -131,14 +134,20 @@ class RegionPaint(layers.Layer):
                 tone = tone * (1 - weights[..., :1])
             # In [-1, 1]: towards white, x + t (1 - x); towards black, x + t (1 + x).
             image = image + keras.ops.relu(tone) * (1 - image) - keras.ops.relu(-tone) * (1 + image)
+        dark = 0.0
         if self.outline:
-            image = image - self.outline * background_edge(weights[..., :1]) * (1 + image)
+            dark = self.outline * background_edge(weights[..., :1])
+        if self.inner_lines:
+            body = weights[..., 1:] if self.background is not None else weights
+            dark = keras.ops.maximum(dark, self.inner_lines * region_lines(body))
+        if self.outline or self.inner_lines:
+            image = image - dark * (1 + image)
         return image
 
     def get_config(self):
         return {**super().get_config(), "straight_through": self.straight_through, "gain": self.gain,
                 "annealed": self.annealed, "background": self.background, "background_logit": self.background_logit,
-                "shading": self.shading, "outline": self.outline}
+                "shading": self.shading, "outline": self.outline, "inner_lines": self.inner_lines}
 
 
 def background_edge(background):
@@ -148,6 +157,19 @@ def background_edge(background):
     near = keras.ops.maximum(keras.ops.maximum(padded[:, :-2, 1:-1], padded[:, 2:, 1:-1]),
                              keras.ops.maximum(padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]))
     return (1 - background) * near
+
+
+def region_lines(body):
+    """Each pixel's body-region weights `[B, H, W, K]` -> `[B, H, W, 1]`: the chance that it and its right
+    (or lower) neighbour are body of two different regions, the larger of the two; 0 at the far edges.
+    For weights p and q the chance is sum(p) sum(q) - <p, q> (independent picks; exact when one-hot)."""
+    def apart(p, q):
+        together = keras.ops.sum(p * q, axis=-1, keepdims=True)
+        return keras.ops.sum(p, axis=-1, keepdims=True) * keras.ops.sum(q, axis=-1, keepdims=True) - together
+
+    right = keras.ops.pad(apart(body[:, :, :-1], body[:, :, 1:]), ((0, 0), (0, 0), (0, 1), (0, 0)))
+    down = keras.ops.pad(apart(body[:, :-1], body[:, 1:]), ((0, 0), (0, 1), (0, 0), (0, 0)))
+    return keras.ops.maximum(right, down)
 
 
 # === Networks ===
@@ -218,7 +240,8 @@ def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="dis
 def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: int = 0, name="generator",
                     palette=None, straight_through: bool = False, regions: int = 0,
                     region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False,
-                    region_background=None, shading: float = 0.0, outline: float = 0.0):
+                    region_background=None, shading: float = 0.0, outline: float = 0.0,
+                    inner_lines: float = 0.0):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
@@ -228,7 +251,8 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     the model anneals in training (`RegionPaint`). `region_background`: a colour; region 0 paints it
     and starts with probability 0.8 at every pixel (`RegionPaint`'s `background`). `shading`: the
     largest share of the way towards white or black a pixel's shade moves its region's colour (`RegionPaint`).
-    `outline`: the share of the way towards black that a body pixel next to the background moves (`RegionPaint`)."""
+    `outline`: the share of the way towards black that a body pixel next to the background moves (`RegionPaint`);
+    `inner_lines` the same for a body pixel next to another body region."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -249,7 +273,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
         lead = math.log(BACKGROUND_SHARE / (1 - BACKGROUND_SHARE) * (regions - 1)) if free < regions else 0.0
         paint = RegionPaint(straight_through, region_gain, region_annealed, background=region_background,
                             background_logit=lead, shading=shading, outline=outline,
-                            name="region_paint")
+                            inner_lines=inner_lines, name="region_paint")
         shade = [layers.Conv2D(1, 3, padding="same", name="shade")(x)] if shading else []
         x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours, *shade])
     elif palette:
