@@ -3,12 +3,16 @@
   python tools/gan_ablation.py --data_dir=../shared/data/pokemon --epochs=300 --runs=/tmp/gan_runs/ablation
   python tools/gan_ablation.py --runs=/tmp/gan_runs/ablation --summarise   # the table only
   python tools/gan_ablation.py --data_dir=../shared/data/pokemon --pixel_stats=RUN1,RUN2   # speckle statistics
+  python tools/gan_ablation.py --model=cgan --dataset=pokemon40 --quality_every=20 --runs=/tmp/gan_runs/cgan40 \
+      --rows=cgan40,cgan40_no_outline,cgan40_no_shading,cgan40_no_texture   # the cgan's pokemon40 default
 
 Each row is one `python -m genzoo.tools.train --model=dcgan` run on `--dataset` with
 explicit `--hparams` (the data-efficient recipe minus one ingredient, or the plain game), then
 `python -m genzoo.tools.evaluate --num_samples=500 --checkpoint=latest` (the GAN's
 `monitor` g_loss says nothing about sample quality, so the newest weights are scored,
-not the "best" by g_loss). Rows run one after the other in subprocesses, each with
+not the "best" by g_loss); with `--quality_every` training scores its samples every that many
+epochs and keeps the best checkpoint by that score, and each row is also evaluated at that
+checkpoint (`eval_best/`, a second table line). Rows run one after the other in subprocesses, each with
 `nice -n 5`; a row whose evaluation exists is skipped, so an interrupted ablation
 resumes. The table gives the C2ST accuracy of samples against held-out images (mean
 +- spread over the sampling seeds), near-copies of training sprites, steps and wall
@@ -30,6 +34,8 @@ RECIPE = "loss=hinge,augment=color+translation+cutout,spectral_norm=true,r1_gamm
 OLD_DEFAULTS = "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0,regions=0"  # PLAIN_RECIPE
 REGIONS = OLD_DEFAULTS + ",regions=16,region_gain_end=0,region_background=false"  # the plain game painting 16 flat regions, constant gain
 ANNEALED = REGIONS + ",region_gain_end=8,region_anneal_steps=2310"  # the gain annealed 1 -> 8 (with regions=32: SMALL_DATA_RECIPE)
+CGAN40 = (ANNEALED + ",regions=32,region_background=true,aux_twin=true,projection=false,shading=0.5,outline=0.8,"
+          "texture_weight=10,inner_lines=0")
 ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the last value of a key wins)
     "recipe": RECIPE,
     "old_defaults": OLD_DEFAULTS,
@@ -55,6 +61,17 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "regions_annealed_32": ANNEALED + ",regions=32",
     # Region 0 the background (with --dataset=pokemon40: the default there since 2026-12-05)
     "regions_annealed_32_background": ANNEALED + ",regions=32,region_background=true",
+    # The cgan's default on pokemon40 (SPRITES40_CONDITIONAL_RECIPE since 2026-12-05) and each of its
+    # newer ingredients removed in turn; run with --model=cgan --dataset=pokemon40 --quality_every=20.
+    "cgan40": CGAN40,
+    "cgan40_no_outline": CGAN40 + ",outline=0",
+    "cgan40_no_shading": CGAN40 + ",shading=0",
+    "cgan40_no_texture": CGAN40 + ",texture_weight=0",
+    "cgan40_outline_only": CGAN40 + ",shading=0,texture_weight=0",
+    "cgan40_no_twin": CGAN40 + ",aux_twin=false",
+    "cgan40_projection": CGAN40 + ",projection=true",
+    "cgan40_inner_lines": CGAN40 + ",inner_lines=0.8",
+    "cgan40_inner_lines_no_shading": CGAN40 + ",inner_lines=0.8,shading=0",
 }
 
 
@@ -72,38 +89,51 @@ def train_and_evaluate(args, row: str) -> None:
     hparams = ROWS[row]
     train = [sys.executable, "-m", "genzoo.tools.train", f"--model={args.model}", f"--dataset={args.dataset}",
              f"--data_dir={args.data_dir}", f"--model_dir={model_dir}", f"--epochs={args.epochs}",
-             "--checkpoint_every=500", *([f"--hparams={hparams}"] if hparams else [])]
+             f"--seed={args.seed}", "--checkpoint_every=500", *([f"--hparams={hparams}"] if hparams else []),
+             *([f"--quality_every={args.quality_every}"] if args.quality_every else [])]
     seconds = run(train, model_dir + ".train.log")
     with open(model_dir + ".seconds", "w") as f:
         f.write(f"{seconds:.0f}\n")
-    run([sys.executable, "-m", "genzoo.tools.evaluate", f"--model_dir={model_dir}", "--num_samples=500",
-         "--checkpoint=latest"], model_dir + ".eval.log")
+    evaluate = [sys.executable, "-m", "genzoo.tools.evaluate", f"--model_dir={model_dir}", "--num_samples=500",
+                f"--num_seeds={args.num_seeds}"]
+    if args.quality_every:  # the best checkpoint by the training-time score, then the latest
+        run([*evaluate, f"--out={model_dir}/eval_best"], model_dir + ".eval_best.log")
+    run([*evaluate, "--checkpoint=latest"], model_dir + ".eval.log")
 
 
 def summarise(args) -> str:
-    lines = ["| row | hparams | steps | train wall (s) | C2ST vs held-out | near-copies | grid |",
+    lines = ["| row | hparams | checkpoint (step) | train wall (s) | C2ST vs held-out | near-copies | grid |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in sorted(os.listdir(args.runs)):
-        metrics_path = os.path.join(args.runs, row, "eval", "metrics.json")
-        if not os.path.exists(metrics_path):
-            continue
-        with open(metrics_path) as f:
-            metrics = json.load(f)
-        with open(os.path.join(args.runs, row, "history.json")) as f:
-            steps = json.load(f)[-1]["step"]
-        c2st = metrics["two_sample"]["samples_vs_heldout"]["c2st"]
-        copies = f"{100 * metrics['memorisation']['near_copy_share']:.1f}%"
-        seconds_path = os.path.join(args.runs, row + ".seconds")
-        seconds = "?"
-        if os.path.exists(seconds_path):
-            with open(seconds_path) as f:
-                seconds = f.read().strip()
-        figure = os.path.join(args.figures, f"gan_{args.dataset}_{row}.png")
-        os.makedirs(args.figures, exist_ok=True)
-        shutil.copy(os.path.join(args.runs, row, "eval", "samples.png"), figure)
-        lines.append(f"| {row} | {ROWS.get(row, '?') or '(recipe)'} | {steps} | {seconds} | "
-                     f"{c2st['accuracy']:.3f} ± {c2st['std']:.3f} | {copies} | {figure} |")
+        for folder, suffix in (("eval_best", "_best"), ("eval", "")):
+            metrics_path = os.path.join(args.runs, row, folder, "metrics.json")
+            if os.path.exists(metrics_path):
+                lines.append(_table_line(args, row, folder, suffix, metrics_path))
     return "\n".join(lines)
+
+
+def _table_line(args, row: str, folder: str, suffix: str, metrics_path: str) -> str:
+    with open(metrics_path) as f:
+        metrics = json.load(f)
+    c2st = metrics["two_sample"]["samples_vs_heldout"]["c2st"]
+    copies = f"{100 * metrics['memorisation']['near_copy_share']:.1f}%"
+    seconds_path = os.path.join(args.runs, row + ".seconds")
+    seconds = "?"
+    if os.path.exists(seconds_path):
+        with open(seconds_path) as f:
+            seconds = f.read().strip()
+    figure = os.path.join(args.figures, f"gan_{args.dataset}_{row}{suffix}.png")
+    os.makedirs(args.figures, exist_ok=True)
+    shutil.copy(os.path.join(args.runs, row, folder, "samples.png"), figure)
+    checkpoint = f"{'best' if suffix else 'latest'} ({_step(metrics['checkpoint'])})"
+    return (f"| {row} | {ROWS.get(row, '?') or '(recipe)'} | {checkpoint} | {seconds} | "
+            f"{c2st['accuracy']:.3f} ± {c2st['std']:.3f} | {copies} | {figure} |")
+
+
+def _step(checkpoint: str) -> str:
+    """The step in a checkpoint's file name (`.../ckpt-2200.weights.h5` -> 2200), else the name."""
+    digits = "".join(ch for ch in os.path.basename(checkpoint).split(".")[0] if ch.isdigit())
+    return digits or os.path.basename(checkpoint)
 
 
 def pixel_statistics(args) -> None:
@@ -138,6 +168,11 @@ def main():
     parser.add_argument("--dataset", default="pokemon")
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0, help="the training seed of every row")
+    parser.add_argument("--quality_every", type=int, default=0,
+                        help="score samples every N epochs in training, keep the best checkpoint by that "
+                             "score and evaluate it too (0: only the latest)")
+    parser.add_argument("--num_seeds", type=int, default=3, help="sampling seeds of each evaluation")
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names: " + ", ".join(ROWS))
     parser.add_argument("--runs", default="runs/gan_ablation")
     parser.add_argument("--figures", default="docs/figures")

@@ -1,0 +1,44 @@
+"""tools/gan_ablation.py: its rows are valid hyper-parameters, and the cgan40 row is the cgan's default."""
+
+import os
+import sys
+
+import pytest
+
+from genzoo.data.spec import DatasetSpec
+from genzoo.models import DCGAN, ConditionalGAN
+from genzoo.tools.common import parse_hparams
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
+import gan_ablation
+
+TINY = {"latent_dim": 4, "filters": 4}
+POKEMON = DatasetSpec("pokemon", 20, 20, "rgb", channels=3)
+POKEMON40 = DatasetSpec("pokemon40", 40, 40, "rgb", channels=3, num_classes=18)
+
+
+@pytest.mark.parametrize("row", sorted(gan_ablation.ROWS))
+def test_every_row_builds_the_model_it_names(row):
+    """A misspelt key or a value out of range would fail the row hours into an ablation; here it fails at once."""
+    hparams = parse_hparams(gan_ablation.ROWS[row])
+    model = (ConditionalGAN if row.startswith("cgan40") else DCGAN)(
+        POKEMON40 if row.startswith("cgan40") else POKEMON, **{**TINY, **hparams})
+    config = model.get_config()
+    if "augment" in hparams:  # --hparams joins policy names with "+" (it splits on commas)
+        hparams["augment"] = hparams["augment"].replace("+", ",")
+    assert {key: config[key] for key in hparams} == hparams
+
+
+def _config(**hparams) -> dict:
+    config = ConditionalGAN(POKEMON40, **TINY, **hparams).get_config()
+    del config["name"]  # Keras numbers each instance
+    return config
+
+
+def test_the_cgan40_row_is_the_cgans_default_on_pokemon40_and_the_others_change_one_thing():
+    default = _config()
+    assert _config(**parse_hparams(gan_ablation.ROWS["cgan40"])) == default
+    for name in ("cgan40_no_outline", "cgan40_no_shading", "cgan40_no_texture", "cgan40_no_twin", "cgan40_projection",
+                 "cgan40_inner_lines"):
+        changed = _config(**parse_hparams(gan_ablation.ROWS[name]))
+        assert len([key for key in default if default[key] != changed[key]]) == 1, name
