@@ -1,0 +1,80 @@
+"""How dark a sprite's edge and inside are, for samples beside the sprites (docs/gan.md, "An outline").
+
+  python tools/dark_pixels.py runs/cgan40 [runs/other ...] [--checkpoint=best] [--num=500] \
+      [--dataset=pokemon40 --data_dir=../shared/data/pokemon]
+
+Pixel art outlines a body in near-black and draws dark lines between its parts. Per source (the
+dataset's training and test sprites, then `--num` samples of each run, sampling seed 0) one line:
+- body: the share of pixels that are not background (all channels >= 247 of 255: white);
+- edge: the share of body pixels with a background 4-neighbour (outside the image counts as
+  background), and how many of them are dark (largest channel below 64);
+- inner: the other body pixels, and how many of them are below 64 and below 96.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+WHITE = 247  # a pixel with every channel at or above this is background
+EDGE_DARK, INNER_DARK = 64, 96
+
+
+def dark_pixels(rgb) -> dict:
+    """uint8 RGB `[N, H, W, 3]` on a white background -> the shares above."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 4 or rgb.shape[-1] != 3:
+        raise ValueError(f"dark_pixels needs uint8 RGB [N, H, W, 3], got shape {rgb.shape}")
+    background = rgb.min(-1) >= WHITE
+    padded = np.pad(background, ((0, 0), (1, 1), (1, 1)), constant_values=True)
+    near = padded[:, :-2, 1:-1] | padded[:, 2:, 1:-1] | padded[:, 1:-1, :-2] | padded[:, 1:-1, 2:]
+    edge, inner = ~background & near, ~background & ~near
+    value = rgb.max(-1)
+
+    def share(mask, below):
+        return float((value[mask] < below).mean()) if mask.any() else float("nan")
+
+    return {"body": float((~background).mean()), "edge_share": float(edge.sum() / max((~background).sum(), 1)),
+            "edge_below_64": share(edge, EDGE_DARK), "inner_below_64": share(inner, EDGE_DARK),
+            "inner_below_96": share(inner, INNER_DARK)}
+
+
+def line(name: str, s: dict) -> str:
+    return (f"{name}: body {s['body']:.3f}, edge {s['edge_share']:.3f} of the body ({s['edge_below_64']:.2f} below 64), "
+            f"inner below 64 {s['inner_below_64']:.2f}, below 96 {s['inner_below_96']:.2f}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="*", help="run folders of models that sample RGB images")
+    parser.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint path")
+    parser.add_argument("--num", type=int, default=500, help="samples per run (sampling seed 0)")
+    parser.add_argument("--dataset", default="pokemon40")
+    parser.add_argument("--data_dir", default="../shared/data/pokemon")
+    args = parser.parse_args(argv)
+    if args.num < 1:
+        parser.error(f"--num must be >= 1, got {args.num}")
+    from genzoo import data
+    from genzoo.data import encodings
+    from genzoo.errors import UserError
+    from genzoo.training import runs
+
+    try:
+        for split in ("train", "test"):
+            ds, spec = data.load(args.dataset, split, data_dir=args.data_dir)
+            images = np.concatenate([b["image"].numpy() for b in ds.batch(1000)])
+            print(line(f"{args.dataset} {split} sprites", dark_pixels(encodings.to_rgb_uint8(images, spec).numpy())))
+        for path in args.runs:
+            model, _ = runs.load_model(path, args.checkpoint)
+            samples = encodings.to_rgb_uint8(model.sample(args.num, seed=0), model.spec).numpy()
+            print(line(f"{path} ({args.checkpoint})", dark_pixels(samples)))
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
