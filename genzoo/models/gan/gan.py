@@ -110,6 +110,18 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _share(name: str, value, recipe_value, needs: str, needed, closed: bool = True) -> float:
+    """A hyper-parameter in [0, 1] (`closed`; else [0, 1)), 0 off, that needs another one (`needs`, whose
+    value is `needed`); None: the recipe's value where `needed` holds, else 0."""
+    if value is None:
+        value = recipe_value if needed else 0.0
+    in_range = _is_number(value) and (0 <= value <= 1 if closed else 0 <= value < 1)
+    if not in_range or (value and not needed):
+        raise UserError(f"{name} must be a number in [0, 1{']' if closed else ')'} (0: off) and needs {needs}, got "
+                        f"{value!r} with {needs.split()[0]}={needed!r}")
+    return float(value)
+
+
 def default_recipe(spec, recipes: dict = RECIPES) -> dict:
     """The hyper-parameters a dataset gets when they are left as None (`recipes`: the model's table)."""
     return recipes.get(spec.name, PLAIN_RECIPE)
@@ -334,24 +346,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"region_background must be true or false and needs regions >= 2, got "
                             f"{region_background!r} with regions={regions}")
         self.region_background = region_background
-        if shading is None:
-            shading = recipe["shading"] if regions else 0.0
-        if not _is_number(shading) or not 0 <= shading < 1 or (shading and not regions):
-            raise UserError(f"shading must be a number in [0, 1) (0: off) and needs regions >= 2, got {shading!r} "
-                            f"with regions={regions}")
-        self.shading = float(shading)
-        if outline is None:
-            outline = recipe["outline"] if region_background else 0.0
-        if not _is_number(outline) or not 0 <= outline <= 1 or (outline and not region_background):
-            raise UserError(f"outline must be a number in [0, 1] (0: off) and needs region_background, got "
-                            f"{outline!r} with region_background={region_background}")
-        self.outline = float(outline)
-        if inner_lines is None:
-            inner_lines = recipe["inner_lines"] if regions else 0.0
-        if not _is_number(inner_lines) or not 0 <= inner_lines <= 1 or (inner_lines and not regions):
-            raise UserError(f"inner_lines must be a number in [0, 1] (0: off) and needs regions >= 2, got "
-                            f"{inner_lines!r} with regions={regions}")
-        self.inner_lines = float(inner_lines)
+        self.shading = _share("shading", shading, recipe["shading"], "regions >= 2", regions, closed=False)
+        self.outline = _share("outline", outline, recipe["outline"], "region_background", region_background)
+        self.inner_lines = _share("inner_lines", inner_lines, recipe["inner_lines"], "regions >= 2", regions)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
