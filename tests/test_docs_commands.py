@@ -63,6 +63,8 @@ SKIPPED = {
     ("performance.md", "taskset -c 0 python tools/profile_step.py"): "a repository benchmark pinned to one core;"
                                                                       " tests/tools/test_profile_step.py runs the script",
     ("gan.md", "python tools/bench_gan.py"): "a repository benchmark (30 epochs x several losses)",
+    ("gan.md", "python tools/gan_ablation.py --model=cgan"): "a repository script (four 300-epoch trainings and"
+                                                               " their evaluations), from a clone's root",
     ("pixel_rnn.md", "python tools/count_baselines.py"): "repository benchmarks of the baselines (minutes to hours)",
     ("pixel_rnn.md", "--parts=encodings"): "a repository benchmark (trains every encoding)",
     ("serving.md", "tensorflow_model_server"): "needs the TF Serving binary (not installable on the CI machine)",
