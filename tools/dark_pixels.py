@@ -27,10 +27,12 @@ def dark_pixels(rgb) -> dict:
     rgb = np.asarray(rgb)
     if rgb.ndim != 4 or rgb.shape[-1] != 3:
         raise ValueError(f"dark_pixels needs uint8 RGB [N, H, W, 3], got shape {rgb.shape}")
+    from genzoo.models.gan.networks import background_edge
+
     background = rgb.min(-1) >= WHITE
-    padded = np.pad(background, ((0, 0), (1, 1), (1, 1)), constant_values=True)
-    near = padded[:, :-2, 1:-1] | padded[:, 2:, 1:-1] | padded[:, 1:-1, :-2] | padded[:, 1:-1, 2:]
-    edge, inner = ~background & near, ~background & ~near
+    # The edge the GAN's `outline` paints: body pixels with a background 4-neighbour, outside counting as one.
+    edge = np.asarray(background_edge(background[..., None].astype(np.float32)))[..., 0] > 0
+    inner = ~background & ~edge
     value = rgb.max(-1)
 
     def share(mask, below):
