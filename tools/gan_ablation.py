@@ -35,7 +35,7 @@ OLD_DEFAULTS = "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0,
 REGIONS = OLD_DEFAULTS + ",regions=16,region_gain_end=0,region_background=false"  # the plain game painting 16 flat regions, constant gain
 ANNEALED = REGIONS + ",region_gain_end=8,region_anneal_steps=2310"  # the gain annealed 1 -> 8 (with regions=32: SMALL_DATA_RECIPE)
 CGAN40 = (ANNEALED + ",regions=32,region_background=true,aux_twin=true,projection=false,shading=0.5,outline=0.8,"
-          "texture_weight=10,inner_lines=0")
+          "texture_weight=10,inner_lines=0,parts=0")
 ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the last value of a key wins)
     "recipe": RECIPE,
     "old_defaults": OLD_DEFAULTS,
@@ -72,6 +72,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "cgan40_projection": CGAN40 + ",projection=true",
     "cgan40_inner_lines": CGAN40 + ",inner_lines=0.8",
     "cgan40_inner_lines_no_shading": CGAN40 + ",inner_lines=0.8,shading=0",
+    # Bodies in at least three confident regions (the parts term), alone and with lines between them
+    "cgan40_parts": CGAN40 + ",parts=3",
+    "cgan40_parts_inner_lines": CGAN40 + ",parts=3,inner_lines=0.8",
 }
 
 

@@ -8,7 +8,10 @@ the layer below `RegionPaint`, and per run one line with
 - the mean probability of each pixel's most likely region (1/K: flat; 1: one region per pixel),
 - the standard deviation of a pixel's logits across the K regions, averaged,
 - the mean distance between two of an image's K colours (RGB in [-1, 1]),
-- how many of the K regions an image uses, and how often a pixel's region is its right neighbour's.
+- how many of the K regions an image uses, and how often a pixel's region is its right neighbour's,
+- its body parts: exp(I), I the mutual information between a body pixel and its body region
+  (`genzoo.models.gan.parts.body_parts`), the number of equally used regions each body is painted in.
+`--ema` reads the averaged generator (what `sample` draws) instead of the trained one.
 In training the generator paints the softmax mixture, so a flat softmax paints grey blends.
 `--grid` (one run) writes 16 codes in four rows: the trained generator in training mode (the
 mixture the discriminator sees) and in inference (each pixel's most likely region), then the
@@ -31,12 +34,15 @@ def generator_inputs(model, num: int):
     return [codes, keras.ops.arange(num, dtype="int32") % model.num_classes] if model.num_classes else codes
 
 
-def region_stats(model, num: int) -> dict:
-    """The statistics above for a model with `regions`."""
+def region_stats(model, num: int, ema: bool = False) -> dict:
+    """The statistics above for a model with `regions` (its averaged generator's with `ema`)."""
     import keras
 
-    paint = model.generator.get_layer("region_paint")
-    below = keras.Model(model.generator.inputs, paint.input)
+    from genzoo.models.gan.parts import body_parts
+
+    network = model.ema_generator if ema else model.generator
+    paint = network.get_layer("region_paint")
+    below = keras.Model(network.inputs, paint.input)
     # With the gain it trained with last (and a background region's lead and colour).
     logits, colours = (np.asarray(t) for t in paint.gained(*below(generator_inputs(model, num), training=False)[:2]))
     k = logits.shape[-1]
@@ -47,7 +53,8 @@ def region_stats(model, num: int) -> dict:
     return {"max_probability": float(weights.max(-1).mean()), "logit_std": float(logits.std(-1).mean()),
             "colour_distance": float(distances.mean()), "regions": k,
             "regions_used": float(np.mean([len(np.unique(c)) for c in chosen])),
-            "same_as_right": float(np.mean(chosen[:, :, 1:] == chosen[:, :, :-1]))}
+            "same_as_right": float(np.mean(chosen[:, :, 1:] == chosen[:, :, :-1])),
+            "parts": float(np.mean(np.exp(body_parts(weights, model.region_background))))}
 
 
 def painted_rows(model, num: int = 16) -> np.ndarray:
@@ -63,6 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("runs", nargs="+", help="run folders of dcgan/cgan models trained with regions")
     parser.add_argument("--checkpoint", default="latest", help="best, latest or a checkpoint path")
     parser.add_argument("--num", type=int, default=256, help="codes to draw")
+    parser.add_argument("--ema", action="store_true", help="the averaged generator (what sample draws)")
     parser.add_argument("--grid", help="PNG to write (one run): 16 codes painted in training mode and in inference")
     args = parser.parse_args(argv)
     if args.num < 1:
@@ -82,10 +90,10 @@ def main(argv=None) -> int:
         if not isinstance(model, GAN) or not model.regions:
             print(f"error: {path}: the model paints no regions (train it with --hparams=regions=K)", file=sys.stderr)
             return 1
-        s = region_stats(model, args.num)
+        s = region_stats(model, args.num, args.ema)
         print(f"{path}: max. region probability {s['max_probability']:.3f}, logit std {s['logit_std']:.2f}, "
               f"colour distance {s['colour_distance']:.3f}, regions used {s['regions_used']:.1f}/{s['regions']}, "
-              f"same region as the right neighbour {s['same_as_right']:.3f}")
+              f"same region as the right neighbour {s['same_as_right']:.3f}, body parts {s['parts']:.2f}")
         if args.grid:
             from genzoo import images
 

@@ -35,6 +35,7 @@ def test_flat_and_one_hot_region_maps_read_as_such(cls):
     expected = np.exp(10.0) / (np.exp(10.0) + 4)  # the gain doubles the logits
     assert peaked["max_probability"] == pytest.approx(expected, rel=1e-5)
     assert peaked["regions_used"] == 1 and peaked["same_as_right"] == 1.0
+    assert peaked["parts"] == pytest.approx(1.0, rel=1e-4)  # one region, no background: one part
     assert 0 < peaked["colour_distance"] < 2 * np.sqrt(3)
     # The picture: the trained generator (training mode, inference), then the averaged one.
     rows = region_stats.painted_rows(model, num=3)
@@ -79,3 +80,22 @@ def test_a_background_region_counts_with_its_lead_and_its_colour():
     assert stats["max_probability"] == pytest.approx(0.8, rel=1e-5)
     assert stats["regions_used"] == 1
     assert stats["colour_distance"] == pytest.approx(4 * 2 * np.sqrt(3) / 20, rel=1e-5)
+
+
+def test_parts_count_the_equally_used_body_regions_of_the_generator_asked_for():
+    """Two body regions split left/right, the background nowhere: two parts; the averaged generator, where
+    every pixel is half one region and half the other, one."""
+    spec = data.load("shapes", "train", encoding="rgb")[1]
+    model = DCGAN(spec, latent_dim=4, filters=4, regions=3, region_background=True, seed=0)
+    for network, scale in ((model.generator, 1.0), (model.ema_generator, 0.0)):
+        conv = [layer for layer in network.layers
+                if isinstance(layer, keras.layers.Conv2D) and layer.filters == 3][0]
+        kernel, bias = conv.get_weights()
+        conv.set_weights([np.zeros_like(kernel), np.array([-100.0, 0.0, 0.0], np.float32)])
+        paint = network.get_layer("region_paint")
+        # Left half region 1, right half region 2: no bias does that, so the logits are shifted on their way in.
+        shift = np.zeros((1, 20, 20, 3), np.float32)
+        shift[:, :, :10, 1], shift[:, :, 10:, 2] = 50.0 * scale, 50.0 * scale
+        paint.gained = lambda logits, colours, gained=paint.gained, shift=shift: gained(logits + shift, colours)
+    assert region_stats.region_stats(model, 4)["parts"] == pytest.approx(2.0, rel=1e-4)
+    assert region_stats.region_stats(model, 4, ema=True)["parts"] == pytest.approx(1.0, rel=1e-4)

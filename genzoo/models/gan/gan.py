@@ -47,6 +47,7 @@ from genzoo.models.base import (
 )
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.gan import augment as diffaug
+from genzoo.models.gan.parts import parts_loss
 from genzoo.models.gan.texture import texture_loss
 from genzoo.models.gan.networks import (
     NORMS,
@@ -63,7 +64,7 @@ from genzoo.models.registry import register
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
-                "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0}
+                "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0, "parts": 0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -207,6 +208,12 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         batch, measured before augmentation), which asks for the sprites' shading steps that the
         adversarial loss alone left flat. 0 off (the gap is still reported as `texture_gap`). None: the
         dataset's recipe (10 for `cgan` on `pokemon40`, else 0).
+      parts: with `regions`, P >= 2 adds the parts term to the generator's loss (`parts.parts_loss`):
+        `parts_weight` * max(0, log P - I) per image, I the mutual information between a body pixel and
+        its body region, so that each body is painted in at least P confident regions (parts of other
+        colours, with `inner_lines` lines between them) instead of one shaded region. 0 off. None: the
+        dataset's recipe (0).
+      parts_weight: the parts term's weight (1: the adversarial loss's scale).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -252,7 +259,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  region_gain_end: float | None = None, region_anneal_steps: int | None = None,
                  region_background: bool | None = None, shading: float | None = None,
                  texture_weight: float | None = None, outline: float | None = None,
-                 inner_lines: float | None = None, **kwargs):
+                 inner_lines: float | None = None, parts: int | None = None, parts_weight: float = 1.0,
+                 **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -354,6 +362,16 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         if not _is_number(texture_weight) or not texture_weight >= 0:
             raise UserError(f"texture_weight must be a number >= 0 (0: off), got {texture_weight!r}")
         self.texture_weight = float(texture_weight)
+        if parts is None:
+            parts = recipe["parts"] if regions else 0
+        body_regions = regions - region_background
+        if isinstance(parts, bool) or not isinstance(parts, int) or parts < 0 or parts == 1 or parts > body_regions:
+            raise UserError(f"parts must be 0 (off) or an integer from 2 to the body regions (regions={regions}"
+                            f"{' less the background' if region_background else ''}: {max(body_regions, 0)}), "
+                            f"got {parts!r}")
+        if not _is_number(parts_weight) or not parts_weight > 0:
+            raise UserError(f"parts_weight must be a number > 0, got {parts_weight!r}")
+        self.parts, self.parts_weight = parts, float(parts_weight)
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
             raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
         self.upsample = upsample
@@ -489,7 +507,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         z = self.noise(tf.shape(real)[0], seed)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake = self.generator(self._inputs(z, labels), training=True)
+            if self.parts:
+                fake, region_weights = self.painted(self._inputs(z, labels))
+            else:
+                fake = self.generator(self._inputs(z, labels), training=True)
             texture, gap = texture_loss(fake, real)  # on what the generator paints, before the augmentation
             # The same family of augmentations as in the discriminator step, differentiated through.
             fake = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 2))
@@ -499,10 +520,22 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             loss = per_example
             if self.texture_weight:
                 loss = loss + self.texture_weight * texture
+            if self.parts:
+                loss = loss + self.parts_weight * parts_loss(region_weights, self.region_background, self.parts)
             scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))
         return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients), "texture_gap": gap}
+
+    def painted(self, inputs, training=True, ema=False):
+        """A region generator's (the averaged one's with `ema`) images and region softmax `[B, H, W, K]` (with
+        the gain and the background's lead) in one call, so batch norm updates once in training."""
+        network = self.ema_generator if ema else self.generator
+        region_paint = network.get_layer("region_paint")
+        # A view of the same layers that also returns RegionPaint's inputs: no new weights.
+        view = keras.Model(network.inputs, [network.output, *region_paint.input[:2]])
+        images, logits, colours = view(inputs, training=training)
+        return images, keras.ops.softmax(region_paint.gained(logits, colours)[0], axis=-1)
 
     def update_ema(self):
         """Averages trainable weights, copies batch-norm statistics.
@@ -606,6 +639,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
             "region_background": self.region_background, "shading": self.shading,
             "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
+            "parts": self.parts, "parts_weight": self.parts_weight,
         }
 
     @classmethod
