@@ -19,14 +19,14 @@ def _one_hot(regions, k):
 def test_body_parts_is_the_log_of_the_number_of_equally_used_confident_regions():
     background = [[0, 0, 0, 0], [0, 1, 1, 0], [0, 2, 2, 0], [0, 0, 0, 0]]
     # Two body regions, half the body each: I = log 2; the background does not count.
-    np.testing.assert_allclose(parts.body_parts(_one_hot(background, 4), True), [math.log(2)], atol=1e-5)
+    np.testing.assert_allclose(parts.body_parts(_one_hot(background, 4), True, pool=1), [math.log(2)], atol=1e-5)
     # The same map without a background region: three regions used 12/16, 2/16, 2/16 of the image.
     usage = np.array([12, 2, 2]) / 16
-    np.testing.assert_allclose(parts.body_parts(_one_hot(background, 4), False), [-(usage * np.log(usage)).sum()],
+    np.testing.assert_allclose(parts.body_parts(_one_hot(background, 4), False, pool=1), [-(usage * np.log(usage)).sum()],
                                atol=1e-5)
     # One region: nothing.
     one = [[0, 1], [1, 1]]
-    np.testing.assert_allclose(parts.body_parts(_one_hot(one, 3), True), [0.0], atol=1e-5)
+    np.testing.assert_allclose(parts.body_parts(_one_hot(one, 3), True, pool=1), [0.0], atol=1e-5)
 
 
 def test_a_blend_of_regions_in_every_pixel_counts_as_one_part():
@@ -34,7 +34,7 @@ def test_a_blend_of_regions_in_every_pixel_counts_as_one_part():
     weights = np.zeros((1, 3, 3, 3), np.float32)
     weights[..., 0] = 0.5
     weights[..., 1:] = 0.25
-    np.testing.assert_allclose(parts.body_parts(weights, True), [0.0], atol=1e-5)
+    np.testing.assert_allclose(parts.body_parts(weights, True, pool=1), [0.0], atol=1e-5)
     # Against a brute-force sum over pixels: I = sum_x w(x)/W KL(q(.|x) || usage), pixels weighted by body share.
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(2, 4, 5, 6)).astype(np.float32) * 2
@@ -45,14 +45,28 @@ def test_a_blend_of_regions_in_every_pixel_counts_as_one_part():
     usage = body.sum((1, 2)) / share.sum((1, 2))[:, None]
     kl = (q * np.log(q / usage[:, None, None])).sum(-1)
     expected = (share * kl).sum((1, 2)) / share.sum((1, 2))
-    np.testing.assert_allclose(parts.body_parts(weights, True), expected, rtol=1e-4)
+    np.testing.assert_allclose(parts.body_parts(weights, True, pool=1), expected, rtol=1e-4)
 
 
 def test_parts_loss_stops_at_the_asked_number_of_parts():
     three = _one_hot([[1, 2, 3], [1, 2, 3], [0, 0, 0]], 5)
-    np.testing.assert_allclose(parts.parts_loss(three, True, 2), [0.0], atol=1e-6)
-    np.testing.assert_allclose(parts.parts_loss(three, True, 3), [0.0], atol=1e-5)
-    np.testing.assert_allclose(parts.parts_loss(three, True, 4), [math.log(4) - math.log(3)], atol=1e-5)
+    np.testing.assert_allclose(parts.parts_loss(three, True, 2, pool=1), [0.0], atol=1e-6)
+    np.testing.assert_allclose(parts.parts_loss(three, True, 3, pool=1), [0.0], atol=1e-5)
+    np.testing.assert_allclose(parts.parts_loss(three, True, 4, pool=1), [math.log(4) - math.log(3)], atol=1e-5)
+
+
+def test_parts_count_by_blocks_so_regions_alternating_pixel_by_pixel_are_one_part():
+    checkerboard = (np.indices((8, 8)).sum(0) % 2) + 1  # regions 1 and 2 pixel by pixel
+    halves = np.where(np.arange(8) < 4, 1, 2)[None].repeat(8, 0)  # left half 1, right half 2
+    np.testing.assert_allclose(parts.body_parts(_one_hot(checkerboard, 3), True, pool=1), [math.log(2)], atol=1e-5)
+    np.testing.assert_allclose(parts.body_parts(_one_hot(checkerboard, 3), True), [0.0], atol=1e-5)  # POOL = 4
+    np.testing.assert_allclose(parts.body_parts(_one_hot(halves, 3), True), [math.log(2)], atol=1e-5)
+    # Halves split at column 2: the blocks over columns 0-3 hold both regions half and half.
+    # Blocks: left (share 1, entropy log 2), right (all region 2). Usage 1/4, 3/4.
+    split = np.where(np.arange(8) < 2, 1, 2)[None].repeat(8, 0)
+    usage = np.array([0.25, 0.75])
+    expected = -(usage * np.log(usage)).sum() - 0.5 * math.log(2)
+    np.testing.assert_allclose(parts.body_parts(_one_hot(split, 3), True), [expected], atol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +90,7 @@ def test_the_parts_term_spreads_a_generators_bodies_over_more_regions(shapes):
             step(model.step_seed(0))
         inputs = model.noise(16, model.step_seed(1))
         measured[weight] = float(tf.reduce_mean(parts.body_parts(model.painted(inputs)[1], True)))
-    assert measured[100.0] > math.log(3), measured
+    assert measured[100.0] > math.log(2), measured  # two or more parts, by 4 x 4 blocks
     assert measured[100.0] > measured[None] + 0.3, measured
 
 

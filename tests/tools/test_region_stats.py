@@ -83,8 +83,8 @@ def test_a_background_region_counts_with_its_lead_and_its_colour():
 
 
 def test_parts_count_the_equally_used_body_regions_of_the_generator_asked_for():
-    """Two body regions split left/right, the background nowhere: two parts; the averaged generator, where
-    every pixel is half one region and half the other, one."""
+    """Two body regions split 8 / 12 columns, the background nowhere: 1.96 parts; the averaged generator,
+    where every pixel is half one region and half the other, one."""
     spec = data.load("shapes", "train", encoding="rgb")[1]
     model = DCGAN(spec, latent_dim=4, filters=4, regions=3, region_background=True, seed=0)
     for network, scale in ((model.generator, 1.0), (model.ema_generator, 0.0)):
@@ -95,7 +95,8 @@ def test_parts_count_the_equally_used_body_regions_of_the_generator_asked_for():
         paint = network.get_layer("region_paint")
         # Left half region 1, right half region 2: no bias does that, so the logits are shifted on their way in.
         shift = np.zeros((1, 20, 20, 3), np.float32)
-        shift[:, :, :10, 1], shift[:, :, 10:, 2] = 50.0 * scale, 50.0 * scale
+        shift[:, :, :8, 1], shift[:, :, 8:, 2] = 50.0 * scale, 50.0 * scale  # along the 4 x 4 blocks' edges
         paint.gained = lambda logits, colours, gained=paint.gained, shift=shift: gained(logits + shift, colours)
-    assert region_stats.region_stats(model, 4)["parts"] == pytest.approx(2.0, rel=1e-4)
+    usage = np.array([8, 12]) / 20
+    assert region_stats.region_stats(model, 4)["parts"] == pytest.approx(np.exp(-(usage * np.log(usage)).sum()), rel=1e-4)
     assert region_stats.region_stats(model, 4, ema=True)["parts"] == pytest.approx(1.0, rel=1e-4)
