@@ -2,6 +2,7 @@
 
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -48,11 +49,38 @@ def test_a_blend_of_regions_in_every_pixel_counts_as_one_part():
     np.testing.assert_allclose(parts.body_parts(weights, True, pool=1), expected, rtol=1e-4)
 
 
+def _logits(regions, k, sharpness=30.0):
+    return sharpness * _one_hot(regions, k)
+
+
 def test_parts_loss_stops_at_the_asked_number_of_parts():
-    three = _one_hot([[1, 2, 3], [1, 2, 3], [0, 0, 0]], 5)
+    three = _logits([[1, 2, 3], [1, 2, 3], [0, 0, 0]], 5)
     np.testing.assert_allclose(parts.parts_loss(three, True, 2, pool=1), [0.0], atol=1e-6)
     np.testing.assert_allclose(parts.parts_loss(three, True, 3, pool=1), [0.0], atol=1e-5)
-    np.testing.assert_allclose(parts.parts_loss(three, True, 4, pool=1), [math.log(4) - math.log(3)], atol=1e-5)
+    # Four asked: I falls short by log 4/3, and the fourth region's usage (its softmax share summed over all
+    # nine pixels, over the body's mass) is far below 1/8.
+    p = np.exp(three[0].astype(np.float64))
+    p /= p.sum(-1, keepdims=True)
+    fourth = p[..., 4].sum() / p[..., 1:].sum()
+    expected = math.log(4) - math.log(3) + math.log(1 / 8) - math.log(fourth)
+    np.testing.assert_allclose(parts.parts_loss(three, True, 4, pool=1), [expected], rtol=1e-4)
+
+
+def test_the_usage_floor_moves_a_region_that_the_softmax_has_all_but_switched_off():
+    """One body region at e^-50 odds against the others: I's gradient is nil, the floor's is not, and it
+    raises the second region's logits where they are highest (on the left, where its logit is 2 higher)."""
+    logits = np.zeros((1, 4, 4, 3), np.float32)
+    logits[..., 1] = 50.0
+    logits[:, :, :2, 2] = 2.0
+    logits = tf.constant(logits)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        information = parts.body_parts(tf.nn.softmax(logits), True, pool=1)
+        loss = parts.parts_loss(logits, True, 2, pool=1)
+    assert np.abs(tape.gradient(information, logits)).max() < 1e-12
+    grad = tape.gradient(loss, logits).numpy()[0, ..., 2]
+    assert grad.sum() == pytest.approx(-1.0, rel=1e-3)  # d(-log usage) summed over the pixels
+    assert grad[:, :2].sum() / grad.sum() == pytest.approx(np.exp(2) / (1 + np.exp(2)), rel=1e-3)
 
 
 def test_parts_count_by_blocks_so_regions_alternating_pixel_by_pixel_are_one_part():
@@ -83,13 +111,14 @@ def test_the_parts_term_spreads_a_generators_bodies_over_more_regions(shapes):
     measured = {}
     for weight in (None, 100.0):
         extra = {"parts": 4, "parts_weight": weight} if weight else {}
+        keras.utils.set_random_seed(0)  # the same starting weights each time
         model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=6, region_background=True, **extra)
         model.compile_for_training(1e-2)
         step = tf.function(lambda seed: model.generator_step(real, None, seed))
-        for _ in range(15):  # measured in training mode: batch norm's moving statistics lag 15 steps
+        for _ in range(40):  # measured in training mode: batch norm's moving statistics lag 40 steps
             step(model.step_seed(0))
         inputs = model.noise(16, model.step_seed(1))
-        measured[weight] = float(tf.reduce_mean(parts.body_parts(model.painted(inputs)[1], True)))
+        measured[weight] = float(tf.reduce_mean(parts.body_parts(tf.nn.softmax(model.painted(inputs)[1]), True)))
     assert measured[100.0] > math.log(2), measured  # two or more parts, by 4 x 4 blocks
     assert measured[100.0] > measured[None] + 0.3, measured
 

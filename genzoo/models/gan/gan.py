@@ -209,10 +209,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         adversarial loss alone left flat. 0 off (the gap is still reported as `texture_gap`). None: the
         dataset's recipe (10 for `cgan` on `pokemon40`, else 0).
       parts: with `regions`, P >= 2 adds the parts term to the generator's loss (`parts.parts_loss`):
-        `parts_weight` * max(0, log P - I) per image, I the mutual information between a body pixel and
-        its body region, so that each body is painted in at least P confident regions (parts of other
-        colours, with `inner_lines` lines between them) instead of one shaded region. 0 off. None: the
-        dataset's recipe (0).
+        `parts_weight` * (max(0, log P - I) + a floor on the usage of the image's P most used body regions)
+        per image, I the mutual information between a 4x4 block of the body and its body region, so that
+        each body is painted in at least P regions that fill blocks (parts of other colours, with
+        `inner_lines` lines between them) instead of one shaded region. 0 off. None: the dataset's recipe (0).
       parts_weight: the parts term's weight (1: the adversarial loss's scale).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
@@ -508,7 +508,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             if self.parts:
-                fake, region_weights = self.painted(self._inputs(z, labels))
+                fake, region_logits = self.painted(self._inputs(z, labels))
             else:
                 fake = self.generator(self._inputs(z, labels), training=True)
             texture, gap = texture_loss(fake, real)  # on what the generator paints, before the augmentation
@@ -521,21 +521,22 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             if self.texture_weight:
                 loss = loss + self.texture_weight * texture
             if self.parts:
-                loss = loss + self.parts_weight * parts_loss(region_weights, self.region_background, self.parts)
+                loss = loss + self.parts_weight * parts_loss(region_logits, self.region_background, self.parts)
             scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))
         return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients), "texture_gap": gap}
 
     def painted(self, inputs, training=True, ema=False):
-        """A region generator's (the averaged one's with `ema`) images and region softmax `[B, H, W, K]` (with
-        the gain and the background's lead) in one call, so batch norm updates once in training."""
+        """A region generator's (the averaged one's with `ema`) images and region logits `[B, H, W, K]` (with
+        the gain and the background's lead: RegionPaint's softmax input) in one call, so batch norm updates
+        once in training."""
         network = self.ema_generator if ema else self.generator
         region_paint = network.get_layer("region_paint")
         # A view of the same layers that also returns RegionPaint's inputs: no new weights.
         view = keras.Model(network.inputs, [network.output, *region_paint.input[:2]])
         images, logits, colours = view(inputs, training=training)
-        return images, keras.ops.softmax(region_paint.gained(logits, colours)[0], axis=-1)
+        return images, region_paint.gained(logits, colours)[0]
 
     def update_ema(self):
         """Averages trainable weights, copies batch-norm statistics.

@@ -9,8 +9,8 @@ body's mean region entropy within a block, whose exponential counts equally used
 each block commits to (a blend of three regions everywhere counts one). Blocks of POOL x POOL
 pixels, not single pixels: measured per pixel, the generator met the term within 24 epochs with
 regions alternating pixel by pixel (a cross-hatch, which `inner_lines` then drew), so a part must
-fill blocks to count. The loss is max(0, log(parts) - I) per image: nothing once an image has that
-many parts.
+fill blocks to count. The loss is max(0, log(parts) - I) per image, and a floor on the usage of its
+`parts` most used body regions (`parts_loss`): nothing once an image has that many parts.
 """
 
 from __future__ import annotations
@@ -46,6 +46,21 @@ def body_parts(weights: tf.Tensor, background: bool, pool: int = POOL) -> tf.Ten
     return _entropy(usage) - within
 
 
-def parts_loss(weights: tf.Tensor, background: bool, parts: int, pool: int = POOL) -> tf.Tensor:
-    """`[B]`: max(0, log(parts) - I) per image (`body_parts`)."""
-    return tf.nn.relu(math.log(parts) - body_parts(weights, background, pool))
+def parts_loss(logits: tf.Tensor, background: bool, parts: int, pool: int = POOL) -> tf.Tensor:
+    """Region logits `[B, H, W, K]` (before the softmax) -> `[B]`: max(0, log(parts) - I) (`body_parts`) plus
+    the sum over the image's `parts` most used body regions of max(0, log(1 / (2 parts)) - log(usage)).
+
+    The second term is what moves a generator that paints one region: there the other regions' softmax
+    shares are ~e^-40 (the annealed gain times logits of std ~5), I's gradient (~u log u) vanishes, and a
+    run with the first term alone stayed at one region (docs/gan.md, "Bodies in parts"). The gradient of
+    -log(usage) is about 1 per region however small its usage, taken where that region is already likeliest,
+    so a part grows there; both terms are 0 once the image has `parts` parts of at least half an equal share.
+    """
+    logits = tf.convert_to_tensor(logits, tf.float32)
+    log_p = tf.nn.log_softmax(logits, -1)
+    log_body = log_p[..., 1:] if background else log_p
+    log_share = tf.reduce_logsumexp(log_body, -1)  # [B, H, W]
+    log_usage = tf.reduce_logsumexp(log_body, [1, 2]) - tf.reduce_logsumexp(log_share, [1, 2])[:, None]
+    most_used = tf.math.top_k(log_usage, parts).values  # [B, parts]
+    floor = tf.reduce_sum(tf.nn.relu(math.log(1.0 / (2 * parts)) - most_used), -1)
+    return tf.nn.relu(math.log(parts) - body_parts(tf.exp(log_p), background, pool)) + floor
