@@ -4,7 +4,7 @@
   python tools/gan_ablation.py --runs=/tmp/gan_runs/ablation --summarise   # the table only
   python tools/gan_ablation.py --data_dir=../shared/data/pokemon --pixel_stats=RUN1,RUN2   # speckle statistics
   python tools/gan_ablation.py --model=cgan --dataset=pokemon40 --quality_every=20 --runs=/tmp/gan_runs/cgan40 \
-      --rows=cgan40,cgan40_no_outline,cgan40_no_shading,cgan40_no_texture   # the cgan's pokemon40 default
+      --rows=cgan40,cgan40_no_outline,cgan40_no_shading,cgan40_texture   # the cgan's pokemon40 default
 
 Each row is one `python -m genzoo.tools.train --model=dcgan` run on `--dataset` with
 explicit `--hparams` (the data-efficient recipe minus one ingredient, or the plain game), then
@@ -35,7 +35,7 @@ OLD_DEFAULTS = "loss=non_saturating,augment=none,spectral_norm=false,r1_gamma=0,
 REGIONS = OLD_DEFAULTS + ",regions=16,region_gain_end=0,region_background=false"  # the plain game painting 16 flat regions, constant gain
 ANNEALED = REGIONS + ",region_gain_end=8,region_anneal_steps=2310"  # the gain annealed 1 -> 8 (with regions=32: SMALL_DATA_RECIPE)
 CGAN40 = (ANNEALED + ",regions=32,region_background=true,aux_twin=true,projection=false,shading=0.5,outline=0.8,"
-          "texture_weight=10,inner_lines=0,parts=0")
+          "texture_weight=0,inner_lines=0,parts=0")
 ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the last value of a key wins)
     "recipe": RECIPE,
     "old_defaults": OLD_DEFAULTS,
@@ -61,13 +61,14 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "regions_annealed_32": ANNEALED + ",regions=32",
     # Region 0 the background (with --dataset=pokemon40: the default there since 2026-12-05)
     "regions_annealed_32_background": ANNEALED + ",regions=32,region_background=true",
-    # The cgan's default on pokemon40 (SPRITES40_CONDITIONAL_RECIPE since 2026-12-05) and each of its
-    # newer ingredients removed in turn; run with --model=cgan --dataset=pokemon40 --quality_every=20.
+    # The cgan's default on pokemon40 (SPRITES40_CONDITIONAL_RECIPE; shade and outline since 2026-12-05,
+    # the texture term dropped on 2026-12-06) with each of its newer ingredients removed or added in turn;
+    # run with --model=cgan --dataset=pokemon40 --quality_every=20.
     "cgan40": CGAN40,
     "cgan40_no_outline": CGAN40 + ",outline=0",
     "cgan40_no_shading": CGAN40 + ",shading=0",
-    "cgan40_no_texture": CGAN40 + ",texture_weight=0",
-    "cgan40_outline_only": CGAN40 + ",shading=0,texture_weight=0",
+    "cgan40_texture": CGAN40 + ",texture_weight=10",  # the default from 2026-12-05 to 2026-12-06
+    "cgan40_outline_only": CGAN40 + ",shading=0",
     "cgan40_no_twin": CGAN40 + ",aux_twin=false",
     "cgan40_projection": CGAN40 + ",projection=true",
     "cgan40_inner_lines": CGAN40 + ",inner_lines=0.8",

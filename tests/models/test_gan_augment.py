@@ -254,9 +254,9 @@ def test_cgan_on_shapes_defaults_to_its_measured_recipe_and_dcgan_does_not():
     config = ConditionalGAN(pokemon40, **TINY).get_config()
     assert {k: config[k] for k in SPRITES40_CONDITIONAL_RECIPE} == given(SPRITES40_CONDITIONAL_RECIPE)
     assert config["aux_twin"] is True and config["projection"] is False
-    assert (config["shading"], config["outline"], config["texture_weight"]) == (0.5, 0.8, 10.0)
+    assert (config["shading"], config["outline"], config["texture_weight"]) == (0.5, 0.8, 0.0)
     unconditional = DCGAN(pokemon40, **TINY)
-    assert (unconditional.outline, unconditional.texture_weight) == (0.0, 0.0)  # the cgan's recipe only
+    assert (unconditional.shading, unconditional.outline) == (0.0, 0.0)  # the cgan's recipe only
     # Without a class head the projection is what reads the label, and the twin has no head to pair.
     headless = ConditionalGAN(pokemon40, aux_weight=0.0, **TINY)
     assert headless.projection is True and headless.aux_twin is False

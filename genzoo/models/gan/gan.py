@@ -95,12 +95,14 @@ CONDITIONAL_SHAPES_RECIPE = {**PLAIN_RECIPE, **DATA_EFFICIENT_RECIPE, "filters":
 # steps; the AC-GAN head alone also drew one body per type); without it, the dcgan's outlined bodies
 # and 0.908 (one training seed; the plain game's regions=16 preset: 0.969). docs/gan.md, "The label
 # in the discriminator".
-# Since 2026-12-05 also a shade per pixel, a dark outline around each body and the texture term: the
-# outline paints the near-black ring that 79% of the sprites' edge pixels have (the generator drew 29%),
-# and with the other two the best checkpoints scored 0.733, 0.765 and 0.746 (three training seeds;
-# without the outline 0.806, 0.815 and, one seed broken, 0.996; docs/gan.md, "An outline").
+# Since 2026-12-05 also a shade per pixel and a dark outline around each body: the outline paints the
+# near-black ring that 79% of the sprites' edge pixels have (the generator drew 29%). With the texture term
+# (texture_weight=10) as well the best checkpoints scored 0.733, 0.765 and 0.746 (three training seeds;
+# without the outline 0.806, 0.815 and, one seed broken, 0.996; docs/gan.md, "An outline"); without it
+# 0.652, 0.688 and 0.650 (the same seeds; "One ingredient at a time"), so the term left the default on
+# 2026-12-06.
 SPRITES40_CONDITIONAL_RECIPE = {**SPRITES40_RECIPE, "aux_twin": True, "projection": False, "shading": 0.5,
-                                "outline": 0.8, "texture_weight": 10.0}
+                                "outline": 0.8}
 CONDITIONAL_RECIPES = {**RECIPES, "pokemon40": SPRITES40_CONDITIONAL_RECIPE, "shapes": CONDITIONAL_SHAPES_RECIPE}
 PALETTE_OUTPUTS = ("none", "mix", "straight_through")  # the DCGAN generator's output (networks.PaletteMix)
 UPSAMPLES = ("transpose", "nearest")  # how the DCGAN generator doubles its size
@@ -207,7 +209,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
         adversarial loss alone left flat. 0 off (the gap is still reported as `texture_gap`). None: the
-        dataset's recipe (10 for `cgan` on `pokemon40`, else 0).
+        dataset's recipe (0; 10 for `cgan` on `pokemon40` from 2026-12-05 to 2026-12-06).
       parts: with `regions`, P >= 2 adds the parts term to the generator's loss (`parts.parts_loss`):
         `parts_weight` * (max(0, log P - I) + a floor on the usage of the image's P most used body regions)
         per image, I the mutual information between a 4x4 block of the body and its body region, so that
