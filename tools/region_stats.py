@@ -3,8 +3,8 @@
   python tools/region_stats.py runs/regions [runs/other ...] [--checkpoint=latest] [--num=256]
   python tools/region_stats.py runs/regions --grid=painted.png   # and a picture of what is painted
 
-For each run: the generator's region logits for `--num` codes (seed 1, inference mode), read from
-the layer below `RegionPaint`, and per run one line with
+For each run: the generator's region logits for `--num` codes (seed 1, inference mode), read by
+`GAN.painted`, and per run one line with
 - the mean probability of each pixel's most likely region (1/K: flat; 1: one region per pixel),
 - the standard deviation of a pixel's logits across the K regions, averaged,
 - the mean distance between two of an image's K colours (RGB in [-1, 1]),
@@ -36,15 +36,10 @@ def generator_inputs(model, num: int):
 
 def region_stats(model, num: int, ema: bool = False) -> dict:
     """The statistics above for a model with `regions` (its averaged generator's with `ema`)."""
-    import keras
-
     from genzoo.models.gan.parts import body_parts
 
-    network = model.ema_generator if ema else model.generator
-    paint = network.get_layer("region_paint")
-    below = keras.Model(network.inputs, paint.input)
     # With the gain it trained with last (and a background region's lead and colour).
-    logits, colours = (np.asarray(t) for t in paint.gained(*below(generator_inputs(model, num), training=False)[:2]))
+    logits, colours = (np.asarray(t) for t in model.painted(generator_inputs(model, num), training=False, ema=ema)[1:])
     k = logits.shape[-1]
     weights = np.exp(logits - logits.max(-1, keepdims=True))
     weights /= weights.sum(-1, keepdims=True)

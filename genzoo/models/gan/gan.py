@@ -510,7 +510,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             if self.parts:
-                fake, region_logits = self.painted(self._inputs(z, labels))
+                fake, region_logits, _ = self.painted(self._inputs(z, labels))
             else:
                 fake = self.generator(self._inputs(z, labels), training=True)
             texture, gap = texture_loss(fake, real)  # on what the generator paints, before the augmentation
@@ -530,15 +530,15 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients), "texture_gap": gap}
 
     def painted(self, inputs, training=True, ema=False):
-        """A region generator's (the averaged one's with `ema`) images and region logits `[B, H, W, K]` (with
-        the gain and the background's lead: RegionPaint's softmax input) in one call, so batch norm updates
-        once in training."""
+        """A region generator's (the averaged one's with `ema`) images, region logits `[B, H, W, K]` (with
+        the gain and the background's lead: RegionPaint's softmax input) and region colours `[B, K, C]`
+        (the background's first) in one call, so batch norm updates once in training."""
         network = self.ema_generator if ema else self.generator
         region_paint = network.get_layer("region_paint")
         # A view of the same layers that also returns RegionPaint's inputs: no new weights.
         view = keras.Model(network.inputs, [network.output, *region_paint.input[:2]])
         images, logits, colours = view(inputs, training=training)
-        return images, region_paint.gained(logits, colours)[0]
+        return (images, *region_paint.gained(logits, colours))
 
     def update_ema(self):
         """Averages trainable weights, copies batch-norm statistics.
