@@ -76,6 +76,7 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # Bodies in at least three confident regions (the parts term), alone and with lines between them
     "cgan40_parts": CGAN40 + ",parts=3",
     "cgan40_parts_inner_lines": CGAN40 + ",parts=3,inner_lines=0.8",
+    "cgan40_parts_light_lines": CGAN40 + ",parts=3,inner_lines=0.5",  # lines dark, not black, as the sprites'
 }
 
 
