@@ -77,6 +77,10 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "cgan40_parts": CGAN40 + ",parts=3",
     "cgan40_parts_inner_lines": CGAN40 + ",parts=3,inner_lines=0.8",
     "cgan40_parts_light_lines": CGAN40 + ",parts=3,inner_lines=0.5",  # lines dark, not black, as the sprites'
+    # The self-supervised discriminator (FastGAN's decoder on D's features), on the cgan's and the dcgan's
+    # pokemon40 defaults (the latter with --model=dcgan --dataset=pokemon40)
+    "cgan40_recon": CGAN40 + ",recon_weight=1",
+    "regions_annealed_32_background_recon": ANNEALED + ",regions=32,region_background=true,recon_weight=1",
 }
 
 

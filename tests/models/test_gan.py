@@ -332,12 +332,13 @@ def _train(model_dir, epochs):
 
 
 @pytest.mark.parametrize("recipe", [
-    {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 1.0},
+    {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 1.0,
+     "recon_weight": 1.0},
     {"regions": 3, "region_gain_end": 6.0, "region_anneal_steps": 5},
 ], ids=["data_efficient", "annealed_regions"])
 def test_data_efficient_step_resumes_exactly_from_a_checkpoint(shapes_batch, shapes, tmp_path, recipe):
-    """DiffAugment's draws (seeded by the restored step counter), spectral norm's u, R1 and the
-    annealed region gain: a model restored from a checkpoint takes the same next step as the one
+    """DiffAugment's draws (seeded by the restored step counter), spectral norm's u, R1, the
+    self-supervised decoder and the annealed region gain: a model restored from a checkpoint takes the same next step as the one
     that wrote it."""
     first = _small(DCGAN, shapes[1], **recipe)
     step = tf.function(first.train_step)

@@ -26,6 +26,8 @@ References:
   Miyato et al., *Spectral Normalization for GANs*, 2018 (`genzoo.models.gan.spectral_norm`).
   Mescheder, Geiger & Nowozin, *Which Training Methods for GANs do actually Converge?*,
     2018 (the R1 penalty on real images).
+  Liu et al., *Towards Faster and Stabilized GAN Training for High-fidelity Few-shot Image
+    Synthesis*, 2021 (FastGAN: a discriminator that also rebuilds real images; `recon`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from genzoo.models.base import (
 )
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.gan import augment as diffaug
+from genzoo.models.gan import recon
 from genzoo.models.gan.parts import parts_loss
 from genzoo.models.gan.texture import texture_loss
 from genzoo.models.gan.networks import (
@@ -216,6 +219,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         each body is painted in at least P regions that fill blocks (parts of other colours, with
         `inner_lines` lines between them) instead of one shaded region. 0 off. None: the dataset's recipe (0).
       parts_weight: the parts term's weight (1: the adversarial loss's scale).
+      recon_weight: DCGAN discriminators: weight of a self-supervised term in the discriminator's loss
+        (FastGAN, Liu et al. 2021; `recon`): a decoder rebuilds each real image the discriminator sees
+        from its last feature map, and the mean absolute error of the rebuilt pixels is added, so
+        its features describe whole sprites. 0 off.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -262,7 +269,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  region_background: bool | None = None, shading: float | None = None,
                  texture_weight: float | None = None, outline: float | None = None,
                  inner_lines: float | None = None, parts: int | None = None, parts_weight: float = 1.0,
-                 **kwargs):
+                 recon_weight: float = 0.0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -374,6 +381,13 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         if not _is_number(parts_weight) or not parts_weight > 0:
             raise UserError(f"parts_weight must be a number > 0, got {parts_weight!r}")
         self.parts, self.parts_weight = parts, float(parts_weight)
+        if not _is_number(recon_weight) or not recon_weight >= 0 or (recon_weight and self.architecture != "dcgan"):
+            raise UserError(f"recon_weight must be a number >= 0 (0: off) and needs a DCGAN discriminator (dcgan, "
+                            f"cgan), got {recon_weight!r} for {type(self).__name__}")
+        self.recon_weight = float(recon_weight)
+        if self.recon_weight:  # reported only where trained
+            self.metric_names = (*self.metric_names, "d_recon")
+            self.trackers["d_recon"] = keras.metrics.Mean(name="d_recon")
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
             raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
         self.upsample = upsample
@@ -382,6 +396,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         # === Layers ===
         self.generator = self.build_generator("generator")
         self.discriminator = self.build_discriminator()
+        if self.recon_weight:
+            features = recon.feature_view(self.discriminator).outputs[-1]
+            self.d_decoder = recon.decoder(tuple(features.shape[1:]), self.image_shape, self.filters)
         # The averaged generator: same network, weights only ever assigned, never trained.
         self.ema_generator = self.build_generator("ema_generator")
         self.ema_generator.trainable = False
@@ -462,12 +479,13 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         """One discriminator update on a real batch (in [-1, 1]) and a fresh generated batch."""
         batch = tf.shape(real)[0]
         fake = tf.stop_gradient(self._frozen_call(self.generator, self._inputs(self.noise(batch, seed), labels)))
-        variables = self.discriminator.trainable_variables
+        variables = self.discriminator_variables()
         discriminate = lambda x: self._scores(self.discriminator(self._inputs(x, labels), training=True))
         with tf.GradientTape() as tape:
             # DiffAugment: D sees only augmented images, real and generated alike, so it cannot
             # memorise the few real ones, and nothing tells the augmentation apart from the data.
-            real_augmented = lambda x: discriminate(self.augment(x, tf.random.experimental.stateless_fold_in(seed, 2)))
+            real_augmented = lambda x: self._discriminate_real(
+                self.augment(x, tf.random.experimental.stateless_fold_in(seed, 2)), labels)
             fake_augmented = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 3))
             # Separate calls: batch norm must normalise generated images by statistics of a
             # generated batch, as in the generator step, or the generator learns to exploit
@@ -475,11 +493,13 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             if self.r1_gamma:
                 # R1 (Mescheder et al. 2018, eq. 9): gamma/2 ||grad_x D(T(x))||^2 on the real batch,
                 # differentiated through the augmentation as in Zhao et al.'s StyleGAN2 code.
-                r1, (real_scores, real_logits) = gan_losses.r1_penalty(real_augmented, real)
+                r1, (real_scores, real_logits, rebuilt) = gan_losses.r1_penalty(real_augmented, real)
             else:
-                real_scores, real_logits = real_augmented(real)
+                real_scores, real_logits, rebuilt = real_augmented(real)
             fake_scores, fake_logits = discriminate(fake_augmented)
             per_example = self.gan_loss.discriminator(real_scores, fake_scores)
+            if self.recon_weight:
+                per_example += self.recon_weight * rebuilt
             if self.r1_gamma:
                 per_example += 0.5 * self.r1_gamma * r1
             # AC-GAN: D maximises the class log-likelihood of real (and, with aux_fake, generated) images.
@@ -500,7 +520,21 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
             "d_grad_norm": global_gradient_norm(gradients),
+            **({"d_recon": rebuilt} if self.recon_weight else {}),
         }
+
+    def discriminator_variables(self) -> list:
+        """What the discriminator's optimizer trains: its network's weights, and the decoder's with `recon_weight`."""
+        return self.discriminator.trainable_variables + (self.d_decoder.trainable_variables if self.recon_weight else [])
+
+    def _discriminate_real(self, seen, labels, training=True):
+        """Scores, class logits (or None) and, with `recon_weight`, the per-example error of the image
+        rebuilt from the discriminator's features (else None) for the real images `seen` (as D sees them)."""
+        if not self.recon_weight:
+            return (*self._scores(self.discriminator(self._inputs(seen, labels), training=training)), None)
+        *outputs, features = recon.feature_view(self.discriminator)(self._inputs(seen, labels), training=training)
+        rebuilt = recon.reconstruction_loss(self.d_decoder(features, training=training), seen)
+        return (*self._scores(outputs if len(outputs) > 1 else outputs[0]), rebuilt)
 
     def generator_step(self, real, labels, seed):
         """One generator update through the fixed discriminator, on as many codes as `real` (the
@@ -579,7 +613,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         labels = data["label"] if self.conditional else None
         batch = tf.shape(real)[0]
         fake = self.generator(self._inputs(self.noise(batch, seed_pair(self.seed, -1)), labels), training=False)
-        real_scores, real_logits = self._scores(self.discriminator(self._inputs(real, labels), training=False))
+        real_scores, real_logits, rebuilt = self._discriminate_real(real, labels, training=False)
         fake_scores, fake_logits = self._scores(self.discriminator(self._inputs(fake, labels), training=False))
         class_losses = self._class_loss(labels, real_logits) + self._fake_class_loss(labels, fake_logits)
         threshold = self.gan_loss.threshold
@@ -590,6 +624,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "texture_gap": texture_loss(fake, real)[1],
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
+            **({"d_recon": rebuilt} if self.recon_weight else {}),
         })
 
     # === Training set-up ===
@@ -597,7 +632,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         """Two Adam optimizers, each built on its own network's variables only."""
         adam = lambda name: make_optimizer(learning_rate, beta_1=self.beta_1, beta_2=self.beta_2, name=name)
         self.d_optimizer, self.g_optimizer = adam("d_adam"), adam("g_adam")
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.d_optimizer.build(self.discriminator_variables())
         self.g_optimizer.build(self.generator.trainable_variables)
         # Keras `fit` wants a compiled model; its optimizer is the generator's (its step counter).
         self.compile(optimizer=self.g_optimizer)
@@ -642,7 +677,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "region_gain_end": self.region_gain_end, "region_anneal_steps": self.region_anneal_steps,
             "region_background": self.region_background, "shading": self.shading,
             "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
-            "parts": self.parts, "parts_weight": self.parts_weight,
+            "parts": self.parts, "parts_weight": self.parts_weight, "recon_weight": self.recon_weight,
         }
 
     @classmethod
