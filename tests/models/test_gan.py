@@ -338,8 +338,8 @@ def _train(model_dir, epochs):
 ], ids=["data_efficient", "annealed_regions"])
 def test_data_efficient_step_resumes_exactly_from_a_checkpoint(shapes_batch, shapes, tmp_path, recipe):
     """DiffAugment's draws (seeded by the restored step counter), spectral norm's u, R1, the
-    self-supervised decoder and the annealed region gain: a model restored from a checkpoint takes the same next step as the one
-    that wrote it."""
+    self-supervised decoder and the annealed region gain: a model restored from a checkpoint takes
+    the same next step as the one that wrote it."""
     first = _small(DCGAN, shapes[1], **recipe)
     step = tf.function(first.train_step)
     step(shapes_batch)

@@ -397,7 +397,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.generator = self.build_generator("generator")
         self.discriminator = self.build_discriminator()
         if self.recon_weight:
-            features = recon.feature_view(self.discriminator).outputs[-1]
+            features = recon.feature_map(self.discriminator)
             self.d_decoder = recon.decoder(tuple(features.shape[1:]), self.image_shape, self.filters)
         # The averaged generator: same network, weights only ever assigned, never trained.
         self.ema_generator = self.build_generator("ema_generator")

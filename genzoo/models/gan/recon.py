@@ -36,11 +36,15 @@ def decoder(feature_shape: tuple, image_shape: tuple, filters: int, name: str = 
     return keras.Model(features, x, name=name)
 
 
+def feature_map(discriminator: keras.Model):
+    """The symbolic feature map `[B, h, w, c]` that the discriminator's head flattens."""
+    return next(layer for layer in discriminator.layers if isinstance(layer, layers.Flatten)).input
+
+
 def feature_view(discriminator: keras.Model) -> keras.Model:
-    """The discriminator's outputs and the feature map its head flattens, from one call: a view of
-    the same layers (no new weights), so batch norm sees the batch once."""
-    flatten = next(layer for layer in discriminator.layers if isinstance(layer, layers.Flatten))
-    return keras.Model(discriminator.inputs, [*discriminator.outputs, flatten.input])
+    """The discriminator's outputs and `feature_map`, from one call: a view of the same layers (no new
+    weights), so batch norm sees the batch once."""
+    return keras.Model(discriminator.inputs, [*discriminator.outputs, feature_map(discriminator)])
 
 
 def reconstruction_loss(decoded: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
