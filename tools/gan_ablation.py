@@ -81,9 +81,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # pokemon40 defaults (the latter with --model=dcgan --dataset=pokemon40)
     "cgan40_recon": CGAN40 + ",recon_weight=1",
     "cgan40_parts_inner_lines_recon": CGAN40 + ",parts=3,inner_lines=0.8,recon_weight=1",
+    "regions_annealed_32_background_recon": ANNEALED + ",regions=32,region_background=true,recon_weight=1",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
-    "regions_annealed_32_background_recon": ANNEALED + ",regions=32,region_background=true,recon_weight=1",
 }
 
 
