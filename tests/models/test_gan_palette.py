@@ -386,14 +386,54 @@ def test_inner_lines_darken_body_pixels_above_or_left_of_another_body_region():
     assert RegionPaint.from_config(layer.get_config()).inner_lines == 0.5
 
 
+def test_grey_lines_paint_the_outline_and_the_inner_lines_in_their_own_greys():
+    """outline_grey g, lines_grey h: in sampling an edge pixel moves t of the way to grey g, a line pixel off the
+    edge u of the way to grey h (at t = u = 1 exactly those greys, whatever the body's colour); in training
+    the outline's soft share first, then the line's share beyond it."""
+    rng = np.random.default_rng(11)
+    logits = rng.normal(size=(2, 6, 7, 4)).astype(np.float32)
+    logits[:, 1:5, 1:6, 0] -= 9.0
+    colours = rng.uniform(-1, 1, size=(2, 3 * 3)).astype(np.float32)
+    per_image = np.concatenate([np.ones((2, 1, 3), np.float32), colours.reshape(2, 3, 3)], axis=1)
+    g, h = 49 / 127.5 - 1, 82 / 127.5 - 1
+    shifted = logits + np.array([0.5, 0, 0, 0], np.float32)
+    region = shifted.argmax(-1)
+    body = region != 0
+    edge = _edge((~body).astype(np.float32)) > 0
+    line = (_apart(np.eye(4, dtype=np.float32)[region][..., 1:]) > 0) & ~edge
+    assert line.any() and edge.any() and (body & ~edge & ~line).any()
+    picked = np.take_along_axis(per_image[:, None, None], region[..., None, None], axis=3)[..., 0, :]
+    exact = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, outline=1.0, inner_lines=1.0,
+                        outline_grey=49, lines_grey=82)
+    painted = exact([logits, colours], training=False).numpy()
+    np.testing.assert_allclose(painted[edge], g, atol=1e-6)
+    np.testing.assert_allclose(painted[line], h, atol=1e-6)
+    rest = ~edge & ~line
+    np.testing.assert_allclose(painted[rest], picked[rest], atol=1e-6)
+    layer = RegionPaint(background=(1.0, 1.0, 1.0), background_logit=0.5, outline=0.8, inner_lines=0.6,
+                        outline_grey=49, lines_grey=82)
+    half = np.where(edge, 0.8, 0.0)[..., None]
+    expected = picked + half * (g - picked)
+    expected = expected + np.where(line, 0.6, 0.0)[..., None] * (h - expected)
+    np.testing.assert_allclose(layer([logits, colours], training=False), expected, atol=1e-5)
+    weights = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
+    e = 0.8 * _edge(weights[..., 0])[..., None]
+    extra = np.maximum(0.6 * _apart(weights[..., 1:])[..., None] - e, 0) / np.maximum(1 - e, 1e-6)
+    mixed = np.einsum("bhwk,bkc->bhwc", weights, per_image)
+    expected = mixed + e * (g - mixed)
+    np.testing.assert_allclose(layer([logits, colours], training=True), expected + extra * (h - expected), atol=1e-5)
+    again = RegionPaint.from_config(layer.get_config())
+    assert (again.outline_grey, again.lines_grey) == (49.0, 82.0)
+
+
 def test_an_outlined_dcgan_survives_its_config_and_export_and_checks_its_value(tmp_path):
     from genzoo import serving
 
     spec = data.load("shapes", "train", encoding="rgb")[1]
     model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, region_background=True, outline=0.7,
-                  inner_lines=0.6)
-    assert model.generator.get_layer("region_paint").outline == 0.7
-    assert model.generator.get_layer("region_paint").inner_lines == 0.6
+                  inner_lines=0.6, outline_grey=49, lines_grey=82.5)
+    paint = model.generator.get_layer("region_paint")
+    assert (paint.outline, paint.inner_lines, paint.outline_grey, paint.lines_grey) == (0.7, 0.6, 49.0, 82.5)
     # An untrained generator paints only background: lower region 0's logits so bodies appear.
     for generator in (model.generator, model.ema_generator):
         head = next(layer for layer in generator.layers if layer.name != "shade" and getattr(layer, "filters", 0) == 3)
@@ -406,10 +446,20 @@ def test_an_outlined_dcgan_survives_its_config_and_export_and_checks_its_value(t
     loaded = tf.saved_model.load(serving.export(model, str(tmp_path / "export"), max_num_samples=6))
     out = loaded.signatures["sample"](num_samples=tf.constant(6), seed=tf.constant(3, tf.int64))
     np.testing.assert_array_equal(out["images"].numpy(), encodings.to_rgb_uint8(samples, spec).numpy())
-    # Saved before outline and inner_lines existed.
-    old = {k: v for k, v in model.get_config().items() if k not in ("outline", "inner_lines")}
-    assert DCGAN.from_config(old).generator.get_layer("region_paint").outline == 0.0
-    assert DCGAN.from_config(old).generator.get_layer("region_paint").inner_lines == 0.0
+    # Saved before outline and inner_lines (or their greys) existed.
+    old = {k: v for k, v in model.get_config().items()
+           if k not in ("outline", "inner_lines", "outline_grey", "lines_grey")}
+    paint = DCGAN.from_config(old).generator.get_layer("region_paint")
+    assert (paint.outline, paint.inner_lines, paint.outline_grey, paint.lines_grey) == (0.0, 0.0, 0.0, 0.0)
+    for bad in (-1, 256, True, "49"):
+        with pytest.raises(UserError, match=r"outline_grey must be a grey level in \[0, 255\]"):
+            DCGAN(spec, latent_dim=8, filters=8, regions=3, region_background=True, outline=0.7, outline_grey=bad)
+        with pytest.raises(UserError, match=r"lines_grey must be a grey level in \[0, 255\]"):
+            DCGAN(spec, latent_dim=8, filters=8, regions=3, inner_lines=0.6, lines_grey=bad)
+    with pytest.raises(UserError, match="outline_grey .* needs outline > 0, got 49 with outline=0.0"):
+        DCGAN(spec, latent_dim=8, filters=8, regions=3, region_background=True, outline_grey=49)
+    with pytest.raises(UserError, match="lines_grey .* needs inner_lines > 0, got 82 with inner_lines=0.0"):
+        DCGAN(spec, latent_dim=8, filters=8, regions=3, lines_grey=82)
     for bad in (-0.1, 1.5, True, "0.7"):
         with pytest.raises(UserError, match=r"outline must be a number in \[0, 1\]"):
             DCGAN(spec, latent_dim=8, filters=8, regions=3, region_background=True, outline=bad)

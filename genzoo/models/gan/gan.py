@@ -67,7 +67,8 @@ from genzoo.models.registry import register
 PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": False, "r1_gamma": 0.0, "regions": 0,
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
-                "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0, "parts": 0}
+                "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0, "parts": 0,
+                "outline_grey": 0.0, "lines_grey": 0.0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -125,6 +126,17 @@ def _share(name: str, value, recipe_value, needs: str, needed, closed: bool = Tr
     if not in_range or (value and not needed):
         raise UserError(f"{name} must be a number in [0, 1{']' if closed else ')'} (0: off) and needs {needs}, got "
                         f"{value!r} with {needs.split()[0]}={needed!r}")
+    return float(value)
+
+
+def _grey_level(name: str, value, recipe_value, needs: str, needed) -> float:
+    """A grey level in [0, 255] (0: black) for a line that needs another hyper-parameter (`needs`, whose
+    value is `needed`); None: the recipe's value where `needed` holds, else 0."""
+    if value is None:
+        value = recipe_value if needed else 0.0
+    if not (_is_number(value) and 0 <= value <= 255) or (value and not needed):
+        raise UserError(f"{name} must be a grey level in [0, 255] (0: black) and needs {needs}, got {value!r} "
+                        f"with {needs.split()[0]}={needed!r}")
     return float(value)
 
 
@@ -208,6 +220,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       inner_lines: with `regions`, u in (0, 1]: each body pixel whose right or lower neighbour is body of
         another region moves u of the way towards black (`networks.RegionPaint`), the dark lines between a
         sprite's parts; soft in training, exact in sampling. 0 off. None: the dataset's recipe (0).
+      outline_grey, lines_grey: the grey level (0-255) that `outline` and `inner_lines` move a pixel
+        towards instead of black (0): the `pokemon40` sprites draw their outline in a flat grey near 49
+        and the lines inside a body near 82, whatever the body's colour. None: the dataset's recipe (0).
       texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
@@ -269,7 +284,8 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  region_background: bool | None = None, shading: float | None = None,
                  texture_weight: float | None = None, outline: float | None = None,
                  inner_lines: float | None = None, parts: int | None = None, parts_weight: float = 1.0,
-                 recon_weight: float = 0.0, **kwargs):
+                 recon_weight: float = 0.0, outline_grey: float | None = None, lines_grey: float | None = None,
+                 **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -366,6 +382,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.shading = _share("shading", shading, recipe["shading"], "regions >= 2", regions, closed=False)
         self.outline = _share("outline", outline, recipe["outline"], "region_background", region_background)
         self.inner_lines = _share("inner_lines", inner_lines, recipe["inner_lines"], "regions >= 2", regions)
+        self.outline_grey = _grey_level("outline_grey", outline_grey, recipe["outline_grey"], "outline > 0",
+                                        self.outline)
+        self.lines_grey = _grey_level("lines_grey", lines_grey, recipe["lines_grey"], "inner_lines > 0",
+                                      self.inner_lines)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
@@ -678,6 +698,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "region_background": self.region_background, "shading": self.shading,
             "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
             "parts": self.parts, "parts_weight": self.parts_weight, "recon_weight": self.recon_weight,
+            "outline_grey": self.outline_grey, "lines_grey": self.lines_grey,
         }
 
     @classmethod
@@ -707,7 +728,8 @@ class DCGAN(GAN):
                                region_annealed=self.region_gain_end > 0,
                                region_background=(encodings.background_symmetric(self.spec)
                                                   if self.region_background else None),
-                               shading=self.shading, outline=self.outline, inner_lines=self.inner_lines)
+                               shading=self.shading, outline=self.outline, inner_lines=self.inner_lines,
+                               outline_grey=self.outline_grey, lines_grey=self.lines_grey)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -86,12 +86,16 @@ class RegionPaint(layers.Layer):
     With `inner_lines` u in (0, 1] a body pixel whose right or lower neighbour is body of another region moves
     u of the way towards black (a pixel on both an edge and a line takes the darker of the two): the dark
     lines that separate a sprite's parts, one pixel wide on the upper-left part's side (`region_lines`).
+    `outline_grey` and `lines_grey` (0-255, 0 black) are the grey the outline and the lines move towards: the
+    `pokemon40` sprites draw both in flat greys, not darker tones of the body (docs/gan.md, "Grey lines").
     """
 
     def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
                  background=None, background_logit: float = 0.0, shading: float = 0.0,
-                 outline: float = 0.0, inner_lines: float = 0.0, **kwargs):
+                 outline: float = 0.0, inner_lines: float = 0.0, outline_grey: float = 0.0,
+                 lines_grey: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        self.outline_grey, self.lines_grey = float(outline_grey), float(lines_grey)
         self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
         self.background = None if background is None else [float(c) for c in background]
         self.background_logit = float(background_logit)
@@ -134,20 +138,29 @@ class RegionPaint(layers.Layer):
                 tone = tone * (1 - weights[..., :1])
             # In [-1, 1]: towards white, x + t (1 - x); towards black, x + t (1 + x).
             image = image + keras.ops.relu(tone) * (1 - image) - keras.ops.relu(-tone) * (1 + image)
-        dark = 0.0
+        edge = 0.0
         if self.outline:
-            dark = self.outline * background_edge(weights[..., :1])
+            edge = self.outline * background_edge(weights[..., :1])
+            image = image + edge * (_grey(self.outline_grey) - image)
         if self.inner_lines:
             body = weights[..., 1:] if self.background is not None else weights
-            dark = keras.ops.maximum(dark, self.inner_lines * region_lines(body))
-        if self.outline or self.inner_lines:
-            image = image - dark * (1 + image)
+            # What the line adds beyond the outline's share, so a pixel on both moves max(edge, line) of
+            # the way (with both greys black: exactly the darker of the two).
+            line = self.inner_lines * region_lines(body)
+            line = keras.ops.relu(line - edge) / keras.ops.maximum(1 - edge, 1e-6)
+            image = image + line * (_grey(self.lines_grey) - image)
         return image
 
     def get_config(self):
         return {**super().get_config(), "straight_through": self.straight_through, "gain": self.gain,
                 "annealed": self.annealed, "background": self.background, "background_logit": self.background_logit,
-                "shading": self.shading, "outline": self.outline, "inner_lines": self.inner_lines}
+                "shading": self.shading, "outline": self.outline, "inner_lines": self.inner_lines,
+                "outline_grey": self.outline_grey, "lines_grey": self.lines_grey}
+
+
+def _grey(level: float) -> float:
+    """A grey level in 0-255 -> the generator's [-1, 1] scale."""
+    return level / 127.5 - 1.0
 
 
 def background_edge(background):
@@ -241,7 +254,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                     palette=None, straight_through: bool = False, regions: int = 0,
                     region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False,
                     region_background=None, shading: float = 0.0, outline: float = 0.0,
-                    inner_lines: float = 0.0):
+                    inner_lines: float = 0.0, outline_grey: float = 0.0, lines_grey: float = 0.0):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
@@ -252,7 +265,8 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     and starts with probability 0.8 at every pixel (`RegionPaint`'s `background`). `shading`: the
     largest share of the way towards white or black a pixel's shade moves its region's colour (`RegionPaint`).
     `outline`: the share of the way towards black that a body pixel next to the background moves (`RegionPaint`);
-    `inner_lines` the same for a body pixel next to another body region."""
+    `inner_lines` the same for a body pixel next to another body region; `outline_grey`, `lines_grey`: towards
+    that grey (0-255) instead."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -273,7 +287,8 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
         lead = math.log(BACKGROUND_SHARE / (1 - BACKGROUND_SHARE) * (regions - 1)) if free < regions else 0.0
         paint = RegionPaint(straight_through, region_gain, region_annealed, background=region_background,
                             background_logit=lead, shading=shading, outline=outline,
-                            inner_lines=inner_lines, name="region_paint")
+                            inner_lines=inner_lines, outline_grey=outline_grey, lines_grey=lines_grey,
+                            name="region_paint")
         shade = [layers.Conv2D(1, 3, padding="same", name="shade")(x)] if shading else []
         x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours, *shade])
     elif palette:
