@@ -8,7 +8,9 @@ dataset's training and test sprites, then `--num` samples of each run, sampling 
 - body: the share of pixels that are not background (all channels >= 247 of 255: white);
 - edge: the share of body pixels with a background 4-neighbour (outside the image counts as
   background), and how many of them are dark (largest channel below 64);
-- inner: the other body pixels, and how many of them are below 64 and below 96.
+- inner: the other body pixels, and how many of them are below 64 and below 96;
+- grey: of the dark edge pixels and of the inner ones below 96, the share that is a neutral grey (channels
+  at most 8 apart): the sprites draw their outline and inner lines in flat greys, not dark tones of the body.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 WHITE = 247  # a pixel with every channel at or above this is background
 EDGE_DARK, INNER_DARK = 64, 96
+GREY_SPREAD = 8  # a pixel whose channels are at most this far apart is a neutral grey
 
 
 def dark_pixels(rgb) -> dict:
@@ -34,18 +37,24 @@ def dark_pixels(rgb) -> dict:
     edge = np.asarray(background_edge(background[..., None].astype(np.float32)))[..., 0] > 0
     inner = ~background & ~edge
     value = rgb.max(-1)
+    grey = value.astype(int) - rgb.min(-1) <= GREY_SPREAD
 
     def share(mask, below):
         return float((value[mask] < below).mean()) if mask.any() else float("nan")
 
+    def grey_share(mask):
+        return float(grey[mask].mean()) if mask.any() else float("nan")
+
     return {"body": float((~background).mean()), "edge_share": float(edge.sum() / max((~background).sum(), 1)),
             "edge_below_64": share(edge, EDGE_DARK), "inner_below_64": share(inner, EDGE_DARK),
-            "inner_below_96": share(inner, INNER_DARK)}
+            "inner_below_96": share(inner, INNER_DARK), "edge_dark_grey": grey_share(edge & (value < EDGE_DARK)),
+            "inner_dark_grey": grey_share(inner & (value < INNER_DARK))}
 
 
 def line(name: str, s: dict) -> str:
     return (f"{name}: body {s['body']:.3f}, edge {s['edge_share']:.3f} of the body ({s['edge_below_64']:.2f} below 64), "
-            f"inner below 64 {s['inner_below_64']:.2f}, below 96 {s['inner_below_96']:.2f}")
+            f"inner below 64 {s['inner_below_64']:.2f}, below 96 {s['inner_below_96']:.2f}; grey: dark edge "
+            f"{s['edge_dark_grey']:.2f}, dark inner {s['inner_dark_grey']:.2f}")
 
 
 def main(argv=None) -> int:
