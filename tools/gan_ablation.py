@@ -79,6 +79,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "cgan40_parts_light_lines": CGAN40 + ",parts=3,inner_lines=0.5",  # lines dark, not black, as the sprites'
     # The outline and the lines in the sprites' own flat greys (49 and 82 of 255), at full strength
     "cgan40_parts_grey_lines": CGAN40 + ",parts=3,inner_lines=1,lines_grey=82,outline=1,outline_grey=49",
+    # ... and without the stray specks (two passes of despeckle)
+    "cgan40_parts_grey_lines_despeckle": CGAN40 + ",parts=3,inner_lines=1,lines_grey=82,outline=1,outline_grey=49,"
+                                                  "despeckle=2",
     # The self-supervised discriminator (FastGAN's decoder on D's features), on the cgan's and the dcgan's
     # pokemon40 defaults (the latter with --model=dcgan --dataset=pokemon40)
     "cgan40_recon": CGAN40 + ",recon_weight=1",

@@ -426,14 +426,65 @@ def test_grey_lines_paint_the_outline_and_the_inner_lines_in_their_own_greys():
     assert (again.outline_grey, again.lines_grey) == (49.0, 82.0)
 
 
+def _despeckled(weights):
+    """Brute force: body weights times clip(sum of the 8 neighbours' body shares - 1, 0, 1), outside the
+    image counting as background; the background takes the rest."""
+    b, h, w, k = weights.shape
+    body = 1 - weights[..., 0]
+    out = weights.copy()
+    for i in range(h):
+        for j in range(w):
+            near = sum(body[:, y, x] for y in (i - 1, i, i + 1) for x in (j - 1, j, j + 1)
+                       if (y, x) != (i, j) and 0 <= y < h and 0 <= x < w)
+            keep = np.clip(near - 1, 0, 1)
+            out[:, i, j, 1:] = weights[:, i, j, 1:] * keep[:, None]
+            out[:, i, j, 0] = 1 - keep * body[:, i, j]
+    return out
+
+
+def test_despeckle_turns_body_pixels_with_fewer_than_two_body_neighbours_into_background():
+    """In sampling a lone pixel and a pair vanish, a line of three keeps its middle for one pass and loses it
+    in the second, a 3x3 body stays whole; in training the same by the soft shares, before the outline."""
+    region = np.zeros((1, 8, 9), np.int64)
+    region[0, 1:4, 1:4] = 1  # a 3x3 body (region 1), its corners with three body neighbours
+    region[0, 6, 1] = 2  # a lone pixel
+    region[0, 6, 4:6] = 2  # a pair: one neighbour each
+    region[0, 0:3, 7] = 2  # a line of three: its ends have one neighbour, its middle two
+    logits = np.where(np.eye(3, dtype=bool)[region], 8.0, -8.0).astype(np.float32)
+    colours = np.full((1, 2 * 3), -0.5, np.float32)
+    for passes, kept in ((1, {(1, 7)}), (2, set())):
+        layer = RegionPaint(background=(1.0, 1.0, 1.0), despeckle=passes)
+        painted = layer([logits, colours], training=False).numpy()[0]
+        body = painted.min(-1) < 1
+        expected = region[0] == 1
+        for y, x in kept:
+            expected[y, x] = True
+        np.testing.assert_array_equal(body, expected)
+    rng = np.random.default_rng(13)
+    soft = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
+    colours = rng.uniform(-1, 1, size=(2, 2 * 3)).astype(np.float32)
+    weights = np.exp(soft) / np.exp(soft).sum(-1, keepdims=True)
+    per_image = np.concatenate([np.ones((2, 1, 3), np.float32), colours.reshape(2, 2, 3)], axis=1)
+    for passes in (1, 2):
+        clean = weights
+        for _ in range(passes):
+            clean = _despeckled(clean)
+        mixed = np.einsum("bhwk,bkc->bhwc", clean, per_image)
+        expected = mixed - 0.8 * _edge(clean[..., 0])[..., None] * (1 + mixed)
+        layer = RegionPaint(background=(1.0, 1.0, 1.0), outline=0.8, despeckle=passes)
+        np.testing.assert_allclose(layer([soft, colours], training=True), expected, atol=1e-5)
+    assert RegionPaint.from_config(layer.get_config()).despeckle == 2
+
+
 def test_an_outlined_dcgan_survives_its_config_and_export_and_checks_its_value(tmp_path):
     from genzoo import serving
 
     spec = data.load("shapes", "train", encoding="rgb")[1]
     model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, region_background=True, outline=0.7,
-                  inner_lines=0.6, outline_grey=49, lines_grey=82.5)
+                  inner_lines=0.6, outline_grey=49, lines_grey=82.5, despeckle=1)
     paint = model.generator.get_layer("region_paint")
     assert (paint.outline, paint.inner_lines, paint.outline_grey, paint.lines_grey) == (0.7, 0.6, 49.0, 82.5)
+    assert paint.despeckle == 1
     # An untrained generator paints only background: lower region 0's logits so bodies appear.
     for generator in (model.generator, model.ema_generator):
         head = next(layer for layer in generator.layers if layer.name != "shade" and getattr(layer, "filters", 0) == 3)
@@ -448,9 +499,15 @@ def test_an_outlined_dcgan_survives_its_config_and_export_and_checks_its_value(t
     np.testing.assert_array_equal(out["images"].numpy(), encodings.to_rgb_uint8(samples, spec).numpy())
     # Saved before outline and inner_lines (or their greys) existed.
     old = {k: v for k, v in model.get_config().items()
-           if k not in ("outline", "inner_lines", "outline_grey", "lines_grey")}
+           if k not in ("outline", "inner_lines", "outline_grey", "lines_grey", "despeckle")}
     paint = DCGAN.from_config(old).generator.get_layer("region_paint")
     assert (paint.outline, paint.inner_lines, paint.outline_grey, paint.lines_grey) == (0.0, 0.0, 0.0, 0.0)
+    assert paint.despeckle == 0
+    for bad in (-1, 1.5, True, "1"):
+        with pytest.raises(UserError, match=r"despeckle must be an integer >= 0"):
+            DCGAN(spec, latent_dim=8, filters=8, regions=3, region_background=True, despeckle=bad)
+    with pytest.raises(UserError, match="despeckle .* needs region_background, got 1 with region_background=False"):
+        DCGAN(spec, latent_dim=8, filters=8, regions=3, despeckle=1)
     for bad in (-1, 256, True, "49"):
         with pytest.raises(UserError, match=r"outline_grey must be a grey level in \[0, 255\]"):
             DCGAN(spec, latent_dim=8, filters=8, regions=3, region_background=True, outline=0.7, outline_grey=bad)

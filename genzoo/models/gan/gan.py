@@ -68,7 +68,7 @@ PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": Fa
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
                 "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0, "parts": 0,
-                "outline_grey": 0.0, "lines_grey": 0.0}
+                "outline_grey": 0.0, "lines_grey": 0.0, "despeckle": 0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -223,6 +223,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       outline_grey, lines_grey: the grey level (0-255) that `outline` and `inner_lines` move a pixel
         towards instead of black (0): the `pokemon40` sprites draw their outline in a flat grey near 49
         and the lines inside a body near 82, whatever the body's colour. None: the dataset's recipe (0).
+      despeckle: with `region_background`, n >= 0 passes that turn each body pixel with fewer than two body
+        8-neighbours into background (`networks.despeckle`): the sprites have no stray specks, the generator
+        paints them; soft in training, exact in sampling. 0 off. None: the dataset's recipe (0).
       texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
@@ -285,7 +288,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  texture_weight: float | None = None, outline: float | None = None,
                  inner_lines: float | None = None, parts: int | None = None, parts_weight: float = 1.0,
                  recon_weight: float = 0.0, outline_grey: float | None = None, lines_grey: float | None = None,
-                 **kwargs):
+                 despeckle: int | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -386,6 +389,13 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                                         self.outline)
         self.lines_grey = _grey_level("lines_grey", lines_grey, recipe["lines_grey"], "inner_lines > 0",
                                       self.inner_lines)
+        if despeckle is None:
+            despeckle = recipe["despeckle"] if region_background else 0
+        if isinstance(despeckle, bool) or not isinstance(despeckle, int) or despeckle < 0 or (
+                despeckle and not region_background):
+            raise UserError(f"despeckle must be an integer >= 0 (0: off) and needs region_background, got "
+                            f"{despeckle!r} with region_background={region_background!r}")
+        self.despeckle = despeckle
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
@@ -698,7 +708,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "region_background": self.region_background, "shading": self.shading,
             "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
             "parts": self.parts, "parts_weight": self.parts_weight, "recon_weight": self.recon_weight,
-            "outline_grey": self.outline_grey, "lines_grey": self.lines_grey,
+            "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
         }
 
     @classmethod
@@ -729,7 +739,8 @@ class DCGAN(GAN):
                                region_background=(encodings.background_symmetric(self.spec)
                                                   if self.region_background else None),
                                shading=self.shading, outline=self.outline, inner_lines=self.inner_lines,
-                               outline_grey=self.outline_grey, lines_grey=self.lines_grey)
+                               outline_grey=self.outline_grey, lines_grey=self.lines_grey,
+                               despeckle=self.despeckle)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,
