@@ -84,7 +84,7 @@ class RegionPaint(layers.Layer):
     outline, which 79% of their edge pixels have (value below 64 of 255) and the generator did not learn to
     draw (29%, docs/gan.md). Its share follows the region weights: soft in training, exact in sampling.
     With `inner_lines` u in (0, 1] a body pixel whose right or lower neighbour is body of another region moves
-    u of the way towards black (a pixel on both an edge and a line takes the darker of the two): the dark
+    u of the way towards black (a pixel on both an edge and a line moves the larger share): the dark
     lines that separate a sprite's parts, one pixel wide on the upper-left part's side (`region_lines`).
     `outline_grey` and `lines_grey` (0-255, 0 black) are the grey the outline and the lines move towards: the
     `pokemon40` sprites draw both in flat greys, not darker tones of the body (docs/gan.md, "Grey lines").
