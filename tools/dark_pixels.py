@@ -39,16 +39,14 @@ def dark_pixels(rgb) -> dict:
     value = rgb.max(-1)
     grey = value.astype(int) - rgb.min(-1) <= GREY_SPREAD
 
-    def share(mask, below):
-        return float((value[mask] < below).mean()) if mask.any() else float("nan")
+    def share(flags, mask):
+        return float(flags[mask].mean()) if mask.any() else float("nan")
 
-    def grey_share(mask):
-        return float(grey[mask].mean()) if mask.any() else float("nan")
-
+    dark_edge, dark_inner = edge & (value < EDGE_DARK), inner & (value < INNER_DARK)
     return {"body": float((~background).mean()), "edge_share": float(edge.sum() / max((~background).sum(), 1)),
-            "edge_below_64": share(edge, EDGE_DARK), "inner_below_64": share(inner, EDGE_DARK),
-            "inner_below_96": share(inner, INNER_DARK), "edge_dark_grey": grey_share(edge & (value < EDGE_DARK)),
-            "inner_dark_grey": grey_share(inner & (value < INNER_DARK))}
+            "edge_below_64": share(value < EDGE_DARK, edge), "inner_below_64": share(value < EDGE_DARK, inner),
+            "inner_below_96": share(value < INNER_DARK, inner), "edge_dark_grey": share(grey, dark_edge),
+            "inner_dark_grey": share(grey, dark_inner)}
 
 
 def line(name: str, s: dict) -> str:

@@ -117,27 +117,22 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _share(name: str, value, recipe_value, needs: str, needed, closed: bool = True) -> float:
-    """A hyper-parameter in [0, 1] (`closed`; else [0, 1)), 0 off, that needs another one (`needs`, whose
-    value is `needed`); None: the recipe's value where `needed` holds, else 0."""
+def _share(name: str, value, recipe_value, needs: str, needed, closed: bool = True, top: float = 1.0,
+           kind: str = "a number", zero: str = "off") -> float:
+    """A hyper-parameter in [0, top] (`closed`; else [0, top)), 0 `zero`, that needs another one (`needs`,
+    whose value is `needed`); None: the recipe's value where `needed` holds, else 0."""
     if value is None:
         value = recipe_value if needed else 0.0
-    in_range = _is_number(value) and (0 <= value <= 1 if closed else 0 <= value < 1)
+    in_range = _is_number(value) and (0 <= value <= top if closed else 0 <= value < top)
     if not in_range or (value and not needed):
-        raise UserError(f"{name} must be a number in [0, 1{']' if closed else ')'} (0: off) and needs {needs}, got "
-                        f"{value!r} with {needs.split()[0]}={needed!r}")
+        raise UserError(f"{name} must be {kind} in [0, {top:g}{']' if closed else ')'} (0: {zero}) and needs {needs}, "
+                        f"got {value!r} with {needs.split()[0]}={needed!r}")
     return float(value)
 
 
 def _grey_level(name: str, value, recipe_value, needs: str, needed) -> float:
-    """A grey level in [0, 255] (0: black) for a line that needs another hyper-parameter (`needs`, whose
-    value is `needed`); None: the recipe's value where `needed` holds, else 0."""
-    if value is None:
-        value = recipe_value if needed else 0.0
-    if not (_is_number(value) and 0 <= value <= 255) or (value and not needed):
-        raise UserError(f"{name} must be a grey level in [0, 255] (0: black) and needs {needs}, got {value!r} "
-                        f"with {needs.split()[0]}={needed!r}")
-    return float(value)
+    """A grey level in [0, 255] (0: black) for a line that needs another hyper-parameter (`_share`)."""
+    return _share(name, value, recipe_value, needs, needed, top=255, kind="a grey level", zero="black")
 
 
 def default_recipe(spec, recipes: dict = RECIPES) -> dict:
