@@ -64,7 +64,14 @@ def _pokemon_builder(name: str, data_dir: str | None, tfds_dir: str | None):
         tfds_dir = os.path.join(tfds_dir, "genzoo_local", _tree_digest(root, POKEMON_FILES[name]))
         config = tfds.download.DownloadConfig(manual_dir=str(root))
     builder = cls(data_dir=tfds_dir)
-    builder.download_and_prepare(download_config=config)
+    try:
+        builder.download_and_prepare(download_config=config)
+    except FileExistsError:
+        # Another process (a second training started at once, a worker on this host)
+        # finished preparing the same records first; TFDS's final rename then fails.
+        builder = cls(data_dir=tfds_dir)
+        if not builder.is_prepared():
+            raise
     return builder
 
 

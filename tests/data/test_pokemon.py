@@ -107,3 +107,25 @@ def test_wrong_size_sprite_is_reported(pokemon_dir, tmp_path, tfds_dir):
     (root / "sprites40" / "002MS.png").write_bytes(small)
     with pytest.raises(UserError, match="002MS.png: expected a 40x40 sprite, found 20x20"):
         load("pokemon40", data_dir=str(root), tfds_dir=tfds_dir)
+
+
+def test_losing_the_prepare_race_reads_the_winners_records(pokemon_dir, tmp_path, monkeypatch):
+    # Two trainings started at once both prepare; the later one's final rename fails.
+    from genzoo.data.pokemon import Pokemon
+
+    real = Pokemon.download_and_prepare
+
+    def other_process_wins(self, **kwargs):
+        real(Pokemon(data_dir=self.data_dir_root), **kwargs)
+        raise FileExistsError("Destination .../1.0.0 already exists.")
+
+    monkeypatch.setattr(Pokemon, "download_and_prepare", other_process_wins)
+    test, _ = load("pokemon", "test", data_dir=str(pokemon_dir), tfds_dir=str(tmp_path / "a"))
+    assert sum(1 for _ in test) == 80
+
+    def nobody_prepared(self, **kwargs):
+        raise FileExistsError("Destination .../1.0.0 already exists.")
+
+    monkeypatch.setattr(Pokemon, "download_and_prepare", nobody_prepared)
+    with pytest.raises(FileExistsError):
+        load("pokemon", "test", data_dir=str(pokemon_dir), tfds_dir=str(tmp_path / "b"))
