@@ -15,12 +15,13 @@ dataset's training and test sprites, then `--num` samples of each run, sampling 
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
-WHITE = 247  # a pixel with every channel at or above this is background
+import picture_report
+
+WHITE = picture_report.WHITE
 EDGE_DARK, INNER_DARK = 64, 96
 GREY_SPREAD = 8  # a pixel whose channels are at most this far apart is a neutral grey
 
@@ -56,33 +57,7 @@ def line(name: str, s: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="*", help="run folders of models that sample RGB images")
-    parser.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint path")
-    parser.add_argument("--num", type=int, default=500, help="samples per run (sampling seed 0)")
-    parser.add_argument("--dataset", default="pokemon40")
-    parser.add_argument("--data_dir", default="../shared/data/pokemon")
-    args = parser.parse_args(argv)
-    if args.num < 1:
-        parser.error(f"--num must be >= 1, got {args.num}")
-    from genzoo import data
-    from genzoo.data import encodings
-    from genzoo.errors import UserError
-    from genzoo.training import runs
-
-    try:
-        for split in ("train", "test"):
-            ds, spec = data.load(args.dataset, split, data_dir=args.data_dir)
-            images = np.concatenate([b["image"].numpy() for b in ds.batch(1000)])
-            print(line(f"{args.dataset} {split} sprites", dark_pixels(encodings.to_rgb_uint8(images, spec).numpy())))
-        for path in args.runs:
-            model, _ = runs.load_model(path, args.checkpoint)
-            samples = encodings.to_rgb_uint8(model.sample(args.num, seed=0), model.spec).numpy()
-            print(line(f"{path} ({args.checkpoint})", dark_pixels(samples)))
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return picture_report.main(argv, __doc__, dark_pixels, line)
 
 
 if __name__ == "__main__":

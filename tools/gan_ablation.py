@@ -87,6 +87,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "cgan40_recon": CGAN40 + ",recon_weight=1",
     "cgan40_parts_inner_lines_recon": CGAN40 + ",parts=3,inner_lines=0.8,recon_weight=1",
     "regions_annealed_32_background_recon": ANNEALED + ",regions=32,region_background=true,recon_weight=1",
+    # The cgan's grey-lines parts picture on the dcgan's pokemon40 default (--model=dcgan --dataset=pokemon40)
+    "dcgan40_parts_grey_lines": ANNEALED + ",regions=32,region_background=true,shading=0.5,parts=3,inner_lines=1,"
+                                "lines_grey=82,outline=1,outline_grey=49",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }
