@@ -1,7 +1,7 @@
 """How sprite-like the bodies' shapes are, for samples beside the sprites (docs/gan.md, "Body shapes").
 
-  python tools/body_shapes.py runs/cgan40 [runs/other ...] [--checkpoint=best] [--num=500] \
-      [--dataset=pokemon40 --data_dir=../shared/data/pokemon]
+  python tools/body_shapes.py runs/cgan40 [runs/other ...] [--preset=cgan_pokemon40 ...] [--checkpoint=best] \
+      [--num=500] [--dataset=pokemon40 --data_dir=../shared/data/pokemon]
 
 A picture measure beside the C2ST: where the test's pixel statistics cannot tell a stray speck from
 fine texture, or a limb from a blob, these count them. Per source (the dataset's training and test

@@ -1,7 +1,7 @@
 """How dark a sprite's edge and inside are, for samples beside the sprites (docs/gan.md, "An outline").
 
-  python tools/dark_pixels.py runs/cgan40 [runs/other ...] [--checkpoint=best] [--num=500] \
-      [--dataset=pokemon40 --data_dir=../shared/data/pokemon]
+  python tools/dark_pixels.py runs/cgan40 [runs/other ...] [--preset=cgan_pokemon40 ...] [--checkpoint=best] \
+      [--num=500] [--dataset=pokemon40 --data_dir=../shared/data/pokemon]
 
 Pixel art outlines a body in near-black and draws dark lines between its parts. Per source (the
 dataset's training and test sprites, then `--num` samples of each run, sampling seed 0) one line:

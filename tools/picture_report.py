@@ -15,6 +15,7 @@ def main(argv, doc: str, measure, line) -> int:
     """`measure`: uint8 RGB `[N, H, W, 3]` -> dict; `line(name, dict)` -> the printed line."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("runs", nargs="*", help="run folders of models that sample RGB images")
+    parser.add_argument("--preset", action="append", default=[], help="a preset's samples too (repeatable)")
     parser.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint path")
     parser.add_argument("--num", type=int, default=500, help="samples per run (sampling seed 0)")
     parser.add_argument("--dataset", default="pokemon40")
@@ -22,7 +23,7 @@ def main(argv, doc: str, measure, line) -> int:
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f"--num must be >= 1, got {args.num}")
-    from genzoo import data
+    from genzoo import data, presets
     from genzoo.data import encodings
     from genzoo.errors import UserError
     from genzoo.training import runs
@@ -32,10 +33,11 @@ def main(argv, doc: str, measure, line) -> int:
             ds, spec = data.load(args.dataset, split, data_dir=args.data_dir)
             images = np.concatenate([b["image"].numpy() for b in ds.batch(1000)])
             print(line(f"{args.dataset} {split} sprites", measure(encodings.to_rgb_uint8(images, spec).numpy())))
-        for path in args.runs:
-            model, _ = runs.load_model(path, args.checkpoint)
-            samples = encodings.to_rgb_uint8(model.sample(args.num, seed=0), model.spec).numpy()
-            print(line(f"{path} ({args.checkpoint})", measure(samples)))
+        models = [(f"{path} ({args.checkpoint})", lambda path=path: runs.load_model(path, args.checkpoint)[0])
+                  for path in args.runs] + [(f"preset {name}", lambda name=name: presets.load(name)) for name in args.preset]
+        for name, load in models:
+            model = load()
+            print(line(name, measure(encodings.to_rgb_uint8(model.sample(args.num, seed=0), model.spec).numpy())))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -49,3 +49,11 @@ def test_bad_input_and_a_missing_run_are_reported(tmp_path, capsys, pokemon_dir)
     out, err = capsys.readouterr()
     assert "pokemon40 train sprites: pieces 1.03 per image (0.98 in one)" in out  # the docs quote these
     assert err.startswith("error: ") and "no_run" in err and err.count("\n") == 1
+
+
+def test_a_preset_is_measured_and_an_unknown_one_named(capsys, pokemon_dir):
+    assert body_shapes.main(["--preset=dcgan_pokemon40", "--num=8", f"--data_dir={pokemon_dir}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and out[2].startswith("preset dcgan_pokemon40: pieces ")
+    assert body_shapes.main(["--preset=nope", f"--data_dir={pokemon_dir}"]) == 1
+    assert capsys.readouterr().err.startswith("error: unknown preset 'nope'; presets: ")
