@@ -80,7 +80,11 @@ def body_shapes(rgb) -> dict:
     opened = eroded | (_shifts(eroded, False).any(0) & main)
     rows, cols = main.any(2), main.any(1)
     box = [(np.ptp(np.flatnonzero(r)) + 1) * (np.ptp(np.flatnonzero(c)) + 1) for r, c in zip(rows, cols) if r.any()]
-    lone = body & (_shifts(body, False).sum(0) < 2)
+    from genzoo.models.gan.networks import despeckle
+
+    # Lone pixels are what one pass of the GAN's `despeckle` turns into background (one-hot background/body).
+    kept = np.asarray(despeckle(np.stack([~body, body], -1).astype(np.float32)))[..., 1] > 0.5
+    lone = body & ~kept
     size = max(int(main.sum()), 1)
     return {"pieces": float(np.mean(counts)), "one_piece": float(np.mean(np.equal(counts, 1))),
             "specks": float(np.mean(specks)), "lone": float(lone.sum() / max(int(body.sum()), 1)),

@@ -33,11 +33,13 @@ def main(argv, doc: str, measure, line) -> int:
             ds, spec = data.load(args.dataset, split, data_dir=args.data_dir)
             images = np.concatenate([b["image"].numpy() for b in ds.batch(1000)])
             print(line(f"{args.dataset} {split} sprites", measure(encodings.to_rgb_uint8(images, spec).numpy())))
-        models = [(f"{path} ({args.checkpoint})", lambda path=path: runs.load_model(path, args.checkpoint)[0])
-                  for path in args.runs] + [(f"preset {name}", lambda name=name: presets.load(name)) for name in args.preset]
-        for name, load in models:
-            model = load()
+        def report(name, model):
             print(line(name, measure(encodings.to_rgb_uint8(model.sample(args.num, seed=0), model.spec).numpy())))
+
+        for path in args.runs:
+            report(f"{path} ({args.checkpoint})", runs.load_model(path, args.checkpoint)[0])
+        for name in args.preset:
+            report(f"preset {name}", presets.load(name))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
