@@ -18,6 +18,8 @@ def main(argv, doc: str, measure, line) -> int:
     parser.add_argument("--preset", action="append", default=[], help="a preset's samples too (repeatable)")
     parser.add_argument("--checkpoint", default="best", help="best, latest or a checkpoint path")
     parser.add_argument("--num", type=int, default=500, help="samples per run (sampling seed 0)")
+    parser.add_argument("--one_body", action="store_true",
+                        help="sample each run and preset with one_body (its largest body piece only)")
     parser.add_argument("--dataset", default="pokemon40")
     parser.add_argument("--data_dir", default="../shared/data/pokemon")
     args = parser.parse_args(argv)
@@ -26,6 +28,7 @@ def main(argv, doc: str, measure, line) -> int:
     from genzoo import data, presets
     from genzoo.data import encodings
     from genzoo.errors import UserError
+    from genzoo.models.capabilities import OneBody, has
     from genzoo.training import runs
 
     try:
@@ -34,6 +37,11 @@ def main(argv, doc: str, measure, line) -> int:
             images = np.concatenate([b["image"].numpy() for b in ds.batch(1000)])
             print(line(f"{args.dataset} {split} sprites", measure(encodings.to_rgb_uint8(images, spec).numpy())))
         def report(name, model):
+            if args.one_body:
+                if not has(model, OneBody):
+                    raise UserError(f"--one_body: {name} paints no background to keep one body on")
+                model.set_one_body(True)
+                name += " one_body"
             print(line(name, measure(encodings.to_rgb_uint8(model.sample(args.num, seed=0), model.spec).numpy())))
 
         for path in args.runs:

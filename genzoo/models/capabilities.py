@@ -147,7 +147,19 @@ class Guided(Conditional):
         raise NotImplementedError
 
 
-ALL = (Sampler, ExactLikelihood, LikelihoodBound, Decoder, Encoder, Completer, CodeSpace, Conditional, Guided)
+class OneBody(Capability):
+    """Samples of bodies on a plain background that can keep each image's largest body piece only
+    (the GANs that paint a background region): fragments beside the body become background."""
+
+    one_body: bool
+
+    def set_one_body(self, on: bool) -> None:
+        """Samples and decodings from now on keep one body per image (`on`) or every piece."""
+        raise NotImplementedError
+
+
+ALL = (Sampler, ExactLikelihood, LikelihoodBound, Decoder, Encoder, Completer, CodeSpace, Conditional, Guided,
+       OneBody)
 
 
 def declared(cls: type) -> frozenset[type]:

@@ -25,11 +25,14 @@ def define_checkpoint_flag():
                         "(python -m genzoo.tools.presets lists them).")
 
 
-def define_guidance_flag():
+def define_sampling_flags():
+    """--guidance and --one_body: how a trained model samples, set without retraining (None: the model's own)."""
     from absl import flags
 
     flags.DEFINE_float("guidance", None, "A cvae trained with label_dropout: classifier-free guidance scale "
                        "(1: none; default: the model's own).")
+    flags.DEFINE_bool("one_body", None, "A GAN with region_background: keep each sample's largest body piece "
+                      "only (--noone_body: every piece; default: the model's own).")
 
 
 def check_guidance_flag(scale) -> None:
@@ -38,16 +41,21 @@ def check_guidance_flag(scale) -> None:
         raise UserError(f"--guidance must be >= 0, got {scale}")
 
 
-def apply_guidance(model, scale, name: str) -> None:
-    """--guidance on a `Guided` model; a one-line refusal on any other (None: leave the model's)."""
-    if scale is None:
-        return
-    from genzoo.models.capabilities import Guided, has
+def apply_sampling_flags(model, name: str, guidance=None, one_body=None) -> None:
+    """--guidance on a `Guided` model, --one_body on a `OneBody` one; a one-line refusal on any other
+    (None: leave the model's own)."""
+    from genzoo.models.capabilities import Guided, OneBody, has
 
-    if not has(model, Guided):
-        raise UserError(f"--guidance: model {name!r} has no classifier-free guidance "
-                        "(a cvae trained with --hparams=label_dropout=P has)")
-    model.set_guidance(scale)
+    if guidance is not None:
+        if not has(model, Guided):
+            raise UserError(f"--guidance: model {name!r} has no classifier-free guidance "
+                            "(a cvae trained with --hparams=label_dropout=P has)")
+        model.set_guidance(guidance)
+    if one_body is not None:
+        if not has(model, OneBody):
+            raise UserError(f"--one_body: model {name!r} paints no background to keep one body on "
+                            "(a dcgan or cgan trained with --hparams=region_background=True does)")
+        model.set_one_body(one_body)
 
 
 def check_model_source(FLAGS) -> None:

@@ -36,7 +36,7 @@ def define_flags():
     flags.DEFINE_integer("classifier_epochs", 15, "Epochs when genzoo's classifier must be trained first.")
     flags.DEFINE_integer("pr_k", 3, "k of the k-nearest-neighbour manifolds of precision/recall.")
     flags.DEFINE_float("temperature", 1.0, "Autoregressive models: sampling temperature.")
-    common.define_guidance_flag()
+    common.define_sampling_flags()
     flags.DEFINE_integer("scale", 0, "Pixel upscale factor of the figures (0: automatic).")
 
 
@@ -64,7 +64,7 @@ def _flat_scalars(metrics: dict, prefix="") -> dict:
 def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="test", seed=0, num_samples=1000,
              num_seeds=3, iw_samples=(1, 8, 64), features=None, features_dir=DEFAULT_FEATURES_DIR,
              classifier_epochs=15, pr_k=3, temperature=1.0, scale=0, command=None, verbose=1,
-             checkpoint="best", preset=None, guidance=None) -> dict:
+             checkpoint="best", preset=None, guidance=None, one_body=None) -> dict:
     """Everything the tool does, importable without flags; returns the metrics dict."""
     import numpy as np
     import tensorflow as tf
@@ -93,7 +93,7 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     else:
         model, config = runs.load_model(model_dir, checkpoint)
     train_cfg = config["train"]
-    common.apply_guidance(model, guidance, train_cfg["model"])
+    common.apply_sampling_flags(model, train_cfg["model"], guidance, one_body)
     dataset = dataset or train_cfg["dataset"]
     load = {"encoding": train_cfg["encoding"], "data_dir": data_dir or train_cfg["data_dir"],
             "tfds_dir": tfds_dir or train_cfg["tfds_dir"]}
@@ -119,6 +119,8 @@ def evaluate(model_dir, out, dataset=None, data_dir=None, tfds_dir=None, split="
     metrics["train_step"] = common.checkpoint_step(config["checkpoint"])
     if has(model, capabilities.Guided):
         metrics["guidance"] = model.guidance
+    if has(model, capabilities.OneBody):
+        metrics["one_body"] = model.one_body
 
     # The feature extractor first: a bad --features fails before the slow parts.
     if features:
@@ -264,6 +266,7 @@ def main(argv):
         classifier_epochs=FLAGS.classifier_epochs, pr_k=FLAGS.pr_k, temperature=FLAGS.temperature,
         scale=FLAGS.scale, command=" ".join(["python -m genzoo.tools.evaluate", *sys.argv[1:]]),
         checkpoint=FLAGS.checkpoint, preset=FLAGS.preset, guidance=FLAGS.guidance,
+        one_body=FLAGS.one_body,
     )
     print(f"genzoo: wrote {os.path.join(out, 'metrics.json')} and {len(metrics['figures'])} figures")
 

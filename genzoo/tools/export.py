@@ -18,7 +18,7 @@ def define_flags():
     flags.DEFINE_string("export_base", None, "Folder of numeric versions that TF Serving watches.")
     flags.DEFINE_integer("version", None, "Version number (default: one more than the highest present).")
     flags.DEFINE_integer("max_num_samples", 1024, "Largest num_samples a sampling request may ask for.")
-    common.define_guidance_flag()
+    common.define_sampling_flags()
 
 
 def main(argv):
@@ -35,14 +35,16 @@ def main(argv):
     common.check_output_folder("export_base", FLAGS.export_base)
     common.check_run_folder(FLAGS.model_dir)
     from genzoo import serving
-    from genzoo.models.capabilities import Guided, has
+    from genzoo.models.capabilities import Guided, OneBody, has
     model, config = common.load_model(FLAGS)
-    common.apply_guidance(model, FLAGS.guidance, config["train"]["model"])  # fixed in the exported graph
+    # Fixed in the exported graph.
+    common.apply_sampling_flags(model, config["train"]["model"], FLAGS.guidance, FLAGS.one_body)
     path = serving.export(
         model, FLAGS.export_base, version=FLAGS.version, max_num_samples=FLAGS.max_num_samples,
         metadata={"run": {"model_dir": FLAGS.model_dir, "preset": FLAGS.preset, "checkpoint": config["checkpoint"],
                           "train": config.get("train"),
-                          "guidance": model.guidance if has(model, Guided) else None}},
+                          "guidance": model.guidance if has(model, Guided) else None,
+                          "one_body": model.one_body if has(model, OneBody) else None}},
     )
     print(f"genzoo: exported {config['train']['model']} ({config['checkpoint']}) to {path}")
 

@@ -29,7 +29,7 @@ def define_flags():
                       "What to draw.")
     flags.DEFINE_integer("steps", 8, "--mode=interpolate/attribute: images per row (rows = --num // --steps).")
     flags.DEFINE_float("temperature", 1.0, "Autoregressive models: softmax temperature (0 = greedy).")
-    common.define_guidance_flag()
+    common.define_sampling_flags()
     flags.DEFINE_float("known_fraction", 0.5, "--mode=complete: fraction of pixels kept (raster order).")
     flags.DEFINE_string("labels", "", "Comma-separated class labels for conditional models (cycled).")
     flags.DEFINE_integer("scale", 0, "Pixel upscale factor (0: automatic).")
@@ -72,7 +72,7 @@ def main(argv):
         labels = np.resize(np.array(wanted, np.int32), FLAGS.num)
     if FLAGS["temperature"].present and not model.tempered:
         raise common.UserError(f"--temperature: model {config['train']['model']!r} has no sampling temperature")
-    common.apply_guidance(model, FLAGS.guidance, config["train"]["model"])
+    common.apply_sampling_flags(model, config["train"]["model"], FLAGS.guidance, FLAGS.one_body)
     if FLAGS.mode == "sample":
         pictures = data.to_rgb_uint8(
             model.sample(FLAGS.num, FLAGS.seed, labels=labels, temperature=FLAGS.temperature), spec).numpy()
@@ -138,6 +138,9 @@ def draw_saved_model(FLAGS):
     from genzoo import data, images, serving
 
     path = FLAGS.saved_model
+    for name in ("guidance", "one_body"):
+        if FLAGS[name].value is not None:
+            raise common.UserError(f"--{name} is fixed in an exported model: pass it to genzoo.tools.export")
     info = serving.read_metadata(path)
     signatures = tf.saved_model.load(path).signatures
     if FLAGS.signature not in signatures:

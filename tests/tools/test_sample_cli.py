@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tests.tools.conftest import (
     assert_one_line_errors,
+    run_tool,
     grid_cells,
     grid_shape,
     small_hparams,
@@ -72,6 +73,8 @@ def test_bad_flags_give_one_line_error_and_write_nothing(runs, tmp_path):
         "one step": (["cgan", "--mode=interpolate", "--steps=1"], "--steps must be at least 2, got 1"),
         "no code space": (["pixel_cnn", "--mode=attribute"], "has no code space to attribute in"),
         "unknown mode": (["cgan", "--mode=morph"], "--mode"),
+        "one body, no background": (["cgan", "--one_body", "--checkpoint=latest"], "model 'cgan' paints no background to keep one body on"),
+        "one body, no gan": (["pixel_cnn", "--noone_body", "--checkpoint=latest"], "model 'pixel_cnn' paints no background"),
     }
     procs = {name: _draw(runs, tmp_path / f"{name}.png", *flags) for name, (flags, _) in cases.items()}
     assert_one_line_errors(procs, cases)
@@ -87,7 +90,26 @@ def test_flag_errors_that_need_no_model_come_before_loading_the_run(tmp_path):
         "fraction": ([missing, "--mode=complete", "--known_fraction=1.5"], "--known_fraction must lie in [0, 1]"),
         "temperature": ([missing, "--temperature=-1"], "--temperature must be >= 0, got -1.0"),
         "labels": ([missing, "--labels=a,b"], "--labels must be integers, got 'a,b'"),
+        "exported one body": ([f"--saved_model={tmp_path / 'no_export'}", "--one_body"],
+                              "--one_body is fixed in an exported model: pass it to genzoo.tools.export"),
     }
     procs = {name: start_tool("sample", f"--out={tmp_path / name}.png", *flags) for name, (flags, _) in cases.items()}
     assert_one_line_errors(procs, cases)
     assert not (tmp_path / "no_run").exists()
+
+
+def test_one_body_on_a_preset_from_a_fresh_folder(tmp_path):
+    """As a user types it: a relative --out in an empty folder; the grid is the model's one-body samples."""
+    from genzoo import data, presets
+
+    done = run_tool("sample", "--preset=dcgan_pokemon40", "--one_body", "--num=9", "--seed=4", "--out=grid.png",
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png"]
+    model = presets.load("dcgan_pokemon40")
+    every = data.to_rgb_uint8(model.sample(9, 4), model.spec).numpy()
+    model.set_one_body(True)
+    one = data.to_rgb_uint8(model.sample(9, 4), model.spec).numpy()
+    cells = grid_cells(_png(tmp_path / "grid.png"), 3, 3, size=40, scale=2)[:, :, ::2, ::2].reshape(one.shape)
+    np.testing.assert_array_equal(cells, one)
+    assert not np.array_equal(one, every)  # some sample lost a piece

@@ -149,7 +149,7 @@ def saved_recipe(config: dict) -> dict:
 # === Model ===
 @register("gan")
 @keras.saving.register_keras_serializable("genzoo")
-class GAN(GenerativeModel, CodeSpaceWalks):
+class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
     """The adversarial game with fully connected networks (Goodfellow et al. 2014).
 
     Images are played in RGB scaled to [-1, 1] (palette data through its colours,
@@ -221,6 +221,9 @@ class GAN(GenerativeModel, CodeSpaceWalks):
       despeckle: with `region_background`, n >= 0 passes that turn each body pixel with fewer than two body
         8-neighbours into background (`networks.despeckle`): the sprites have no stray specks, the generator
         paints them; soft in training, exact in sampling. 0 off. None: the dataset's recipe (0).
+      one_body: with `region_background`, samples keep each image's largest 8-connected body piece only
+        (`networks.largest_body`); the discriminator never sees it (sampling only), and `set_one_body` (the
+        tools' `--one_body`) switches it on a trained model. False: every piece (docs/gan.md, "One body").
       texture_weight: weight of the texture term in the generator's loss (`texture.texture_loss`:
         the L1 distance between the histograms of neighbour steps of the generated and the real
         batch, measured before augmentation), which asks for the sprites' shading steps that the
@@ -283,7 +286,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
                  texture_weight: float | None = None, outline: float | None = None,
                  inner_lines: float | None = None, parts: int | None = None, parts_weight: float = 1.0,
                  recon_weight: float = 0.0, outline_grey: float | None = None, lines_grey: float | None = None,
-                 despeckle: int | None = None, **kwargs):
+                 despeckle: int | None = None, one_body: bool = False, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -391,6 +394,10 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             raise UserError(f"despeckle must be an integer >= 0 (0: off) and needs region_background, got "
                             f"{despeckle!r} with region_background={region_background!r}")
         self.despeckle = despeckle
+        if not isinstance(one_body, bool) or (one_body and not region_background):
+            raise UserError(f"one_body must be true or false and needs region_background, got {one_body!r} "
+                            f"with region_background={region_background!r}")
+        self.one_body = one_body
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
@@ -429,6 +436,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.ema_generator.trainable = False
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             average.assign(weight)
+        self.set_one_body(self.one_body)
         self.built = True
 
     def build_generator(self, name):
@@ -689,6 +697,21 @@ class GAN(GenerativeModel, CodeSpaceWalks):
         self.check_temperature(temperature)
         return self.generate(self.sample_codes(num, seed), labels)
 
+    def capabilities(self):
+        declared = super().capabilities()
+        # getattr: __init__ asks `self.conditional` before it sets region_background.
+        return declared if getattr(self, "region_background", False) else declared - {capabilities.OneBody}
+
+    def set_one_body(self, on: bool) -> None:
+        """The `OneBody` capability (a GAN with `region_background`): samples from now on keep each image's
+        largest body piece only (`on`), or every piece."""
+        if on and not self.region_background:
+            raise UserError("one_body needs a GAN trained with region_background (a plain background to keep)")
+        self.one_body = bool(on)
+        for network in (self.generator, self.ema_generator):
+            if self.region_background:
+                network.get_layer("region_paint").one_body = self.one_body
+
     # === Config ===
     def get_config(self):
         return {
@@ -704,6 +727,7 @@ class GAN(GenerativeModel, CodeSpaceWalks):
             "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
             "parts": self.parts, "parts_weight": self.parts_weight, "recon_weight": self.recon_weight,
             "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
+            "one_body": self.one_body,
         }
 
     @classmethod

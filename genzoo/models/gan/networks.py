@@ -92,14 +92,17 @@ class RegionPaint(layers.Layer):
     background, n times over (`despeckle`): the sprites have no lone pixels (0.06% of their body pixels have
     one body neighbour), the generator's stray specks do; soft in training, exact in sampling, before the
     shade and the lines.
+    With `one_body` (needs `background`; sampling only, an attribute the model may switch) body pixels outside
+    each image's largest 8-connected body piece become background before the shade and the lines
+    (`largest_body`): the sprites are one piece in 96-98% of images, the generator's samples in 31-73%.
     """
 
     def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
                  background=None, background_logit: float = 0.0, shading: float = 0.0,
                  outline: float = 0.0, inner_lines: float = 0.0, outline_grey: float = 0.0,
-                 lines_grey: float = 0.0, despeckle: int = 0, **kwargs):
+                 lines_grey: float = 0.0, despeckle: int = 0, one_body: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.despeckle = int(despeckle)
+        self.despeckle, self.one_body = int(despeckle), bool(one_body)
         self.outline_grey, self.lines_grey = float(outline_grey), float(lines_grey)
         self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
         self.background = None if background is None else [float(c) for c in background]
@@ -138,6 +141,8 @@ class RegionPaint(layers.Layer):
             weights = weights + keras.ops.stop_gradient(hard - weights) if training else hard
         for _ in range(self.despeckle):
             weights = despeckle(weights)
+        if self.one_body and not training:
+            weights = largest_body(weights)
         image = keras.ops.einsum("bhwk,bkc->bhwc", weights, colours)
         if self.shading:
             tone = self.shading * keras.ops.tanh(inputs[2])
@@ -162,7 +167,8 @@ class RegionPaint(layers.Layer):
         return {**super().get_config(), "straight_through": self.straight_through, "gain": self.gain,
                 "annealed": self.annealed, "background": self.background, "background_logit": self.background_logit,
                 "shading": self.shading, "outline": self.outline, "inner_lines": self.inner_lines,
-                "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle}
+                "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
+                "one_body": self.one_body}
 
 
 def _grey(level: float) -> float:
@@ -191,6 +197,32 @@ def despeckle(weights):
                for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
     keep = keras.ops.clip(near - 1, 0, 1)
     return keras.ops.concatenate([1 - keep * body, weights[..., 1:] * keep], axis=-1)
+
+
+def largest_body(weights):
+    """One-hot region weights `[B, H, W, K]`, region 0 the background -> the same with every body pixel outside
+    the image's largest 8-connected body piece moved to the background (of pieces of equal size, the one whose
+    last pixel in raster order comes last is kept). Exact for one-hot weights; sampling only (no gradient)."""
+    body = 1 - weights[..., 0]
+    height, width = body.shape[1], body.shape[2]
+    # Each piece takes the largest raster index among its pixels: a path of length L settles in L rounds.
+    labels = body * keras.ops.reshape(keras.ops.arange(1, height * width + 1, dtype=body.dtype), (1, height, width))
+
+    def grow(labels, _):
+        grown = keras.ops.max_pool(labels[..., None], 3, strides=1, padding="same")[..., 0] * body
+        return grown, keras.ops.any(grown != labels)
+
+    labels, _ = keras.ops.while_loop(lambda labels, changed: changed, grow, (labels, True))
+    # Piece sizes: one segment per (image, label); label 0 (background) counts nothing.
+    batch = keras.ops.shape(body)[0]
+    ids = keras.ops.cast(labels, "int32") + keras.ops.arange(batch)[:, None, None] * (height * width + 1)
+    sizes = keras.ops.segment_sum(keras.ops.reshape(body, (-1,)), keras.ops.reshape(ids, (-1,)),
+                                  num_segments=batch * (height * width + 1))
+    size = keras.ops.take(sizes, ids) * body
+    largest = keras.ops.max(size, axis=(1, 2), keepdims=True)
+    winner = keras.ops.max(keras.ops.where(size == largest, labels, 0), axis=(1, 2), keepdims=True)
+    keep = keras.ops.cast(keras.ops.logical_and(labels == winner, body > 0), weights.dtype)[..., None]
+    return keras.ops.concatenate([1 - keep * body[..., None], weights[..., 1:] * keep], axis=-1)
 
 
 def region_lines(body):
