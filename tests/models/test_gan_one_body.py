@@ -143,3 +143,17 @@ def test_one_body_needs_a_background():
     assert caps.OneBody not in model.capabilities()
     with pytest.raises(UserError, match="one_body needs a GAN trained with region_background"):
         model.set_one_body(True)
+
+
+def test_pokemon40_samples_one_body_by_default_and_older_runs_keep_every_piece():
+    from genzoo.data import DatasetSpec
+
+    spec = DatasetSpec("pokemon40", 40, 40, "rgb", channels=3)
+    model = DCGAN(spec, latent_dim=4, filters=4)
+    assert model.one_body and model.ema_generator.get_layer("region_paint").one_body
+    assert not DCGAN(spec, latent_dim=4, filters=4, one_body=False).one_body
+    assert not DCGAN(spec, latent_dim=4, filters=4, region_background=False).one_body  # nothing to keep it on
+    assert not DCGAN(DatasetSpec("pokemon", 20, 20, "rgb", channels=3), latent_dim=4, filters=4).one_body
+    # A run saved before one_body existed (the presets) samples every piece, as when it was measured.
+    old = {k: v for k, v in model.get_config().items() if k != "one_body"}
+    assert not DCGAN.from_config(old).generator.get_layer("region_paint").one_body
