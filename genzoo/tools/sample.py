@@ -139,7 +139,7 @@ def draw_saved_model(FLAGS):
 
     path = FLAGS.saved_model
     for name in ("guidance", "one_body"):
-        if FLAGS[name].value is not None:
+        if getattr(FLAGS, name, None) is not None:
             raise common.UserError(f"--{name} is fixed in an exported model: pass it to genzoo.tools.export")
     info = serving.read_metadata(path)
     signatures = tf.saved_model.load(path).signatures

@@ -133,6 +133,17 @@ def _share(name: str, value, recipe_value, needs: str, needed, closed: bool = Tr
     return float(value)
 
 
+def _switch(name: str, value, recipe_value, needs: str, needed) -> bool:
+    """A true/false hyper-parameter that needs another (`needs`, whose value is `needed`); None: the recipe's
+    value where `needed` holds, else False."""
+    if value is None:
+        value = recipe_value if needed else False
+    if not isinstance(value, bool) or (value and not needed):
+        raise UserError(f"{name} must be true or false and needs {needs}, got {value!r} with "
+                        f"{needs.split()[0]}={needed!r}")
+    return value
+
+
 def _grey_level(name: str, value, recipe_value, needs: str, needed) -> float:
     """A grey level in [0, 255] (0: black) for a line that needs another hyper-parameter (`_share`)."""
     return _share(name, value, recipe_value, needs, needed, top=255, kind="a grey level", zero="black")
@@ -378,11 +389,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                             f">= 1, got {region_gain_end!r} with regions={regions}, "
                             f"region_anneal_steps={region_anneal_steps}")
         self.region_gain_end, self.region_anneal_steps = float(region_gain_end), int(region_anneal_steps)
-        if region_background is None:
-            region_background = recipe["region_background"] if regions else False
-        if not isinstance(region_background, bool) or (region_background and not regions):
-            raise UserError(f"region_background must be true or false and needs regions >= 2, got "
-                            f"{region_background!r} with regions={regions}")
+        region_background = _switch("region_background", region_background, recipe["region_background"],
+                                    "regions >= 2", regions)
         self.region_background = region_background
         self.shading = _share("shading", shading, recipe["shading"], "regions >= 2", regions, closed=False)
         self.outline = _share("outline", outline, recipe["outline"], "region_background", region_background)
@@ -398,12 +406,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             raise UserError(f"despeckle must be an integer >= 0 (0: off) and needs region_background, got "
                             f"{despeckle!r} with region_background={region_background!r}")
         self.despeckle = despeckle
-        if one_body is None:
-            one_body = recipe["one_body"] if region_background else False
-        if not isinstance(one_body, bool) or (one_body and not region_background):
-            raise UserError(f"one_body must be true or false and needs region_background, got {one_body!r} "
-                            f"with region_background={region_background!r}")
-        self.one_body = one_body
+        self.one_body = _switch("one_body", one_body, recipe["one_body"], "region_background", region_background)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
