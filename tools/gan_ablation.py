@@ -60,7 +60,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "regions_annealed": ANNEALED,
     "regions_annealed_32": ANNEALED + ",regions=32",
     # Region 0 the background (with --dataset=pokemon40: the default there since 2026-12-05)
-    "regions_annealed_32_background": ANNEALED + ",regions=32,region_background=true",
+    # (the dcgan's pokemon40 default from 2026-12-05 to 2026-12-06: the later default's keys spelt out as off)
+    "regions_annealed_32_background": ANNEALED + ",regions=32,region_background=true,shading=0,parts=0,inner_lines=0,"
+                                      "outline=0",
     # The cgan's default on pokemon40 (SPRITES40_CONDITIONAL_RECIPE; shade and outline since 2026-12-05,
     # the texture term dropped on 2026-12-06) with each of its newer ingredients removed or added in turn;
     # run with --model=cgan --dataset=pokemon40 --quality_every=20.
@@ -86,8 +88,10 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # pokemon40 defaults (the latter with --model=dcgan --dataset=pokemon40)
     "cgan40_recon": CGAN40 + ",recon_weight=1",
     "cgan40_parts_inner_lines_recon": CGAN40 + ",parts=3,inner_lines=0.8,recon_weight=1",
-    "regions_annealed_32_background_recon": ANNEALED + ",regions=32,region_background=true,recon_weight=1",
-    # The cgan's grey-lines parts picture on the dcgan's pokemon40 default (--model=dcgan --dataset=pokemon40)
+    "regions_annealed_32_background_recon": ANNEALED + ",regions=32,region_background=true,shading=0,parts=0,"
+                                            "inner_lines=0,outline=0,recon_weight=1",
+    # The cgan's grey-lines parts picture on the dcgan's pokemon40 default (--model=dcgan --dataset=pokemon40):
+    # that default since 2026-12-06, spelt out
     "dcgan40_parts_grey_lines": ANNEALED + ",regions=32,region_background=true,shading=0.5,parts=3,inner_lines=1,"
                                 "lines_grey=82,outline=1,outline_grey=49",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win

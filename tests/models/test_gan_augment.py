@@ -11,7 +11,8 @@ from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN, ConditionalGAN
 from genzoo.models.gan import augment
 from genzoo.models.gan.gan import (CONDITIONAL_SHAPES_RECIPE, DATA_EFFICIENT_RECIPE, PLAIN_RECIPE, SMALL_DATA_RECIPE,
-                                  SPRITES40_CONDITIONAL_RECIPE, SPRITES40_RECIPE)
+                                  SPRITES40_CONDITIONAL_RECIPE, SPRITES40_PARTS_RECIPE,
+                                  SPRITES40_RECIPE)
 from genzoo.models.gan.spectral_norm import SNConv2D, SNDense
 
 SEED = tf.constant([3, 7], tf.int64)
@@ -223,8 +224,11 @@ def test_the_recipes_regions_apply_only_where_the_generator_paints_free_rgb():
     assert DCGAN(SHAPES, **TINY).regions == 0
     # pokemon40: regions alone gave noise there; with the white background region they organise (docs/gan.md).
     pokemon40 = DCGAN(DatasetSpec("pokemon40", 40, 40, "rgb", channels=3), **TINY)
-    assert {k: pokemon40.get_config()[k] for k in SPRITES40_RECIPE} == given(SPRITES40_RECIPE)
+    assert {k: pokemon40.get_config()[k] for k in SPRITES40_PARTS_RECIPE} == given(SPRITES40_PARTS_RECIPE)
     assert SPRITES40_RECIPE["region_background"] and not SMALL_DATA_RECIPE["region_background"]
+    # Since 2026-12-06 the dcgan there also shades, asks for parts and draws grey outlines and lines.
+    assert (pokemon40.shading, pokemon40.parts, pokemon40.inner_lines, pokemon40.outline) == (0.5, 3, 1.0, 1.0)
+    assert (pokemon40.outline_grey, pokemon40.lines_grey) == (49.0, 82.0)
     assert pokemon40.generator.get_layer("region_paint").background == [1.0, 1.0, 1.0]
     assert DCGAN(POKEMON, regions=0, **TINY).regions == 0 and DCGAN(POKEMON, regions=4, **TINY).regions == 4
     assert GAN(POKEMON, latent_dim=4, hidden=8).regions == 0  # the MLP generator has no regions
@@ -255,8 +259,8 @@ def test_cgan_on_shapes_defaults_to_its_measured_recipe_and_dcgan_does_not():
     assert {k: config[k] for k in SPRITES40_CONDITIONAL_RECIPE} == given(SPRITES40_CONDITIONAL_RECIPE)
     assert config["aux_twin"] is True and config["projection"] is False
     assert (config["shading"], config["outline"], config["texture_weight"]) == (0.5, 0.8, 0.0)
-    unconditional = DCGAN(pokemon40, **TINY)
-    assert (unconditional.shading, unconditional.outline) == (0.0, 0.0)  # the cgan's recipe only
+    conditional = ConditionalGAN(pokemon40, **TINY)  # the cgan keeps its one-hue recipe: no parts, black lines
+    assert (conditional.parts, conditional.inner_lines, conditional.outline_grey) == (0, 0.0, 0.0)
     # Without a class head the projection is what reads the label, and the twin has no head to pair.
     headless = ConditionalGAN(pokemon40, aux_weight=0.0, **TINY)
     assert headless.projection is True and headless.aux_twin is False

@@ -91,7 +91,13 @@ SMALL_DATA_RECIPE = {**PLAIN_RECIPE, "regions": 32, "region_gain_end": 8.0, "reg
 # one piece in 53% and 73% of images (the sprites 96-98%), with it 100% and 99%; C2ST 0.644 and 0.715
 # against 0.652 and 0.723 without, unchanged within its spread (docs/gan.md, "One body").
 SPRITES40_RECIPE = {**SMALL_DATA_RECIPE, "region_background": True, "one_body": True}
-RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": SPRITES40_RECIPE}
+# The dcgan on pokemon40 since 2026-12-06: the background recipe with a shade per pixel, the parts term and the
+# outline and inner lines in the sprites' flat greys (docs/gan.md, "Grey lines"): the best checkpoints of three
+# training seeds scored 0.737, 0.700 and 0.727 (last 0.746, 0.725, 0.685), against 0.710, -, 0.781 (last -,
+# 0.723, 0.763) for SPRITES40_RECIPE alone, and draw bodies of two to five colour parts instead of one hue.
+SPRITES40_PARTS_RECIPE = {**SPRITES40_RECIPE, "shading": 0.5, "parts": 3, "inner_lines": 1.0, "lines_grey": 82.0,
+                          "outline": 1.0, "outline_grey": 49.0}
+RECIPES = {"pokemon": SMALL_DATA_RECIPE, "pokemon40": SPRITES40_PARTS_RECIPE}
 # cgan on shapes: the plain game drew the requested shape 0.188 of the time (the discriminator won
 # within ~700 steps); wider networks with the data-efficient recipe, palette logits and a class head
 # trained on real images only drew it 0.935 at 2880 steps (40 epochs; docs/gan.md, class control).
