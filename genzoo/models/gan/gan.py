@@ -723,8 +723,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         if on and not self.region_background:
             raise UserError("one_body needs a GAN trained with region_background (a plain background to keep)")
         self.one_body = bool(on)
-        for network in (self.generator, self.ema_generator):
-            if self.region_background:
+        if self.region_background:  # the layer exists only then
+            for network in (self.generator, self.ema_generator):
                 network.get_layer("region_paint").one_body = self.one_body
 
     # === Config ===
