@@ -94,6 +94,11 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # that default since 2026-12-06, spelt out
     "dcgan40_parts_grey_lines": ANNEALED + ",regions=32,region_background=true,shading=0.5,parts=3,inner_lines=1,"
                                 "lines_grey=82,outline=1,outline_grey=49",
+    # ... with the shade in three tones (shadow, colour, light): its giveaway is too many visible colours per
+    # pixel, the continuous shade mottling the parts
+    "dcgan40_parts_grey_lines_shade_steps": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
+                                            "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
+                                            "outline_grey=49",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

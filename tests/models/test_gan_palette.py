@@ -267,6 +267,40 @@ def test_shading_moves_each_pixel_towards_white_or_black_and_leaves_the_backgrou
     assert RegionPaint.from_config(layer.get_config()).shading == 0.3
 
 
+def test_shade_steps_round_the_shade_to_a_few_tones_with_the_continuous_gradient():
+    """shade_steps n: the tanh is rounded to a multiple of 1 / n, in training (straight-through: the value
+    rounded, the gradient the continuous shade's, also where it rounds to no shade) and in sampling alike,
+    so a body region has 2n + 1 tones."""
+    rng = np.random.default_rng(4)
+    logits = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
+    colours = rng.uniform(-1, 1, size=(2, 2 * 3)).astype(np.float32)
+    shade = (3 * rng.normal(size=(2, 5, 6, 1))).astype(np.float32)
+    per_image = np.concatenate([np.ones((2, 1, 3), np.float32), colours.reshape(2, 2, 3)], axis=1)
+    region = logits.argmax(-1)
+    picked = np.take_along_axis(per_image[:, None, None], region[..., None, None], axis=3)[..., 0, :]
+    for steps in (1, 2):
+        layer = RegionPaint(background=(1.0, 1.0, 1.0), shading=0.4, shade_steps=steps, straight_through=True)
+        tone = 0.4 * np.round(np.tanh(shade) * steps) / steps
+        expected = np.where((region == 0)[..., None], 1.0, _shade(picked, tone))
+        for training in (True, False):
+            np.testing.assert_allclose(layer([logits, colours, shade], training=training), expected, atol=1e-5)
+        for image in range(2):
+            tones = {tuple(np.round(c, 5)) for c in expected[image][region[image] != 0]}
+            assert len(tones) <= 2 * (2 * steps + 1)  # two body colours, 2n + 1 tones each
+        assert RegionPaint.from_config(layer.get_config()).shade_steps == steps
+    # The gradient reaching the shade logits is the continuous shade's, not the rounding's zero.
+    x = tf.constant(shade)
+    continuous = RegionPaint(background=(1.0, 1.0, 1.0), shading=0.4, straight_through=True)
+    grads = []
+    for paint in (layer, continuous):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = tf.reduce_sum(paint([logits, colours, x], training=True) * np.linspace(-1, 1, 3))
+        grads.append(tape.gradient(out, x).numpy())
+    assert (np.abs(grads[1][region[..., None] != 0]) > 0).all()  # every body pixel's shade has a gradient
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-6)
+
+
 def test_a_shaded_dcgan_has_one_shade_per_pixel_and_survives_its_config():
     spec = data.load("shapes", "train", encoding="rgb")[1]
     model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, shading=0.3)
@@ -279,6 +313,13 @@ def test_a_shaded_dcgan_has_one_shade_per_pixel_and_survives_its_config():
     # A config saved before shading existed rebuilds without it.
     old = {k: v for k, v in model.get_config().items() if k != "shading"}
     assert DCGAN.from_config(old).generator.get_layer("region_paint").shading == 0.0
+    # shade_steps: in the config and the layer; a config saved before it existed shades continuously.
+    stepped = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=3, shading=0.3, shade_steps=2)
+    assert stepped.generator.get_layer("region_paint").shade_steps == 2
+    again = DCGAN.from_config(stepped.get_config())
+    assert again.shade_steps == 2
+    old = {k: v for k, v in stepped.get_config().items() if k != "shade_steps"}
+    assert DCGAN.from_config(old).generator.get_layer("region_paint").shade_steps == 0
 
 
 def test_shading_is_checked(shapes_spec):
@@ -287,6 +328,11 @@ def test_shading_is_checked(shapes_spec):
             DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, shading=bad)
     with pytest.raises(UserError, match="needs regions >= 2, got 0.3 with regions=0"):
         DCGAN(shapes_spec, latent_dim=8, filters=8, shading=0.3)
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(UserError, match=r"shade_steps must be an integer >= 0 \(0: continuous\)"):
+            DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, shading=0.3, shade_steps=bad)
+    with pytest.raises(UserError, match=r"shade_steps .* needs shading > 0, got 2 with shading=0.0"):
+        DCGAN(shapes_spec, latent_dim=8, filters=8, regions=3, shade_steps=2)
 
 
 def _edge(background):

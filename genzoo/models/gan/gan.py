@@ -68,7 +68,8 @@ PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": Fa
                 "filters": 32, "palette_output": "none", "aux_fake": True, "region_gain_end": 0.0,
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
                 "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0, "parts": 0,
-                "outline_grey": 0.0, "lines_grey": 0.0, "despeckle": 0, "one_body": False}
+                "outline_grey": 0.0, "lines_grey": 0.0, "despeckle": 0, "one_body": False,
+                "shade_steps": 0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -146,6 +147,16 @@ def _switch(name: str, value, recipe_value, needs: str, needed) -> bool:
         value = recipe_value if needed else False
     if not isinstance(value, bool) or (value and not needed):
         raise UserError(f"{name} must be true or false and needs {needs}, got {value!r} with "
+                        f"{needs.split()[0]}={needed!r}")
+    return value
+
+
+def _count(name: str, value, recipe_value, needs: str, needed, zero: str = "off") -> int:
+    """An integer >= 0 (0 `zero`) that needs another hyper-parameter (`_share`)."""
+    if value is None:
+        value = recipe_value if needed else 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value and not needed):
+        raise UserError(f"{name} must be an integer >= 0 (0: {zero}) and needs {needs}, got {value!r} with "
                         f"{needs.split()[0]}={needed!r}")
     return value
 
@@ -228,6 +239,10 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         shaded as pixel art shades a body; continuous, the same in training and sampling; the
         background region stays exact. 0 off. None: the dataset's recipe (0.5 for `cgan` on `pokemon40`,
         else 0).
+      shade_steps: with `shading`, n >= 1 rounds each pixel's tanh to a multiple of 1 / n, so a region has
+        2n + 1 tones (n = 1: shadow, colour, light) as pixel art shades, not a continuous ramp
+        (`networks.RegionPaint`; straight-through in training, so the discriminator sees the steps).
+        0: continuous. None: the dataset's recipe (0).
       outline: with `region_background`, t in (0, 1]: each body pixel next to the background moves t of
         the way towards black (`networks.RegionPaint`), the dark outline that pixel art draws around a
         sprite and the generator did not learn to; the same in training (soft) and sampling. 0 off.
@@ -307,7 +322,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  texture_weight: float | None = None, outline: float | None = None,
                  inner_lines: float | None = None, parts: int | None = None, parts_weight: float = 1.0,
                  recon_weight: float = 0.0, outline_grey: float | None = None, lines_grey: float | None = None,
-                 despeckle: int | None = None, one_body: bool | None = None, **kwargs):
+                 despeckle: int | None = None, one_body: bool | None = None, shade_steps: int | None = None,
+                 **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -405,13 +421,9 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                                         self.outline)
         self.lines_grey = _grey_level("lines_grey", lines_grey, recipe["lines_grey"], "inner_lines > 0",
                                       self.inner_lines)
-        if despeckle is None:
-            despeckle = recipe["despeckle"] if region_background else 0
-        if isinstance(despeckle, bool) or not isinstance(despeckle, int) or despeckle < 0 or (
-                despeckle and not region_background):
-            raise UserError(f"despeckle must be an integer >= 0 (0: off) and needs region_background, got "
-                            f"{despeckle!r} with region_background={region_background!r}")
-        self.despeckle = despeckle
+        self.despeckle = _count("despeckle", despeckle, recipe["despeckle"], "region_background", region_background)
+        self.shade_steps = _count("shade_steps", shade_steps, recipe["shade_steps"], "shading > 0", self.shading,
+                                  zero="continuous")
         self.one_body = _switch("one_body", one_body, recipe["one_body"], "region_background", region_background)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
@@ -742,7 +754,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
             "parts": self.parts, "parts_weight": self.parts_weight, "recon_weight": self.recon_weight,
             "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
-            "one_body": self.one_body,
+            "one_body": self.one_body, "shade_steps": self.shade_steps,
         }
 
     @classmethod
@@ -774,7 +786,7 @@ class DCGAN(GAN):
                                                   if self.region_background else None),
                                shading=self.shading, outline=self.outline, inner_lines=self.inner_lines,
                                outline_grey=self.outline_grey, lines_grey=self.lines_grey,
-                               despeckle=self.despeckle)
+                               despeckle=self.despeckle, shade_steps=self.shade_steps)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -52,7 +52,7 @@ class PaletteMix(layers.Layer):
         weights = keras.ops.softmax(logits, axis=-1)
         if self.straight_through:
             hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), len(self.palette), dtype=weights.dtype)
-            weights = weights + keras.ops.stop_gradient(hard - weights)
+            weights = _straight_through(weights, hard)
         return keras.ops.matmul(weights, self._colours)
 
     def get_config(self):
@@ -79,6 +79,8 @@ class RegionPaint(layers.Layer):
     colour moves s * tanh(logit) of the way towards white (above 0) or black (below 0), so a region
     can be shaded as pixel art shades a body. The shade is continuous and the same in training and
     inference (so the discriminator sees what sampling paints); the background keeps its colour exactly.
+    With `shade_steps` n >= 1 the tanh is rounded to a multiple of 1 / n (straight-through in training), so a
+    region has 2n + 1 tones, as pixel art shades a body in a few steps.
     With `outline` t in (0, 1] (needs `background`) a body pixel next to the background (4-neighbours; outside
     the image counts as background) moves t of the way towards black, after the shade: the sprites' dark
     outline, which 79% of their edge pixels have (value below 64 of 255) and the generator did not learn to
@@ -100,9 +102,10 @@ class RegionPaint(layers.Layer):
     def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
                  background=None, background_logit: float = 0.0, shading: float = 0.0,
                  outline: float = 0.0, inner_lines: float = 0.0, outline_grey: float = 0.0,
-                 lines_grey: float = 0.0, despeckle: int = 0, one_body: bool = False, **kwargs):
+                 lines_grey: float = 0.0, despeckle: int = 0, one_body: bool = False, shade_steps: int = 0,
+                 **kwargs):
         super().__init__(**kwargs)
-        self.despeckle, self.one_body = int(despeckle), bool(one_body)
+        self.despeckle, self.one_body, self.shade_steps = int(despeckle), bool(one_body), int(shade_steps)
         self.outline_grey, self.lines_grey = float(outline_grey), float(lines_grey)
         self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
         self.background = None if background is None else [float(c) for c in background]
@@ -138,18 +141,23 @@ class RegionPaint(layers.Layer):
         weights = keras.ops.softmax(logits, axis=-1)
         if not training or self.straight_through:
             hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), logits.shape[-1], dtype=weights.dtype)
-            weights = weights + keras.ops.stop_gradient(hard - weights) if training else hard
+            weights = _straight_through(weights, hard) if training else hard
         for _ in range(self.despeckle):
             weights = despeckle(weights)
         if self.one_body and not training:
             weights = largest_body(weights)
         image = keras.ops.einsum("bhwk,bkc->bhwc", weights, colours)
         if self.shading:
-            tone = self.shading * keras.ops.tanh(inputs[2])
-            if self.background is not None:  # the background's share of a pixel is not shaded
-                tone = tone * (1 - weights[..., :1])
-            # In [-1, 1]: towards white, x + t (1 - x); towards black, x + t (1 + x).
-            image = image + keras.ops.relu(tone) * (1 - image) - keras.ops.relu(-tone) * (1 + image)
+            shade = keras.ops.tanh(inputs[2])
+            # The background's share of a pixel is not shaded.
+            share = self.shading * (1 - weights[..., :1]) if self.background is not None else self.shading
+            if not self.shade_steps:
+                image = _shaded(image, share * shade)
+            else:
+                stepped = _shaded(image, share * keras.ops.round(shade * self.shade_steps) / self.shade_steps)
+                # Straight-through on the image, not the tone: a pixel rounded to no shade still gets the
+                # continuous shade's gradient (relu's is zero at 0).
+                image = stepped if not training else _straight_through(_shaded(image, share * shade), stepped)
         edge = 0.0
         if self.outline:
             edge = self.outline * background_edge(weights[..., :1])
@@ -168,7 +176,17 @@ class RegionPaint(layers.Layer):
                 "annealed": self.annealed, "background": self.background, "background_logit": self.background_logit,
                 "shading": self.shading, "outline": self.outline, "inner_lines": self.inner_lines,
                 "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
-                "one_body": self.one_body}
+                "one_body": self.one_body, "shade_steps": self.shade_steps}
+
+
+def _shaded(image, tone):
+    """Colours in [-1, 1] moved `tone` of the way towards white (above 0: x + t (1 - x)) or black (x + t (1 + x))."""
+    return image + keras.ops.relu(tone) * (1 - image) - keras.ops.relu(-tone) * (1 + image)
+
+
+def _straight_through(soft, hard):
+    """`hard`'s value with `soft`'s gradient (Bengio et al. 2013)."""
+    return soft + keras.ops.stop_gradient(hard - soft)
 
 
 def _grey(level: float) -> float:
@@ -308,7 +326,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                     region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False,
                     region_background=None, shading: float = 0.0, outline: float = 0.0,
                     inner_lines: float = 0.0, outline_grey: float = 0.0, lines_grey: float = 0.0,
-                    despeckle: int = 0):
+                    despeckle: int = 0, shade_steps: int = 0):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
@@ -321,7 +339,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     `outline`: the share of the way towards black that a body pixel next to the background moves (`RegionPaint`);
     `inner_lines` the same for a body pixel next to another body region; `outline_grey`, `lines_grey`: towards
     that grey (0-255) instead. `despeckle`: passes that turn body pixels with fewer than two body neighbours
-    into background (`RegionPaint`)."""
+    into background (`RegionPaint`). `shade_steps`: the shade's steps on each side of the colour (`RegionPaint`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -343,7 +361,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
         paint = RegionPaint(straight_through, region_gain, region_annealed, background=region_background,
                             background_logit=lead, shading=shading, outline=outline,
                             inner_lines=inner_lines, outline_grey=outline_grey, lines_grey=lines_grey,
-                            despeckle=despeckle, name="region_paint")
+                            despeckle=despeckle, shade_steps=shade_steps, name="region_paint")
         shade = [layers.Conv2D(1, 3, padding="same", name="shade")(x)] if shading else []
         x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours, *shade])
     elif palette:
