@@ -55,11 +55,12 @@ def test_a_preset_is_measured_and_an_unknown_one_named(capsys, pokemon_dir):
     assert body_shapes.main(["--preset=dcgan_pokemon40", "--num=8", f"--data_dir={pokemon_dir}"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 3 and out[2].startswith("preset dcgan_pokemon40: pieces ")
-    # --one_body: the cgan preset's 16 samples of seed 0 each in one piece (without it about half are not:
-    # docs/gan.md, "One body"; tests/tools/test_sample_cli.py checks that the filter changed some).
-    assert body_shapes.main(["--preset=cgan_pokemon40", "--num=16", "--one_body", f"--data_dir={pokemon_dir}"]) == 0
-    assert capsys.readouterr().out.splitlines()[2].startswith(
-        "preset cgan_pokemon40 one_body: pieces 1.00 per image (1.00 in one), specks 0.00 of images")
+    # The cgan preset samples one body (its card's one_body): its 16 samples of seed 0 each in one piece
+    # (every piece, about half are not: docs/gan.md, "One body"); --one_body asks the same of any run.
+    for flags, name in (([], "cgan_pokemon40"), (["--one_body"], "cgan_pokemon40 one_body")):
+        assert body_shapes.main(["--preset=cgan_pokemon40", "--num=16", *flags, f"--data_dir={pokemon_dir}"]) == 0
+        assert capsys.readouterr().out.splitlines()[2].startswith(
+            f"preset {name}: pieces 1.00 per image (1.00 in one), specks 0.00 of images")
     assert body_shapes.main(["--preset=vae_pokemon", "--num=4", "--one_body", f"--data_dir={pokemon_dir}"]) == 1
     assert capsys.readouterr().err == "error: --one_body: preset vae_pokemon paints no background to keep one body on\n"
     assert body_shapes.main(["--preset=nope", f"--data_dir={pokemon_dir}"]) == 1
