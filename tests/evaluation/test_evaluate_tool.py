@@ -21,11 +21,18 @@ def vae_run(tmp_path_factory, small_npz_dataset):
     return run
 
 
-def test_evaluate_writes_metrics_figures_and_tensorboard_scalars(tmp_path, vae_run, small_npz_dataset):
+@pytest.fixture(scope="module")
+def features_dir(tmp_path_factory):
+    """One feature-classifier folder for the module: the first evaluation trains it, the next reuse it
+    (tests/evaluation/test_features.py covers training, reuse and retraining)."""
+    return tmp_path_factory.mktemp("features")
+
+
+def test_evaluate_writes_metrics_figures_and_tensorboard_scalars(tmp_path, vae_run, small_npz_dataset, features_dir):
     out = tmp_path / "eval"
     result = run_tool("evaluate", f"--model_dir={vae_run}", f"--dataset={small_npz_dataset}", "--split=test",
                       f"--out={out}", "--seed=0", "--num_samples=40", "--num_seeds=2", "--iw_samples=1,8",
-                      f"--features_dir={tmp_path / 'features'}", "--classifier_epochs=1")
+                      f"--features_dir={features_dir}", "--classifier_epochs=1")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"] == "vae" and metrics["num_heldout_images"] == 20
@@ -81,15 +88,16 @@ def test_bad_input_gives_a_one_line_error_and_exit_2(tmp_path, vae_run):
 
 
 def test_a_conditional_run_is_scored_on_class_control_and_an_unconditional_one_is_not(tmp_path, vae_run,
-                                                                                      small_npz_dataset):
+                                                                                      small_npz_dataset, features_dir):
     from genzoo.tools.evaluate import evaluate
     from genzoo.training import TrainConfig, train
 
     run = tmp_path / "cvae"
     train(TrainConfig(model="cvae", dataset=small_npz_dataset, model_dir=str(run), epochs=1, batch_size=30,
-                      num_samples=4, hparams={"latent_dim": 4, "filters": 4, "hidden": 16}), verbose=0)
+                      num_samples=4, hparams={"latent_dim": 4, "filters": 4, "hidden": 16, "pixel_layers": 0}),
+          verbose=0)
     common = {"split": "test", "seed": 0, "num_samples": 40, "num_seeds": 1, "iw_samples": (1,),
-                  "features_dir": str(tmp_path / "features"), "classifier_epochs": 1, "verbose": 0}
+                  "features_dir": str(features_dir), "classifier_epochs": 1, "verbose": 0}
     control = evaluate(str(run), str(tmp_path / "eval_cvae"), **common)["class_control"]
     assert control["per_class_samples"] == 10 and len(control["per_class"]) == 4 and control["chance"] == 0.25
     assert control["accuracy"] == pytest.approx(np.mean(control["per_class"]))
