@@ -119,7 +119,8 @@ def train_and_evaluate(args, row: str) -> None:
     train = [sys.executable, "-m", "genzoo.tools.train", f"--model={args.model}", f"--dataset={args.dataset}",
              f"--data_dir={args.data_dir}", f"--model_dir={model_dir}", f"--epochs={args.epochs}",
              f"--seed={args.seed}", "--checkpoint_every=500", *([f"--hparams={hparams}"] if hparams else []),
-             *([f"--quality_every={args.quality_every}"] if args.quality_every else [])]
+             *([f"--quality_every={args.quality_every}"] if args.quality_every else []),
+             *(["--keep_scored"] if args.keep_scored else [])]
     seconds = run(train, model_dir + ".train.log")
     with open(model_dir + ".seconds", "w") as f:
         f.write(f"{seconds:.0f}\n")
@@ -198,6 +199,8 @@ def main():
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0, help="the training seed of every row")
+    parser.add_argument("--keep_scored", action="store_true",
+                        help="with --quality_every: keep every scored epoch's checkpoint, for evaluate to choose among")
     parser.add_argument("--quality_every", type=int, default=0,
                         help="score samples every N epochs in training, keep the best checkpoint by that "
                              "score and evaluate it too (0: only the latest)")

@@ -34,6 +34,8 @@ def define_flags():
     flags.DEFINE_integer("num_samples", 64, "Images in samples.png.")
     flags.DEFINE_integer("quality_every", 0, "Sample-quality scores (Fréchet distance, KID, precision, recall) "
                          "every N epochs; 0 is off. See docs/evaluation.md.")
+    flags.DEFINE_bool("keep_scored", False, "With --quality_every: keep the checkpoint of every scored epoch in "
+                      "MODEL_DIR/checkpoints/scored (evaluate --checkpoint=PATH scores any of them).")
     flags.DEFINE_integer("quality_samples", 500, "Generated images per quality score (autoregressive models: slow).")
     flags.DEFINE_string("features", None, "With --quality_every: a .keras feature model (e.g. InceptionV3) "
                         "instead of genzoo's classifier.")
@@ -77,6 +79,7 @@ def config_from_flags():
         strategy=FLAGS.strategy, tpu=FLAGS.tpu, precision=FLAGS.precision, checkpoint_every=FLAGS.checkpoint_every,
         keep_checkpoints=FLAGS.keep_checkpoints,
         num_samples=FLAGS.num_samples, quality_every=FLAGS.quality_every, quality_samples=FLAGS.quality_samples,
+        keep_scored=FLAGS.keep_scored,
         features_dir=FLAGS.features_dir, features=FLAGS.features, hparams=hparams, start_over=FLAGS.start_over,
         flip=FLAGS.flip, early_stop=FLAGS.early_stop, preset=FLAGS.preset,
     )

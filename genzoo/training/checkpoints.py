@@ -16,6 +16,7 @@ from absl import logging
 from genzoo.errors import UserError
 
 BEST = "best"  # sub-folder of a run's checkpoints/ holding the best held-out checkpoint
+SCORED = "scored"  # sub-folder holding the checkpoint of every scored epoch (--keep_scored)
 
 
 def untracked_weights(model) -> list[str]:
@@ -36,7 +37,7 @@ class UnreadableCheckpoint(Exception):
 class Checkpoints:
     """A `tf.train.CheckpointManager` with fall-back restore and chief-only files."""
 
-    def __init__(self, directory: str, keep: int | None, chief: bool = True, **objects):
+    def __init__(self, directory: str, keep: int | None, chief: bool = True, keep_scored: bool = False, **objects):
         missing = untracked_weights(objects["model"]) if "model" in objects else []
         if missing:
             raise RuntimeError(f"checkpoints would not hold these weights (kept in a list?): {', '.join(missing)}")
@@ -49,6 +50,9 @@ class Checkpoints:
         # The best checkpoint by the held-out monitor, beside the rotating latest ones.
         self.best_manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(self.directory, BEST), max_to_keep=1, checkpoint_name="best")
+        self.scored_manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(self.directory, SCORED), max_to_keep=None,
+            checkpoint_name=SCORED) if keep_scored else None
 
     def restore_latest(self) -> str | None:
         """Restores the newest readable checkpoint; returns its path (None: fresh start)."""
@@ -83,6 +87,11 @@ class Checkpoints:
 
     def save_best(self, step: int) -> None:
         self.best_manager.save(checkpoint_number=step)
+
+    def save_scored(self, step: int) -> None:
+        """The checkpoint of a scored epoch, kept for good (a no-op without --keep_scored)."""
+        if self.scored_manager:
+            self.scored_manager.save(checkpoint_number=step)
 
     def close(self) -> None:
         if not self.chief:

@@ -44,6 +44,8 @@ class TrainConfig:
     # Sample-quality scores every N epochs (0: off); not part of IDENTITY, they do not change the run.
     quality_every: int = 0
     quality_samples: int = 500
+    # Keep the checkpoint of every scored epoch (checkpoints/scored/), so `evaluate` can choose among them.
+    keep_scored: bool = False
     features_dir: str | None = None  # genzoo's feature classifiers; None: genzoo.evaluation.DEFAULT_FEATURES_DIR
     features: str | None = None  # a user's .keras feature model instead of genzoo's classifier
     hparams: dict = dataclasses.field(default_factory=dict)
@@ -71,6 +73,8 @@ class TrainConfig:
             raise UserError(f"--quality_every must be >= 0 (0 is off), got {self.quality_every}")
         if not 2 <= self.quality_samples <= MAX_SAMPLES:
             raise UserError(f"--quality_samples must lie in 2-{MAX_SAMPLES}, got {self.quality_samples}")
+        if self.keep_scored and not self.quality_every:
+            raise UserError("--keep_scored needs --quality_every (it keeps the checkpoints of the scored epochs)")
         if self.features and not self.quality_every:
             raise UserError(f"--features={self.features} needs --quality_every (it only picks the quality score's features)")
         if self.features:

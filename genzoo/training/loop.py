@@ -195,7 +195,7 @@ class _Run:
             keras.config.set_dtype_policy(previous_policy)
         self.checkpoints = Checkpoints(
             os.path.join(config.model_dir, "checkpoints"), config.keep_checkpoints, self.chief,
-            step=self.step, **self.model.checkpoint_objects(),
+            keep_scored=config.keep_scored, step=self.step, **self.model.checkpoint_objects(),
         )
         self.writers = {}
         if self.chief:
@@ -353,6 +353,8 @@ class _Run:
             value = history[-1].get(self.monitor, math.nan) if self.monitor else math.nan
             if math.isfinite(value) and (best is None or value < best[self.monitor]):
                 self.checkpoints.save_best(step)
+            if quality:
+                self.checkpoints.save_scored(step)
             self._save_checkpoint()
             self._write_pictures(step)
             if self.verbose:

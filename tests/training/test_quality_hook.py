@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from genzoo.errors import UserError
 from genzoo.training import TrainConfig, train
 from tests.small_models import SMALL_HPARAMS
 from tests.tools.conftest import SMALL_VAE, assert_one_line_errors, start_tool
@@ -25,7 +26,7 @@ def runs(tmp_path_factory, small_npz_dataset):
     for name, every in (("hook", 1), ("plain", 0)):
         config = TrainConfig(model="vae", dataset=small_npz_dataset, model_dir=str(root / name), epochs=2,
                              batch_size=30, seed=SEED, num_samples=4, quality_every=every, quality_samples=SAMPLES,
-                             features_dir=str(root / "features"), hparams=SMALL_HPARAMS["vae"])
+                             keep_scored=bool(every), features_dir=str(root / "features"), hparams=SMALL_HPARAMS["vae"])
         train(config, verbose=0)
         out[name] = root / name
     out["features"] = root / "features"
@@ -79,14 +80,33 @@ def test_scores_are_the_evaluate_tools_for_the_same_weights_seed_and_classifier(
 def test_the_hook_does_not_change_the_training_trajectory(runs):
     hook = tf.train.load_checkpoint(str(runs["hook"] / "checkpoints"))
     plain = tf.train.load_checkpoint(str(runs["plain"] / "checkpoints"))
-    # The object-graph entry holds Keras' auto-generated names (adam_1 vs adam_2), not values.
-    names = sorted(n for n in hook.get_variable_to_shape_map() if n != "_CHECKPOINTABLE_OBJECT_GRAPH")
-    assert names == sorted(n for n in plain.get_variable_to_shape_map() if n != "_CHECKPOINTABLE_OBJECT_GRAPH")
+    # The object-graph entry holds Keras' auto-generated names (adam_1 vs adam_2), not values; the
+    # save counter counts the hook run's --keep_scored saves too.
+    skip = {"_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter/.ATTRIBUTES/VARIABLE_VALUE"}
+    names = sorted(n for n in hook.get_variable_to_shape_map() if n not in skip)
+    assert names == sorted(n for n in plain.get_variable_to_shape_map() if n not in skip)
     assert len(names) > 10
     for name in names:
         np.testing.assert_array_equal(hook.get_tensor(name), plain.get_tensor(name), err_msg=name)
     without_scores = [{k: v for k, v in row.items() if k not in SCORES} for row in _history(runs["hook"])]
     assert without_scores == _history(runs["plain"])
+
+
+def test_keep_scored_keeps_the_checkpoint_of_every_scored_epoch(runs, tmp_path):
+    """--keep_scored: checkpoints/scored/ holds each scored epoch's weights, which evaluate can pick by path."""
+    from genzoo.training.runs import load_model
+
+    scored = tf.train.get_checkpoint_state(str(runs["hook"] / "checkpoints" / "scored")).all_model_checkpoint_paths
+    assert [int(path.rsplit("-", 1)[1]) for path in scored] == [row["step"] for row in _history(runs["hook"])]
+    last, _ = load_model(str(runs["hook"]), "latest")
+    first, config = load_model(str(runs["hook"]), scored[0])
+    assert config["checkpoint"] == scored[0]
+    same = [np.array_equal(a.numpy(), b.numpy()) for a, b in zip(load_model(str(runs["hook"]), scored[1])[0].weights,
+                                                                  last.weights)]
+    assert all(same) and not all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(first.weights, last.weights))
+    assert not (runs["plain"] / "checkpoints" / "scored").exists()
+    with pytest.raises(UserError, match="--keep_scored needs --quality_every"):
+        TrainConfig(model_dir=str(tmp_path / "run"), keep_scored=True).validate()
 
 
 def test_bad_quality_flags_give_one_line_errors_and_write_nothing(tmp_path, small_npz_dataset):
