@@ -348,8 +348,8 @@ class _Run:
                             **{f"test_{k}": v for k, v in test_values.items()}, **quality})
             if self.chief:
                 files.write_json(self._history_path(), history)
-            # History first, then the best, then the latest checkpoint: a kill in between
-            # replays this epoch (its row is dropped on resume), which saves the same best again.
+            # History first, then the best (and the scored), then the latest checkpoint: a kill in
+            # between replays this epoch (its row is dropped on resume), which saves the same again.
             value = history[-1].get(self.monitor, math.nan) if self.monitor else math.nan
             if math.isfinite(value) and (best is None or value < best[self.monitor]):
                 self.checkpoints.save_best(step)
