@@ -44,8 +44,12 @@ def test_a_shipped_preset_reproduces_its_heldout_figure_and_samples(name, pokemo
         heldout_rgb = data.to_rgb_uint8(feats.arrays(heldout_ds)[0], spec).numpy()
         samples_rgb = data.to_rgb_uint8(generate(model, 500, seed=0), spec).numpy()
         again = two_sample.c2st(heldout_rgb, samples_rgb, seeds=c2st["seeds"][:1])
-        # Equal on the machine that made the card; 2 of the 160 predictions may differ where TF's CPU kernels round differently.
-        assert abs(again["per_seed"][0] - c2st["per_seed"][0]) <= 2 / 160, (again["per_seed"], c2st["per_seed"])
+        # Equal on the machine that made the card. Elsewhere the classifier's training drifts where TF's
+        # CPU kernels round differently (thread count, oneDNN, AMX): up to 3 of the 160 predictions
+        # moved over the three GAN presets x seeds 0-2 x 1/2 threads x oneDNN on/off on an Intel Xeon
+        # with AMX (2026-12-07), while the seeds' own spread is up to 10. 5 of 160 keeps the test
+        # failing on a card that no longer matches its weights.
+        assert abs(again["per_seed"][0] - c2st["per_seed"][0]) <= 5 / 160, (again["per_seed"], c2st["per_seed"])
     labels = [0, 1, 2, 3] if model.conditional else None
     first, again = model.sample(4, 7, labels), model.sample(4, 7, labels)
     np.testing.assert_array_equal(first, again)
