@@ -29,5 +29,5 @@ setup(
         # command (BUILD.md, "Start-up time").
         "ml_dtypes>=0.5.1,<0.7",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-xdist", "ruff"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist", "ruff>=0.17.6,<0.18"]},
 )

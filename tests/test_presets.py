@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from genzoo import data, files, presets
+from genzoo.errors import UserError
 from genzoo.evaluation import features as feats
 from genzoo.evaluation import generate, two_sample
-from genzoo.errors import UserError
 from genzoo.models import from_preset, registry
 from genzoo.training import TrainConfig, train
 from tests.small_models import SMALL_HPARAMS

@@ -57,7 +57,7 @@ def main(argv=None) -> None:
         train_ds, spec = data.load(train["dataset"], "train", **load)
         extractor = features.dataset_extractor(files.DEFAULT_FEATURES_DIR, train["dataset"], spec,
                                                train=features.arrays(train_ds), **load)
-        to_rgb = lambda x: data.to_rgb_uint8(x, spec).numpy()
+        to_rgb = lambda x, spec=spec: data.to_rgb_uint8(x, spec).numpy()
         heldout = to_rgb(features.arrays(data.load(train["dataset"], "test", **load)[0])[0])
         for k in (int(c) for c in args.components.split(",")):
             variant = with_mixture(model, k)

@@ -99,6 +99,11 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "dcgan40_parts_grey_lines_shade_steps": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
                                             "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
                                             "outline_grey=49",
+    # ... with the region gain's anneal stretched over the whole run (3,300 steps instead of 2,310): both late
+    # breakdowns seen came after the anneal's end
+    "dcgan40_parts_grey_lines_shade_steps_anneal3300": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
+                                                       "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
+                                                       "outline_grey=49,region_anneal_steps=3300",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

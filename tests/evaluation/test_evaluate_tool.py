@@ -7,7 +7,6 @@ import pytest
 import tensorflow as tf
 
 from genzoo.evaluation.pixel_statistics import NAMES
-
 from tests.tools.conftest import assert_one_line_errors, run_tool, start_tool
 
 

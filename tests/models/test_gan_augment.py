@@ -10,9 +10,15 @@ from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN, ConditionalGAN
 from genzoo.models.gan import augment
-from genzoo.models.gan.gan import (CONDITIONAL_SHAPES_RECIPE, DATA_EFFICIENT_RECIPE, PLAIN_RECIPE, SMALL_DATA_RECIPE,
-                                  SPRITES40_CONDITIONAL_RECIPE, SPRITES40_PARTS_RECIPE,
-                                  SPRITES40_RECIPE)
+from genzoo.models.gan.gan import (
+    CONDITIONAL_SHAPES_RECIPE,
+    DATA_EFFICIENT_RECIPE,
+    PLAIN_RECIPE,
+    SMALL_DATA_RECIPE,
+    SPRITES40_CONDITIONAL_RECIPE,
+    SPRITES40_PARTS_RECIPE,
+    SPRITES40_RECIPE,
+)
 from genzoo.models.gan.spectral_norm import SNConv2D, SNDense
 
 SEED = tf.constant([3, 7], tf.int64)

@@ -475,7 +475,7 @@ def test_grey_lines_paint_the_outline_and_the_inner_lines_in_their_own_greys():
 def _despeckled(weights):
     """Brute force: body weights times clip(sum of the 8 neighbours' body shares - 1, 0, 1), outside the
     image counting as background; the background takes the rest."""
-    b, h, w, k = weights.shape
+    _, h, w, _ = weights.shape
     body = 1 - weights[..., 0]
     out = weights.copy()
     for i in range(h):

@@ -1,5 +1,6 @@
 """The parts term: each generated body painted in at least P confident regions."""
 
+import functools
 import math
 
 import keras
@@ -114,7 +115,7 @@ def test_the_parts_term_spreads_a_generators_bodies_over_more_regions(shapes):
         keras.utils.set_random_seed(0)  # the same starting weights each time
         model = DCGAN(spec, latent_dim=8, filters=8, seed=1, regions=6, region_background=True, **extra)
         model.compile_for_training(1e-2)
-        step = tf.function(lambda seed: model.generator_step(real, None, seed))
+        step = tf.function(functools.partial(model.generator_step, real, None))
         for _ in range(40):  # measured in training mode: batch norm's moving statistics lag 40 steps
             step(model.step_seed(0))
         inputs = model.noise(16, model.step_seed(1))

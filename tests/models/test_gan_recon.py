@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from genzoo import data
 from genzoo.errors import UserError
-from genzoo.models import GAN, DCGAN, ConditionalGAN
+from genzoo.models import DCGAN, GAN, ConditionalGAN
 from genzoo.models.gan import recon
 
 

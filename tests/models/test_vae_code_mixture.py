@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 
 from genzoo import data
+from genzoo import serving as export
 from genzoo.errors import UserError
 from genzoo.models import VAE, ConditionalVAE
 from genzoo.models.vae import code_mixture
-from genzoo import serving as export
 from genzoo.training import TrainConfig, train
 from genzoo.training.runs import load_model
 

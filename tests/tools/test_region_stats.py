@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from genzoo import data
-from genzoo.models import ConditionalGAN, DCGAN
+from genzoo.models import DCGAN, ConditionalGAN
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools"))
 import region_stats
@@ -57,7 +57,7 @@ def test_an_annealed_gain_is_read_from_its_weight():
     model = DCGAN(spec, latent_dim=4, filters=4, regions=5, region_gain=1.0, region_gain_end=8.0,
                   region_anneal_steps=10, seed=0)
     conv = _logit_conv(model)
-    kernel, bias = conv.get_weights()
+    kernel, _ = conv.get_weights()
     conv.set_weights([np.zeros_like(kernel), np.array([0.0, 1.0, 0.0, 0.0, 0.0], np.float32)])
     model.generator.get_layer("region_paint").annealed_gain.assign(3.0)  # as the training step leaves it
     stats = region_stats.region_stats(model, 4)
@@ -88,9 +88,9 @@ def test_parts_count_the_equally_used_body_regions_of_the_generator_asked_for():
     spec = data.load("shapes", "train", encoding="rgb")[1]
     model = DCGAN(spec, latent_dim=4, filters=4, regions=3, region_background=True, seed=0)
     for network, scale in ((model.generator, 1.0), (model.ema_generator, 0.0)):
-        conv = [layer for layer in network.layers
-                if isinstance(layer, keras.layers.Conv2D) and layer.filters == 3][0]
-        kernel, bias = conv.get_weights()
+        conv = next(layer for layer in network.layers
+                    if isinstance(layer, keras.layers.Conv2D) and layer.filters == 3)
+        kernel, _ = conv.get_weights()
         conv.set_weights([np.zeros_like(kernel), np.array([-100.0, 0.0, 0.0], np.float32)])
         paint = network.get_layer("region_paint")
         # Left half region 1, right half region 2: no bias does that, so the logits are shifted on their way in.

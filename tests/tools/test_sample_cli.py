@@ -6,9 +6,9 @@ import tensorflow as tf
 
 from tests.tools.conftest import (
     assert_one_line_errors,
-    run_tool,
     grid_cells,
     grid_shape,
+    run_tool,
     small_hparams,
     start_tool,
 )

@@ -50,8 +50,6 @@ from genzoo.models.base import (
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.gan import augment as diffaug
 from genzoo.models.gan import recon
-from genzoo.models.gan.parts import parts_loss
-from genzoo.models.gan.texture import texture_loss
 from genzoo.models.gan.networks import (
     NORMS,
     dcgan_discriminator,
@@ -59,6 +57,8 @@ from genzoo.models.gan.networks import (
     mlp_discriminator,
     mlp_generator,
 )
+from genzoo.models.gan.parts import parts_loss
+from genzoo.models.gan.texture import texture_loss
 from genzoo.models.registry import register
 
 # What a hyper-parameter left as None means: the dataset's entry in RECIPES, else the plain
