@@ -154,6 +154,12 @@ READER = textwrap.dedent('''
     # 64 s for all ten); the signatures it prints first are what TF Serving clients read. That listing
     # runs for the VAE's export only.
     list_functions = saved_model_cli._show_defined_functions
+
+    def vae_functions_only(saved_model_dir, meta_graphs):
+        if saved_model_dir.endswith(os.path.join("vae", "1")):
+            list_functions(saved_model_dir, meta_graphs)
+
+    saved_model_cli._show_defined_functions = vae_functions_only
     job = jobio.load(sys.argv[1])
     out = {"calls": {}, "session": {}, "errors": {}, "session_errors": {}, "signatures": {}, "show": {}}
     loaded = {}
@@ -190,8 +196,6 @@ READER = textwrap.dedent('''
                     except Exception as err:
                         out["session_errors"][key] = f"{type(err).__name__}: {err}"
         shown = io.StringIO()  # what `saved_model_cli show --dir PATH --all` prints about the signatures
-        saved_model_cli._show_defined_functions = (
-            list_functions if path.endswith(os.path.join("vae", "1")) else lambda *args, **kwargs: None)
         with contextlib.redirect_stdout(shown):
             saved_model_cli._show_all(path)
         out["show"][path] = shown.getvalue()
