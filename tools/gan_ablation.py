@@ -12,7 +12,8 @@ explicit `--hparams` (the data-efficient recipe minus one ingredient, or the pla
 `monitor` g_loss says nothing about sample quality, so the newest weights are scored,
 not the "best" by g_loss); with `--quality_every` training scores its samples every that many
 epochs and keeps the best checkpoint by that score, and each row is also evaluated at that
-checkpoint (`eval_best/`, a second table line). Rows run one after the other in subprocesses, each with
+checkpoint (`eval_best/`, a second table line); with `--keep_scored --evaluate_scored=K` also at the K
+kept checkpoints with the lowest training-time score (`eval_scored-STEP/`, a line each). Rows run one after the other in subprocesses, each with
 `nice -n 5`; a row whose evaluation exists is skipped, so an interrupted ablation
 resumes. The table gives the C2ST accuracy of samples against held-out images (mean
 +- spread over the sampling seeds), near-copies of training sprites, steps and wall
@@ -118,8 +119,29 @@ def run(cmd: list[str], log: str) -> float:
 
 def train_and_evaluate(args, row: str) -> None:
     model_dir = os.path.join(args.runs, row)
-    if os.path.exists(os.path.join(model_dir, "eval", "metrics.json")):
-        return
+    if not os.path.exists(os.path.join(model_dir, "eval", "metrics.json")):
+        train_and_evaluate_latest(args, row, model_dir)
+    for step in scored_steps(model_dir, args.evaluate_scored):
+        out = os.path.join(model_dir, f"eval_scored-{step}")
+        if not os.path.exists(os.path.join(out, "metrics.json")):
+            checkpoint = os.path.join(model_dir, "checkpoints", "scored", f"scored-{step}")
+            run([sys.executable, "-m", "genzoo.tools.evaluate", f"--model_dir={model_dir}", f"--checkpoint={checkpoint}",
+                 "--num_samples=500", f"--num_seeds={args.num_seeds}", f"--out={out}"], out + ".log")
+
+
+def scored_steps(model_dir: str, k: int) -> list[int]:
+    """The steps of the k kept scored checkpoints (--keep_scored) with the lowest training-time C2ST, lowest
+    first (ties: the later step first); none without k or without kept checkpoints."""
+    scored_dir = os.path.join(model_dir, "checkpoints", "scored")
+    if not k or not os.path.isdir(scored_dir):
+        return []
+    with open(os.path.join(model_dir, "history.json")) as f:
+        rows = [r for r in json.load(f) if "quality/c2st" in r]
+    kept = [r for r in rows if os.path.exists(os.path.join(scored_dir, f"scored-{r['step']}.index"))]
+    return [r["step"] for r in sorted(kept, key=lambda r: (r["quality/c2st"], -r["step"]))[:k]]
+
+
+def train_and_evaluate_latest(args, row: str, model_dir: str) -> None:
     hparams = ROWS[row]
     train = [sys.executable, "-m", "genzoo.tools.train", f"--model={args.model}", f"--dataset={args.dataset}",
              f"--data_dir={args.data_dir}", f"--model_dir={model_dir}", f"--epochs={args.epochs}",
@@ -140,7 +162,11 @@ def summarise(args) -> str:
     lines = ["| row | hparams | checkpoint (step) | train wall (s) | C2ST vs held-out | near-copies | grid |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in sorted(os.listdir(args.runs)):
-        for folder, suffix in (("eval_best", "_best"), ("eval", "")):
+        if not os.path.isdir(os.path.join(args.runs, row)):
+            continue
+        scored = sorted((f for f in os.listdir(os.path.join(args.runs, row)) if f.startswith("eval_scored-")),
+                        key=lambda f: int(f.split("-")[1]))
+        for folder, suffix in (("eval_best", "_best"), ("eval", ""), *((f, "_" + f[5:]) for f in scored)):
             metrics_path = os.path.join(args.runs, row, folder, "metrics.json")
             if os.path.exists(metrics_path):
                 lines.append(_table_line(args, row, folder, suffix, metrics_path))
@@ -160,7 +186,8 @@ def _table_line(args, row: str, folder: str, suffix: str, metrics_path: str) -> 
     figure = os.path.join(args.figures, f"gan_{args.dataset}_{row}{suffix}.png")
     os.makedirs(args.figures, exist_ok=True)
     shutil.copy(os.path.join(args.runs, row, folder, "samples.png"), figure)
-    checkpoint = f"{'best' if suffix else 'latest'} ({_step(metrics['checkpoint'])})"
+    kind = "scored" if suffix.startswith("_scored") else "best" if suffix else "latest"
+    checkpoint = f"{kind} ({_step(metrics['checkpoint'])})"
     return (f"| {row} | {ROWS.get(row, '?') or '(recipe)'} | {checkpoint} | {seconds} | "
             f"{c2st['accuracy']:.3f} ± {c2st['std']:.3f} | {copies} | {figure} |")
 
@@ -206,6 +233,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="the training seed of every row")
     parser.add_argument("--keep_scored", action="store_true",
                         help="with --quality_every: keep every scored epoch's checkpoint, for evaluate to choose among")
+    parser.add_argument("--evaluate_scored", type=int, default=0,
+                        help="with --keep_scored: also evaluate the K kept checkpoints with the lowest training-time "
+                             "C2ST (eval_scored-STEP/), where the hook's one-seed pick is noisy")
     parser.add_argument("--quality_every", type=int, default=0,
                         help="score samples every N epochs in training, keep the best checkpoint by that "
                              "score and evaluate it too (0: only the latest)")

@@ -1,5 +1,6 @@
 """tools/gan_ablation.py: its rows are valid hyper-parameters, and the cgan40 row is the cgan's default."""
 
+import json
 import os
 import sys
 
@@ -42,3 +43,17 @@ def test_the_cgan40_row_is_the_cgans_default_on_pokemon40_and_the_others_change_
                  "cgan40_inner_lines", "cgan40_parts"):
         changed = _config(**parse_hparams(gan_ablation.ROWS[name]))
         assert len([key for key in default if default[key] != changed[key]]) == 1, name
+
+
+def test_scored_steps_are_the_kept_checkpoints_with_the_lowest_training_time_score(tmp_path):
+    scored = tmp_path / "checkpoints" / "scored"
+    scored.mkdir(parents=True)
+    history = [{"step": 11}, {"step": 220, "quality/c2st": 0.9}, {"step": 440, "quality/c2st": 0.7},
+               {"step": 660, "quality/c2st": 0.8}, {"step": 880, "quality/c2st": 0.7},
+               {"step": 1100, "quality/c2st": 0.6}]
+    (tmp_path / "history.json").write_text(json.dumps(history))
+    for step in (220, 440, 660, 880):  # 1,100 scored best but its checkpoint is not kept
+        (scored / f"scored-{step}.index").write_text("")
+    assert gan_ablation.scored_steps(str(tmp_path), 3) == [880, 440, 660]  # a tie: the later step first
+    assert gan_ablation.scored_steps(str(tmp_path), 0) == []
+    assert gan_ablation.scored_steps(str(tmp_path / "no_run"), 3) == []
