@@ -164,13 +164,19 @@ def summarise(args) -> str:
     for row in sorted(os.listdir(args.runs)):
         if not os.path.isdir(os.path.join(args.runs, row)):
             continue
-        scored = sorted((f for f in os.listdir(os.path.join(args.runs, row)) if f.startswith("eval_scored-")),
-                        key=lambda f: int(f.split("-")[1]))
+        scored = scored_folders(os.path.join(args.runs, row))
         for folder, suffix in (("eval_best", "_best"), ("eval", ""), *((f, "_" + f[5:]) for f in scored)):
             metrics_path = os.path.join(args.runs, row, folder, "metrics.json")
             if os.path.exists(metrics_path):
                 lines.append(_table_line(args, row, folder, suffix, metrics_path))
     return "\n".join(lines)
+
+
+def scored_folders(model_dir: str) -> list[str]:
+    """The `eval_scored-STEP` folders of a run, by step (their logs beside them are not folders)."""
+    folders = [f for f in os.listdir(model_dir)
+               if f.startswith("eval_scored-") and os.path.isdir(os.path.join(model_dir, f))]
+    return sorted(folders, key=lambda f: int(f.split("-")[1]))
 
 
 def _table_line(args, row: str, folder: str, suffix: str, metrics_path: str) -> str:

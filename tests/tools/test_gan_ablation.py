@@ -57,3 +57,10 @@ def test_scored_steps_are_the_kept_checkpoints_with_the_lowest_training_time_sco
     assert gan_ablation.scored_steps(str(tmp_path), 3) == [880, 440, 660]  # a tie: the later step first
     assert gan_ablation.scored_steps(str(tmp_path), 0) == []
     assert gan_ablation.scored_steps(str(tmp_path / "no_run"), 3) == []
+
+
+def test_scored_folders_are_the_evaluation_folders_by_step_not_their_logs(tmp_path):
+    for name in ("eval_scored-1980", "eval_scored-880", "eval_best", "eval"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "eval_scored-1980.log").write_text("")
+    assert gan_ablation.scored_folders(str(tmp_path)) == ["eval_scored-880", "eval_scored-1980"]
