@@ -100,8 +100,8 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "dcgan40_parts_grey_lines_shade_steps": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
                                             "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
                                             "outline_grey=49",
-    # ... with the region gain's anneal stretched over the whole run (3,300 steps instead of 2,310): both late
-    # breakdowns seen came after the anneal's end
+    # ... with the region gain's anneal stretched over the whole run (3,300 steps instead of 2,310), to test whether
+    # the late breakdowns follow the anneal's end: they do not (the discriminator's outright win; docs/gan.md)
     "dcgan40_parts_grey_lines_shade_steps_anneal3300": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
                                                        "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
                                                        "outline_grey=49,region_anneal_steps=3300",
@@ -253,6 +253,8 @@ def main():
     parser.add_argument("--pixel_stats", default="", help="comma-separated run folders (palette data): speckle "
                         "statistics of their samples beside the held-out sprites'")
     args = parser.parse_args()
+    if args.evaluate_scored < 0 or (args.evaluate_scored and not args.keep_scored):
+        parser.error(f"--evaluate_scored needs --keep_scored and K >= 0, got {args.evaluate_scored}")
     if args.pixel_stats:
         return pixel_statistics(args)
     if not args.summarise:

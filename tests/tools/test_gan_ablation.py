@@ -64,3 +64,12 @@ def test_scored_folders_are_the_evaluation_folders_by_step_not_their_logs(tmp_pa
         (tmp_path / name).mkdir()
     (tmp_path / "eval_scored-1980.log").write_text("")
     assert gan_ablation.scored_folders(str(tmp_path)) == ["eval_scored-880", "eval_scored-1980"]
+
+
+@pytest.mark.parametrize("flags", [["--evaluate_scored=2"], ["--evaluate_scored=-1", "--keep_scored"]])
+def test_evaluate_scored_needs_keep_scored_and_a_count(flags, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["gan_ablation.py", *flags, "--runs=/nonexistent/runs"])
+    with pytest.raises(SystemExit) as exit_info:
+        gan_ablation.main()
+    assert exit_info.value.code == 2
+    assert "--evaluate_scored needs --keep_scored and K >= 0" in capsys.readouterr().err
