@@ -42,9 +42,7 @@ def hue_saturation(rgb):
 
 def body_colours(rgb) -> dict:
     """uint8 RGB `[N, H, W, 3]` on a white background -> the means above (and how many images counted)."""
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 4 or rgb.shape[-1] != 3:
-        raise ValueError(f"body_colours needs uint8 RGB [N, H, W, 3], got shape {rgb.shape}")
+    rgb = picture_report.rgb_images(rgb, "body_colours")
     hue, saturation, value = hue_saturation(rgb)
     body = rgb.min(-1) < WHITE
     colourful = body & (saturation >= MIN_SATURATION) & (value >= MIN_VALUE)

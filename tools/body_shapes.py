@@ -63,9 +63,7 @@ def _enclosed(background):
 
 def body_shapes(rgb) -> dict:
     """uint8 RGB `[N, H, W, 3]` on a white background -> the shares above."""
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 4 or rgb.shape[-1] != 3:
-        raise ValueError(f"body_shapes needs uint8 RGB [N, H, W, 3], got shape {rgb.shape}")
+    rgb = picture_report.rgb_images(rgb, "body_shapes")
     body = rgb.min(-1) < WHITE
     labels = pieces(body)
     counts, specks, main = [], [], np.zeros_like(body)

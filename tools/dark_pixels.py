@@ -28,9 +28,7 @@ GREY_SPREAD = 8  # a pixel whose channels are at most this far apart is a neutra
 
 def dark_pixels(rgb) -> dict:
     """uint8 RGB `[N, H, W, 3]` on a white background -> the shares above."""
-    rgb = np.asarray(rgb)
-    if rgb.ndim != 4 or rgb.shape[-1] != 3:
-        raise ValueError(f"dark_pixels needs uint8 RGB [N, H, W, 3], got shape {rgb.shape}")
+    rgb = picture_report.rgb_images(rgb, "dark_pixels")
     from genzoo.models.gan.networks import background_edge
 
     background = rgb.min(-1) >= WHITE

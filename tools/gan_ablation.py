@@ -125,8 +125,13 @@ def train_and_evaluate(args, row: str) -> None:
         out = os.path.join(model_dir, f"eval_scored-{step}")
         if not os.path.exists(os.path.join(out, "metrics.json")):
             checkpoint = os.path.join(model_dir, "checkpoints", "scored", f"scored-{step}")
-            run([sys.executable, "-m", "genzoo.tools.evaluate", f"--model_dir={model_dir}", f"--checkpoint={checkpoint}",
-                 "--num_samples=500", f"--num_seeds={args.num_seeds}", f"--out={out}"], out + ".log")
+            run([*evaluate_command(args, model_dir), f"--checkpoint={checkpoint}", f"--out={out}"], out + ".log")
+
+
+def evaluate_command(args, model_dir: str) -> list[str]:
+    """`evaluate` of a row's run, as every table line is measured (a checkpoint and --out are added)."""
+    return [sys.executable, "-m", "genzoo.tools.evaluate", f"--model_dir={model_dir}", "--num_samples=500",
+            f"--num_seeds={args.num_seeds}"]
 
 
 def scored_steps(model_dir: str, k: int) -> list[int]:
@@ -151,8 +156,7 @@ def train_and_evaluate_latest(args, row: str, model_dir: str) -> None:
     seconds = run(train, model_dir + ".train.log")
     with open(model_dir + ".seconds", "w") as f:
         f.write(f"{seconds:.0f}\n")
-    evaluate = [sys.executable, "-m", "genzoo.tools.evaluate", f"--model_dir={model_dir}", "--num_samples=500",
-                f"--num_seeds={args.num_seeds}"]
+    evaluate = evaluate_command(args, model_dir)
     if args.quality_every:  # the best checkpoint by the training-time score, then the latest
         run([*evaluate, f"--out={model_dir}/eval_best"], model_dir + ".eval_best.log")
     run([*evaluate, "--checkpoint=latest"], model_dir + ".eval.log")

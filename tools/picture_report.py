@@ -11,6 +11,14 @@ import numpy as np
 WHITE = 247  # the sprites' background: a pixel with every channel at or above this
 
 
+def rgb_images(rgb, measure: str) -> np.ndarray:
+    """`rgb` as an array, refused unless `[N, H, W, 3]` (the error names the `measure` asked for)."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 4 or rgb.shape[-1] != 3:
+        raise ValueError(f"{measure} needs uint8 RGB [N, H, W, 3], got shape {rgb.shape}")
+    return rgb
+
+
 def main(argv, doc: str, measure, line) -> int:
     """`measure`: uint8 RGB `[N, H, W, 3]` -> dict; `line(name, dict)` -> the printed line."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
