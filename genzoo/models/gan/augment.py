@@ -35,8 +35,8 @@ import tensorflow as tf
 from genzoo.distribute import replica_slice
 from genzoo.errors import UserError
 
-__all__ = ["POLICIES", "check_policy", "color", "cutout", "cutout_boxes", "diff_augment", "parse_policy", "translation",
-           "translation_shifts"]
+__all__ = ["ADA_OPS", "DEFAULT_ADA_OPS", "POLICIES", "adaptive_augment", "check_ada_ops", "check_policy", "color",
+           "cutout", "cutout_boxes", "diff_augment", "parse_policy", "translation", "translation_shifts"]
 
 TRANSLATION_RATIO = 0.125  # largest shift, as a fraction of the side (Zhao et al. 2020)
 CUTOUT_RATIO = 0.5  # side of the erased square, as a fraction of the image's side
@@ -140,6 +140,10 @@ POLICIES = {"color": color, "translation": translation, "cutout": cutout}
 
 
 # === A policy string ===
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.replace("+", ",").split(",") if p.strip())
+
+
 def parse_policy(policy: str | None) -> tuple[str, ...]:
     """`"color,translation,cutout"` (or joined by `+`, which `--hparams` can carry) -> names.
 
@@ -148,7 +152,7 @@ def parse_policy(policy: str | None) -> tuple[str, ...]:
     """
     if policy is None or policy.strip().lower() in ("", "none"):
         return ()
-    names = tuple(p.strip() for p in policy.replace("+", ",").split(",") if p.strip())
+    names = _names(policy)
     for name in names:
         if name not in POLICIES:
             raise UserError(f"unknown augmentation {name!r} in augment={policy!r}; "
@@ -173,4 +177,92 @@ def diff_augment(images: tf.Tensor, seed, policy: str | None = "color,translatio
     """
     for index, name in enumerate(parse_policy(policy)):
         images = POLICIES[name](images, _fold(seed, 100 + index))
+    return images
+
+
+# === Adaptive augmentation (ADA, Karras et al. 2020) ===
+# Each op is a random transformation drawn per image; `adaptive_augment` applies each one to an image with
+# probability p, so every image is left as it is with probability (1 - p)^ops > 0: the discriminator's
+# distribution of augmented images then determines the data's, and the generator cannot win by drawing the
+# augmentations (Karras et al., section 2, for p below ~0.8). Magnitudes are those of the paper's `bgc` pipeline
+# restricted to exact whole-pixel geometry (no resampling, which would blur pixel art).
+BRIGHTNESS_STD = 0.2  # added to every channel, images in [-1, 1]
+CONTRAST_LOG2_STD = 0.5  # the image scaled around its mean by 2^N(0, 0.5^2)
+SATURATION_LOG2_STD = 1.0  # each pixel's colour scaled around its grey by 2^N(0, 1)
+
+
+def _per_image_normal(images, seed):
+    """`[B, 1, 1, 1]` standard normal draws, one per image of this replica (cut from the global batch's draw)."""
+    batch = tf.shape(images)[0]
+    return replica_slice(lambda n: tf.random.stateless_normal([n, 1, 1, 1], seed), batch)
+
+
+def xflip(images: tf.Tensor, seed) -> tf.Tensor:
+    """Mirrors each image left to right with probability 1/2 (a mirrored sprite is a valid sprite)."""
+    flip = _per_image_uniform(images, seed)[:, :, None, None] < 0.5
+    return tf.where(flip, tf.reverse(images, [2]), images)
+
+
+def rotate90(images: tf.Tensor, seed) -> tf.Tensor:
+    """Rotates each image by k quarter turns, k uniform in {0, 1, 2, 3} (square images only)."""
+    turns = _per_image_uniform(images, seed, 1, 0, 4, tf.int32)[:, 0]
+    # tf.image.rot90's quarter turns (anticlockwise), without its shape asserts in the graph.
+    swapped = lambda x: tf.transpose(x, [0, 2, 1, 3])
+    rotations = tf.stack([images, swapped(tf.reverse(images, [2])), tf.reverse(images, [1, 2]),
+                          tf.reverse(swapped(images), [2])], axis=1)  # [B, 4, H, W, C]
+    return tf.gather(rotations, turns, axis=1, batch_dims=1)
+
+
+def brightness(images: tf.Tensor, seed) -> tf.Tensor:
+    """Adds N(0, 0.2^2) to every value of an image, one draw per image."""
+    return images + BRIGHTNESS_STD * _per_image_normal(images, seed)
+
+
+def contrast(images: tf.Tensor, seed) -> tf.Tensor:
+    """Scales each image around its mean value by 2^N(0, 0.5^2)."""
+    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    return (images - mean) * tf.pow(2.0, CONTRAST_LOG2_STD * _per_image_normal(images, seed)) + mean
+
+
+def saturation(images: tf.Tensor, seed) -> tf.Tensor:
+    """Scales each pixel's colour around its channel mean (its grey) by 2^N(0, 1), one draw per image."""
+    grey = tf.reduce_mean(images, axis=-1, keepdims=True)
+    return (images - grey) * tf.pow(2.0, SATURATION_LOG2_STD * _per_image_normal(images, seed)) + grey
+
+
+ADA_OPS = {"xflip": xflip, "rotate90": rotate90, "translation": translation, "brightness": brightness,
+           "contrast": contrast, "saturation": saturation}
+DEFAULT_ADA_OPS = "xflip,rotate90,translation,brightness,contrast,saturation"
+
+
+def check_ada_ops(ops: str, height: int, width: int) -> str:
+    """The ops in canonical form (`"xflip,translation"`), validated: known names, at least one, and
+    rotate90 only on square images. Errors are one-line `UserError`s naming the culprit."""
+    names = _names(ops) if isinstance(ops, str) else ()
+    if not names:
+        raise UserError(f"ada_ops must name at least one of {', '.join(ADA_OPS)} (joined by + or ,), got {ops!r}")
+    for name in names:
+        if name not in ADA_OPS:
+            raise UserError(f"unknown augmentation {name!r} in ada_ops={ops!r}; choose from {', '.join(ADA_OPS)} "
+                            f"(joined by + or ,)")
+    if "rotate90" in names and height != width:
+        raise UserError(f"ada_ops=rotate90 needs square images, got {height}x{width}")
+    return ",".join(names)
+
+
+def adaptive_augment(images: tf.Tensor, seed, p, ops: str = DEFAULT_ADA_OPS) -> tf.Tensor:
+    """Applies each op in `ops` to each image with probability `p` (ADA's pipeline), in order.
+
+    Args:
+      images: `[B, H, W, C]` float images in [-1, 1].
+      seed: `[2]` int stateless seed (the same seed and p, the same images).
+      p: scalar probability in [0, 1], the same for every image.
+      ops: names from `ADA_OPS`, comma- or plus-separated.
+    Returns:
+      `[B, H, W, C]`, differentiable in `images`; at p = 0 the images unchanged.
+    """
+    p = tf.cast(p, tf.float32)
+    for index, name in enumerate(_names(ops)):
+        chosen = _per_image_uniform(images, _fold(seed, 200 + index))[:, :, None, None] < p  # [B, 1, 1, 1]
+        images = tf.where(chosen, ADA_OPS[name](images, _fold(seed, 300 + index)), images)
     return images

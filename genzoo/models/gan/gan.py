@@ -69,7 +69,7 @@ PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": Fa
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
                 "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0, "parts": 0,
                 "outline_grey": 0.0, "lines_grey": 0.0, "despeckle": 0, "one_body": False,
-                "shade_steps": 0}
+                "shade_steps": 0, "ada_target": 0.0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -275,6 +275,17 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         (FastGAN, Liu et al. 2021; `recon`): a decoder rebuilds each real image the discriminator sees
         from its last feature map, and the mean absolute error of the rebuilt pixels is added, so
         its features describe whole sprites. 0 off.
+      ada_target: adaptive discriminator augmentation (ADA, Karras et al. 2020), t in (0, 1): ADA's ops are applied
+        to real and generated images in both steps (after `augment`), each with probability p, and p follows
+        the discriminator's overfitting: every `ada_interval` steps it rises if the mean sign of D on the real
+        images seen since is above t (the paper's 0.6), else falls, by the images seen / `ada_images`. p is a
+        checkpointed non-trainable weight, reported as `ada_p` beside that mean sign (`d_real_sign`). 0 off.
+        None: the dataset's recipe (0).
+      ada_ops: ADA's ops (`augment.ADA_OPS`) joined by `,` or `+`. None: xflip, rotate90 (square images),
+        whole-pixel translation, brightness, contrast, saturation (the paper's `bgc` without resampling).
+      ada_interval, ada_images, ada_p_start: steps between moves of p; real images over which p could cross
+        [0, 1] (the paper: 500,000; 100,000 here moves p 0 -> 1 in ~1,560 steps of 64 images, about half a
+        300-epoch `pokemon40` run); the starting p.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -323,7 +334,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  inner_lines: float | None = None, parts: int | None = None, parts_weight: float = 1.0,
                  recon_weight: float = 0.0, outline_grey: float | None = None, lines_grey: float | None = None,
                  despeckle: int | None = None, one_body: bool | None = None, shade_steps: int | None = None,
-                 **kwargs):
+                 ada_target: float | None = None, ada_ops: str | None = None, ada_interval: int = 4,
+                 ada_images: int = 100_000, ada_p_start: float = 0.0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -447,6 +459,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         if self.recon_weight:  # reported only where trained
             self.metric_names = (*self.metric_names, "d_recon")
             self.trackers["d_recon"] = keras.metrics.Mean(name="d_recon")
+        self._set_ada(recipe["ada_target"] if ada_target is None else ada_target, ada_ops, ada_interval, ada_images,
+                      ada_p_start)
         if upsample not in UPSAMPLES or (upsample != "transpose" and self.architecture != "dcgan"):
             raise UserError(f"upsample must be one of {', '.join(UPSAMPLES)} (DCGAN generator only), got {upsample!r}")
         self.upsample = upsample
@@ -465,6 +479,35 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             average.assign(weight)
         self.set_one_body(self.one_body)
         self.built = True
+
+    def _set_ada(self, target, ops, interval, images, p_start) -> None:
+        """Checks ADA's hyper-parameters and, with a target, creates its state: p and the sums of sign(D(real))."""
+        if not _is_number(target) or not 0 <= target < 1:
+            raise UserError(f"ada_target must be a number in [0, 1) (0: off), got {target!r}")
+        self.ada_target = float(target)
+        if ops is not None and not target:
+            raise UserError(f"ada_ops needs ada_target > 0, got ada_ops={ops!r} with ada_target={target!r}")
+        square = self.spec.height == self.spec.width
+        if ops is None:  # quarter turns only where they keep the shape
+            ops = diffaug.DEFAULT_ADA_OPS if square else diffaug.DEFAULT_ADA_OPS.replace("rotate90,", "")
+        self.ada_ops = diffaug.check_ada_ops(ops, self.spec.height, self.spec.width)
+        for name, value in (("ada_interval", interval), ("ada_images", images)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UserError(f"{name} must be an integer >= 1, got {value!r}")
+        if not _is_number(p_start) or not 0 <= p_start <= 1:
+            raise UserError(f"ada_p_start must be a number in [0, 1], got {p_start!r}")
+        self.ada_interval, self.ada_images, self.ada_p_start = interval, images, float(p_start)
+        if not target:
+            return
+        # Set on every replica to the same value (all-reduced signs, the step counter): only_first_replica.
+        self.ada_p = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.ada_p_start),
+                                     trainable=False, name="ada_p", aggregation="only_first_replica")
+        # [sum of sign(D(real) - threshold), images] since the last adjustment, over the global batch.
+        self.ada_signs = self.add_weight(shape=(2,), initializer="zeros", trainable=False, name="ada_signs",
+                                         aggregation="only_first_replica")
+        self.metric_names = (*self.metric_names, "ada_p", "d_real_sign")
+        for name in ("ada_p", "d_real_sign"):
+            self.trackers[name] = keras.metrics.Mean(name=name)
 
     def build_generator(self, name):
         return mlp_generator(self.latent_dim, self.image_shape, self.hidden, self.num_classes, name)
@@ -527,8 +570,10 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
 
     def augment(self, x, seed):
         """DiffAugment (Zhao et al. 2020): the same random family of differentiable transformations
-        for real and generated images, drawn per example from `seed` (replica-count independent)."""
-        return diffaug.diff_augment(x, seed, self.augment_policy)
+        for real and generated images, drawn per example from `seed` (replica-count independent);
+        then, with `ada_target`, ADA's ops each with this step's probability p."""
+        x = diffaug.diff_augment(x, seed, self.augment_policy)
+        return diffaug.adaptive_augment(x, seed, self.ada_p, self.ada_ops) if self.ada_target else x
 
     def noise(self, batch, seed):
         """Codes for this replica's examples: the same per example whatever the replica count."""
@@ -576,12 +621,38 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         self.d_optimizer.apply_gradients(zip(gradients, variables))
         threshold = self.gan_loss.threshold
         return {
+            **(self.observe_real(real_scores) if self.ada_target else {}),
             "d_loss": per_example,
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
             "d_grad_norm": global_gradient_norm(gradients),
             **({"d_recon": rebuilt} if self.recon_weight else {}),
         }
+
+    def observe_real(self, real_scores) -> dict:
+        """ADA: adds this step's sign(D(real)) over the global batch to the sums `adapt_augmentation` reads;
+        returns the per-example signs and p as metrics."""
+        signs = tf.sign(tf.cast(real_scores, tf.float32) - self.gan_loss.threshold)
+        sums = tf.stack([tf.reduce_sum(signs), tf.cast(tf.size(signs), tf.float32)])
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            sums = context.all_reduce(tf.distribute.ReduceOp.SUM, sums)
+        self.ada_signs.assign_add(sums)
+        return {"d_real_sign": signs, "ada_p": tf.convert_to_tensor(self.ada_p)}
+
+    def adapt_augmentation(self):
+        """ADA (Karras et al. 2020): every `ada_interval` steps p moves by sign(r - ada_target) * images / ada_images,
+        r the mean sign of D on the real images seen since the last move, so that p could cross [0, 1] in
+        `ada_images` images; a function of the checkpointed sums and the step counter, so replicas and a resumed
+        run agree."""
+        if not self.ada_target:
+            return
+        sums = tf.convert_to_tensor(self.ada_signs)
+        due = tf.equal(self.g_optimizer.iterations % self.ada_interval, 0)  # counts this step's generator update
+        r = sums[0] / tf.maximum(sums[1], 1.0)
+        moved = tf.clip_by_value(self.ada_p + tf.sign(r - self.ada_target) * sums[1] / self.ada_images, 0.0, 1.0)
+        self.ada_p.assign(tf.where(due, moved, self.ada_p))
+        self.ada_signs.assign(tf.where(due, tf.zeros_like(sums), sums))
 
     def discriminator_variables(self) -> list:
         """What the discriminator's optimizer trains: its network's weights, and the decoder's with `recon_weight`."""
@@ -665,6 +736,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             self.track(self.discriminator_step(real, labels, self.step_seed(k)))
         results = self.track(self.generator_step(real, labels, self.step_seed(self.d_steps)))
         self.update_ema()
+        self.adapt_augmentation()
         return results
 
     def test_step(self, data):
@@ -685,6 +757,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
             **({"d_recon": rebuilt} if self.recon_weight else {}),
+            **({"ada_p": tf.convert_to_tensor(self.ada_p), "d_real_sign": tf.sign(real_scores - threshold)}
+               if self.ada_target else {}),
         })
 
     # === Training set-up ===
@@ -754,7 +828,9 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "texture_weight": self.texture_weight, "outline": self.outline, "inner_lines": self.inner_lines,
             "parts": self.parts, "parts_weight": self.parts_weight, "recon_weight": self.recon_weight,
             "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
-            "one_body": self.one_body, "shade_steps": self.shade_steps,
+            "one_body": self.one_body, "shade_steps": self.shade_steps, "ada_target": self.ada_target,
+            "ada_ops": self.ada_ops if self.ada_target else None, "ada_interval": self.ada_interval,
+            "ada_images": self.ada_images, "ada_p_start": self.ada_p_start,
         }
 
     @classmethod
