@@ -49,7 +49,7 @@ from genzoo.models.base import (
 )
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.gan import augment as diffaug
-from genzoo.models.gan import recon
+from genzoo.models.gan import recon, silhouette
 from genzoo.models.gan.networks import (
     NORMS,
     dcgan_discriminator,
@@ -69,7 +69,7 @@ PLAIN_RECIPE = {"loss": "non_saturating", "augment": "none", "spectral_norm": Fa
                 "region_anneal_steps": 0, "region_background": False, "aux_twin": False, "projection": True,
                 "shading": 0.0, "texture_weight": 0.0, "outline": 0.0, "inner_lines": 0.0, "parts": 0,
                 "outline_grey": 0.0, "lines_grey": 0.0, "despeckle": 0, "one_body": False,
-                "shade_steps": 0, "ada_target": 0.0}
+                "shade_steps": 0, "ada_target": 0.0, "silhouette_weight": 0.0}
 # The data-efficient recipe of the literature (DiffAugment, spectral norm, R1, hinge). Measured on
 # pokemon it lost to the plain game at every budget tried (docs/gan.md), with and without regions.
 DATA_EFFICIENT_RECIPE = {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True,
@@ -286,6 +286,11 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
       ada_interval, ada_images, ada_p_start: steps between moves of p; real images over which p could cross
         [0, 1] (the paper: 500,000; 100,000 here moves p 0 -> 1 in ~1,560 steps of 64 images, about half a
         300-epoch `pokemon40` run); the starting p.
+      silhouette_weight: with `region_background`, w > 0 trains a second, unconditional discriminator on body masks
+        only (`silhouette`: the real sprites' non-background pixels against the pixels whose most likely region
+        is a body region, straight-through) and adds w times its adversarial term to the generator's loss, so
+        the shapes (limbs, gaps) are asked for apart from the colours. Reported as `s_loss`. 0 off. None: the
+        dataset's recipe (0).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -335,7 +340,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  recon_weight: float = 0.0, outline_grey: float | None = None, lines_grey: float | None = None,
                  despeckle: int | None = None, one_body: bool | None = None, shade_steps: int | None = None,
                  ada_target: float | None = None, ada_ops: str | None = None, ada_interval: int = 4,
-                 ada_images: int = 100_000, ada_p_start: float = 0.0, **kwargs):
+                 ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
+                 **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -437,6 +443,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         self.shade_steps = _count("shade_steps", shade_steps, recipe["shade_steps"], "shading > 0", self.shading,
                                   zero="continuous")
         self.one_body = _switch("one_body", one_body, recipe["one_body"], "region_background", region_background)
+        self.silhouette_weight = _share("silhouette_weight", silhouette_weight, recipe["silhouette_weight"],
+                                        "region_background", region_background, top=100, kind="a weight")
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
@@ -472,6 +480,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         if self.recon_weight:
             features = recon.feature_map(self.discriminator)
             self.d_decoder = recon.decoder(tuple(features.shape[1:]), self.image_shape, self.filters)
+        if self.silhouette_weight:  # unconditional, no class head: it judges shapes only
+            self.s_discriminator = dcgan_discriminator((*self.image_shape[:2], 1), self.filters, 0, self.d_norm,
+                                                       name="silhouette_discriminator",
+                                                       spectral_norm=self.spectral_norm)
+            self.metric_names = (*self.metric_names, "s_loss")
+            self.trackers["s_loss"] = keras.metrics.Mean(name="s_loss")
         # The averaged generator: same network, weights only ever assigned, never trained.
         self.ema_generator = self.build_generator("ema_generator")
         self.ema_generator.trainable = False
@@ -583,7 +597,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
     def discriminator_step(self, real, labels, seed):
         """One discriminator update on a real batch (in [-1, 1]) and a fresh generated batch."""
         batch = tf.shape(real)[0]
-        fake = tf.stop_gradient(self._frozen_call(self.generator, self._inputs(self.noise(batch, seed), labels)))
+        inputs = self._inputs(self.noise(batch, seed), labels)
+        if self.silhouette_weight:
+            fake, region_logits, _ = self.painted(inputs, frozen=True)
+            fake, silhouette = tf.stop_gradient(fake), self.silhouette_step(real, region_logits, seed)
+        else:
+            fake, silhouette = tf.stop_gradient(self._frozen_call(self.generator, inputs)), {}
         variables = self.discriminator_variables()
         discriminate = lambda x: self._scores(self.discriminator(self._inputs(x, labels), training=True))
         with tf.GradientTape() as tape:
@@ -622,12 +641,35 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         threshold = self.gan_loss.threshold
         return {
             **(self.observe_real(real_scores) if self.ada_target else {}),
+            **silhouette,
             "d_loss": per_example,
             "d_real_accuracy": tf.cast(real_scores > threshold, tf.float32),
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
             "d_grad_norm": global_gradient_norm(gradients),
             **({"d_recon": rebuilt} if self.recon_weight else {}),
         }
+
+    def silhouette_step(self, real, region_logits, seed) -> dict:
+        """One update of the silhouette discriminator (`silhouette_weight`): the real images' body masks against
+        the generated ones (`region_logits`, held fixed), each mirrored left to right at random (a mirrored
+        silhouette is a sprite's), with the model's loss."""
+        real_seen = silhouette.to_input(silhouette.real_mask(real, self.background_colour))
+        fake_seen = silhouette.to_input(tf.stop_gradient(silhouette.fake_mask(region_logits)))
+        real_seen = diffaug.xflip(real_seen, tf.random.experimental.stateless_fold_in(seed, 4))
+        fake_seen = diffaug.xflip(fake_seen, tf.random.experimental.stateless_fold_in(seed, 5))
+        variables = self.s_discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            per_example = self.gan_loss.discriminator(self.s_discriminator(real_seen, training=True),
+                                                      self.s_discriminator(fake_seen, training=True))
+            scaled = self.s_optimizer.scale_loss(global_mean(per_example))
+        gradients = dense_gradients(tape.gradient(scaled, variables))
+        self.s_optimizer.apply_gradients(zip(gradients, variables))
+        return {"s_loss": per_example}
+
+    @property
+    def background_colour(self) -> list:
+        """The background region's colour in model space (`region_background`)."""
+        return self.generator.get_layer("region_paint").background
 
     def observe_real(self, real_scores) -> dict:
         """ADA: adds this step's sign(D(real)) over the global batch to the sums `adapt_augmentation` reads;
@@ -674,7 +716,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         z = self.noise(tf.shape(real)[0], seed)
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            if self.parts:
+            if self.parts or self.silhouette_weight:
                 fake, region_logits, _ = self.painted(self._inputs(z, labels))
             else:
                 fake = self.generator(self._inputs(z, labels), training=True)
@@ -689,20 +731,24 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                 loss = loss + self.texture_weight * texture
             if self.parts:
                 loss = loss + self.parts_weight * parts_loss(region_logits, self.region_background, self.parts)
+            if self.silhouette_weight:  # the frozen silhouette discriminator's verdict on the generated bodies
+                shapes = self._frozen_call(self.s_discriminator, silhouette.to_input(silhouette.fake_mask(region_logits)))
+                loss = loss + self.silhouette_weight * self.gan_loss.generator(shapes)
             scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))
         return {"g_loss": per_example, "g_grad_norm": global_gradient_norm(gradients), "texture_gap": gap}
 
-    def painted(self, inputs, training=True, ema=False):
+    def painted(self, inputs, training=True, ema=False, frozen=False):
         """A region generator's (the averaged one's with `ema`) images, region logits `[B, H, W, K]` (with
         the gain and the background's lead: RegionPaint's softmax input) and region colours `[B, K, C]`
-        (the background's first) in one call, so batch norm updates once in training."""
+        (the background's first) in one call, so batch norm updates once in training; `frozen`: in training
+        mode without updating anything (`_frozen_call`, for the discriminators' steps)."""
         network = self.ema_generator if ema else self.generator
         region_paint = network.get_layer("region_paint")
         # A view of the same layers that also returns RegionPaint's inputs: no new weights.
         view = keras.Model(network.inputs, [network.output, *region_paint.input[:2]])
-        images, logits, colours = view(inputs, training=training)
+        images, logits, colours = self._frozen_call(view, inputs) if frozen else view(inputs, training=training)
         return (images, *region_paint.gained(logits, colours))
 
     def update_ema(self):
@@ -744,7 +790,14 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         real = self.to_model_space(data["image"])
         labels = data["label"] if self.conditional else None
         batch = tf.shape(real)[0]
-        fake = self.generator(self._inputs(self.noise(batch, seed_pair(self.seed, -1)), labels), training=False)
+        inputs = self._inputs(self.noise(batch, seed_pair(self.seed, -1)), labels)
+        if self.silhouette_weight:
+            fake, region_logits, _ = self.painted(inputs, training=False)
+            shapes = self.gan_loss.discriminator(
+                self.s_discriminator(silhouette.to_input(silhouette.real_mask(real, self.background_colour))),
+                self.s_discriminator(silhouette.to_input(silhouette.fake_mask(region_logits))))
+        else:
+            fake = self.generator(inputs, training=False)
         real_scores, real_logits, rebuilt = self._discriminate_real(real, labels, training=False)
         fake_scores, fake_logits = self._scores(self.discriminator(self._inputs(fake, labels), training=False))
         class_losses = self._class_loss(labels, real_logits) + self._fake_class_loss(labels, fake_logits)
@@ -759,6 +812,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             **({"d_recon": rebuilt} if self.recon_weight else {}),
             **({"ada_p": tf.convert_to_tensor(self.ada_p), "d_real_sign": tf.sign(real_scores - threshold)}
                if self.ada_target else {}),
+            **({"s_loss": shapes} if self.silhouette_weight else {}),
         })
 
     # === Training set-up ===
@@ -768,11 +822,15 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         self.d_optimizer, self.g_optimizer = adam("d_adam"), adam("g_adam")
         self.d_optimizer.build(self.discriminator_variables())
         self.g_optimizer.build(self.generator.trainable_variables)
+        if self.silhouette_weight:
+            self.s_optimizer = adam("s_adam")
+            self.s_optimizer.build(self.s_discriminator.trainable_variables)
         # Keras `fit` wants a compiled model; its optimizer is the generator's (its step counter).
         self.compile(optimizer=self.g_optimizer)
 
     def checkpoint_objects(self) -> dict:
-        return {"model": self, "d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer}
+        return {"model": self, "d_optimizer": self.d_optimizer, "g_optimizer": self.g_optimizer,
+                **({"s_optimizer": self.s_optimizer} if self.silhouette_weight else {})}
 
     def step_seed(self, salt: int = 0) -> tf.Tensor:
         """Counted in generator steps, which the checkpoint restores with the optimizer."""
@@ -830,7 +888,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
             "one_body": self.one_body, "shade_steps": self.shade_steps, "ada_target": self.ada_target,
             "ada_ops": self.ada_ops if self.ada_target else None, "ada_interval": self.ada_interval,
-            "ada_images": self.ada_images, "ada_p_start": self.ada_p_start,
+            "ada_images": self.ada_images, "ada_p_start": self.ada_p_start, "silhouette_weight": self.silhouette_weight,
         }
 
     @classmethod

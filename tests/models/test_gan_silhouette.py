@@ -1,0 +1,87 @@
+"""The silhouette discriminator (`silhouette_weight`): its masks, its step, its place in the generator's loss."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genzoo.data import DatasetSpec
+from genzoo.errors import UserError
+from genzoo.models import DCGAN
+from genzoo.models.gan import silhouette
+
+POKEMON40 = DatasetSpec("pokemon40", 40, 40, "rgb", channels=3)
+TINY = {"latent_dim": 4, "filters": 4, "seed": 2}
+
+
+def _batch(n=4):
+    images = np.full([n, 40, 40, 3], 255, np.uint8)
+    images[:, 8:30, 10:26] = 90  # a grey body
+    images[:, 15, 16] = 255  # a white highlight inside it counts as background, as the background region paints it
+    return {"image": tf.constant(images), "label": tf.fill([n], -1)}
+
+
+def test_real_mask_is_one_off_the_background_colour():
+    x = tf.constant([[[[1.0, 1.0, 1.0], [1.0, 1.0, 0.99], [-1.0, -1.0, -1.0]]]])
+    np.testing.assert_array_equal(silhouette.real_mask(x, [1.0, 1.0, 1.0]).numpy()[0, 0, :, 0], [0, 1, 1])
+    np.testing.assert_array_equal(silhouette.real_mask(x, [-1.0, -1.0, -1.0]).numpy()[0, 0, :, 0], [1, 1, 0])
+
+
+def test_fake_mask_is_the_argmax_with_the_soft_body_shares_gradient():
+    logits = tf.random.stateless_normal([2, 5, 5, 4], [1, 2])
+    weights = tf.random.stateless_normal([2, 5, 5, 1], [3, 4])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        hard = silhouette.fake_mask(logits)
+        soft = 1.0 - tf.nn.softmax(logits)[..., :1]
+        a, b = tf.reduce_sum(hard * weights), tf.reduce_sum(soft * weights)
+    np.testing.assert_array_equal(hard.numpy()[..., 0], (np.argmax(logits.numpy(), -1) > 0).astype(np.float32))
+    np.testing.assert_allclose(tape.gradient(a, logits).numpy(), tape.gradient(b, logits).numpy(), atol=1e-6)
+    np.testing.assert_array_equal(silhouette.to_input(tf.constant([0.0, 1.0])).numpy(), [-1.0, 1.0])
+
+
+def test_a_step_trains_the_silhouette_discriminator_and_leaves_the_generators_statistics():
+    model = DCGAN(POKEMON40, silhouette_weight=1.0, **TINY)
+    model.compile_for_training(1e-3)
+    before = [w.numpy().copy() for w in model.s_discriminator.trainable_weights]
+    moving = [w.numpy().copy() for w in model.generator.non_trainable_weights if "moving" in w.path]
+    assert moving  # the generator has batch norm statistics to keep
+    model.discriminator_step(model.to_model_space(_batch()["image"]), None, tf.constant([1, 2], tf.int64))
+    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.s_discriminator.trainable_weights))
+    for m, w in zip(moving, [w for w in model.generator.non_trainable_weights if "moving" in w.path]):
+        np.testing.assert_array_equal(m, w.numpy())  # the frozen generator's view moved nothing
+    results = tf.function(model.train_step)(_batch())
+    assert np.isfinite(float(results["s_loss"])) and int(model.s_optimizer.iterations) == 2
+    assert "s_loss" in model.test_step(_batch())
+
+
+def test_the_silhouette_term_reaches_the_generator_by_its_weight():
+    norms = []
+    for weight in (1.0, 4.0):
+        model = DCGAN(POKEMON40, silhouette_weight=weight, **TINY)
+        if norms:
+            model.set_weights(first.get_weights())
+        else:
+            first = model
+        model.compile_for_training(1e-3)
+        real = model.to_model_space(_batch()["image"])
+        norms.append(float(model.generator_step(real, None, tf.constant([5, 6], tf.int64))["g_grad_norm"]))
+    assert abs(norms[0] - norms[1]) > 1e-3 * norms[0]
+
+
+def test_config_round_trip_and_off_means_no_second_discriminator():
+    model = DCGAN(POKEMON40, silhouette_weight=0.5, **TINY)
+    config = model.get_config()
+    assert config["silhouette_weight"] == 0.5 and DCGAN.from_config(config).get_config() == config
+    plain = DCGAN(POKEMON40, **TINY)
+    assert plain.silhouette_weight == 0 and not hasattr(plain, "s_discriminator") and "s_loss" not in plain.metric_names
+    old = {k: v for k, v in plain.get_config().items() if k != "silhouette_weight"}  # saved before it existed
+    assert DCGAN.from_config(old).silhouette_weight == 0
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"silhouette_weight": -1.0}, r"silhouette_weight must be a weight in \[0, 100\]"),
+    ({"silhouette_weight": 1.0, "region_background": False}, "silhouette_weight .* needs region_background"),
+])
+def test_bad_silhouette_values_name_the_culprit(bad, message):
+    with pytest.raises(UserError, match=message):
+        DCGAN(POKEMON40, **TINY, **bad)
