@@ -55,13 +55,10 @@ def test_a_step_trains_the_silhouette_discriminator_and_leaves_the_generators_st
 
 
 def test_the_silhouette_term_reaches_the_generator_by_its_weight():
+    models = [DCGAN(POKEMON40, silhouette_weight=weight, **TINY) for weight in (1.0, 4.0)]
+    models[1].set_weights(models[0].get_weights())  # the same networks; only the term's weight differs
     norms = []
-    for weight in (1.0, 4.0):
-        model = DCGAN(POKEMON40, silhouette_weight=weight, **TINY)
-        if norms:
-            model.set_weights(first.get_weights())
-        else:
-            first = model
+    for model in models:
         model.compile_for_training(1e-3)
         real = model.to_model_space(_batch()["image"])
         norms.append(float(model.generator_step(real, None, tf.constant([5, 6], tf.int64))["g_grad_norm"]))
