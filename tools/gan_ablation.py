@@ -146,14 +146,24 @@ def evaluate_command(args, model_dir: str) -> list[str]:
 
 def scored_steps(model_dir: str, k: int) -> list[int]:
     """The steps of the k kept scored checkpoints (--keep_scored) with the lowest training-time C2ST, lowest
-    first (ties: the later step first); none without k or without kept checkpoints."""
+    first (ties: the later step first), leaving out the hook's best (`eval_best/` scores it); none without k
+    or without kept checkpoints."""
     scored_dir = os.path.join(model_dir, "checkpoints", "scored")
     if not k or not os.path.isdir(scored_dir):
         return []
     with open(os.path.join(model_dir, "history.json")) as f:
         rows = [r for r in json.load(f) if "quality/c2st" in r]
-    kept = [r for r in rows if os.path.exists(os.path.join(scored_dir, f"scored-{r['step']}.index"))]
+    best = best_steps(model_dir)
+    kept = [r for r in rows if os.path.exists(os.path.join(scored_dir, f"scored-{r['step']}.index"))
+            and r["step"] not in best]
     return [r["step"] for r in sorted(kept, key=lambda r: (r["quality/c2st"], -r["step"]))[:k]]
+
+
+def best_steps(model_dir: str) -> set[int]:
+    """The steps of the hook's best checkpoints in a run (`checkpoints/best/best-STEP.index`)."""
+    best_dir = os.path.join(model_dir, "checkpoints", "best")
+    names = os.listdir(best_dir) if os.path.isdir(best_dir) else []
+    return {int(n[5:-6]) for n in names if n.startswith("best-") and n.endswith(".index") and n[5:-6].isdigit()}
 
 
 def train_and_evaluate_latest(args, row: str, model_dir: str) -> None:

@@ -57,6 +57,11 @@ def test_scored_steps_are_the_kept_checkpoints_with_the_lowest_training_time_sco
     assert gan_ablation.scored_steps(str(tmp_path), 3) == [880, 440, 660]  # a tie: the later step first
     assert gan_ablation.scored_steps(str(tmp_path), 0) == []
     assert gan_ablation.scored_steps(str(tmp_path / "no_run"), 3) == []
+    best = tmp_path / "checkpoints" / "best"  # the hook's best is eval_best's: not evaluated twice
+    best.mkdir()
+    (best / "best-880.index").write_text("")
+    (best / "best-880.data-00000-of-00001").write_text("")
+    assert gan_ablation.scored_steps(str(tmp_path), 3) == [440, 660, 220]
 
 
 def test_scored_folders_are_the_evaluation_folders_by_step_not_their_logs(tmp_path):
