@@ -12,7 +12,7 @@ explicit `--hparams` (the data-efficient recipe minus one ingredient, or the pla
 `monitor` g_loss says nothing about sample quality, so the newest weights are scored,
 not the "best" by g_loss); with `--quality_every` training scores its samples every that many
 epochs and keeps the best checkpoint by that score, and each row is also evaluated at that
-checkpoint (`eval_best/`, a second table line); with `--keep_scored --evaluate_scored=K` also at the K
+checkpoint (`eval_best/`, a second table line); with `--keep_scored --evaluate_scored=K` also at the K other
 kept checkpoints with the lowest training-time score (`eval_scored-STEP/`, a line each). Rows run one after the other in subprocesses, each with
 `nice -n 5`; a row whose evaluation exists is skipped, so an interrupted ablation
 resumes. The table gives the C2ST accuracy of samples against held-out images (mean
