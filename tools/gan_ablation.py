@@ -115,6 +115,10 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "dcgan40_parts_grey_lines_shade_steps_silhouette": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
                                                        "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
                                                        "outline_grey=49,silhouette_weight=1",
+    # ... at a tenth of that weight (at 1 the silhouette discriminator won outright from epoch ~50, seed 1)
+    "dcgan40_parts_grey_lines_shade_steps_silhouette01": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
+                                                         "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
+                                                         "outline_grey=49,silhouette_weight=0.1",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }
