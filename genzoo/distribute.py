@@ -74,13 +74,17 @@ def replica_slice(draw_global, local_batch: tf.Tensor) -> tf.Tensor:
     return noise[start:start + local_batch]
 
 
-def global_batch_mean(values: tf.Tensor) -> tf.Tensor:
-    """`[B, K]` on each replica -> `[K]`, the mean over the global batch (the same on every replica)."""
-    total = tf.reduce_sum(values, 0)
-    count = tf.cast(tf.shape(values)[0], values.dtype)
+def replica_sum(value):
+    """`value` (a tensor or a list of them) summed over the replicas in sync; itself on one replica."""
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
-        total, count = context.all_reduce(tf.distribute.ReduceOp.SUM, [total, count])
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+    return value
+
+
+def global_batch_mean(values: tf.Tensor) -> tf.Tensor:
+    """`[B, K]` on each replica -> `[K]`, the mean over the global batch (the same on every replica)."""
+    total, count = replica_sum([tf.reduce_sum(values, 0), tf.cast(tf.shape(values)[0], values.dtype)])
     return total / count
 
 
@@ -90,7 +94,4 @@ def global_gradient_norm(gradients) -> tf.Tensor:
     Each replica only holds its share of the sum; one extra all-reduce gives every
     replica the same, replica-count-independent value.
     """
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-        gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-    return tf.linalg.global_norm(gradients)
+    return tf.linalg.global_norm(replica_sum(gradients))

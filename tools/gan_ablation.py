@@ -37,6 +37,9 @@ REGIONS = OLD_DEFAULTS + ",regions=16,region_gain_end=0,region_background=false"
 ANNEALED = REGIONS + ",region_gain_end=8,region_anneal_steps=2310"  # the gain annealed 1 -> 8 (with regions=32: SMALL_DATA_RECIPE)
 CGAN40 = (ANNEALED + ",regions=32,region_background=true,aux_twin=true,projection=false,shading=0.5,outline=0.8,"
           "texture_weight=0,inner_lines=0,parts=0")
+# The dcgan_pokemon40 preset's recipe: the dcgan's pokemon40 default (SPRITES40_PARTS_RECIPE) + shade_steps=1
+PRESET40 = (ANNEALED + ",regions=32,region_background=true,shading=0.5,shade_steps=1,parts=3,inner_lines=1,"
+            "lines_grey=82,outline=1,outline_grey=49")
 ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the last value of a key wins)
     "recipe": RECIPE,
     "old_defaults": OLD_DEFAULTS,
@@ -97,28 +100,18 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
                                 "lines_grey=82,outline=1,outline_grey=49",
     # ... with the shade in three tones (shadow, colour, light): its giveaway is too many visible colours per
     # pixel, the continuous shade mottling the parts
-    "dcgan40_parts_grey_lines_shade_steps": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
-                                            "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
-                                            "outline_grey=49",
+    "dcgan40_parts_grey_lines_shade_steps": PRESET40,
     # ... with the region gain's anneal stretched over the whole run (3,300 steps instead of 2,310), to test whether
     # the late breakdowns follow the anneal's end: they do not (the discriminator's outright win; docs/gan.md)
-    "dcgan40_parts_grey_lines_shade_steps_anneal3300": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
-                                                       "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
-                                                       "outline_grey=49,region_anneal_steps=3300",
+    "dcgan40_parts_grey_lines_shade_steps_anneal3300": PRESET40 + ",region_anneal_steps=3300",
     # ... the preset's recipe with adaptive augmentation (ADA, target 0.6; xflip, quarter turns, whole-pixel
     # translation, brightness, contrast, saturation) against the discriminator's outright win
-    "dcgan40_parts_grey_lines_shade_steps_ada": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
-                                                "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
-                                                "outline_grey=49,ada_target=0.6",
+    "dcgan40_parts_grey_lines_shade_steps_ada": PRESET40 + ",ada_target=0.6",
     # ... the preset's recipe with the silhouette discriminator (body masks only) at the adversarial term's weight,
     # against the blob-shaped bodies (thin parts, enclosed background)
-    "dcgan40_parts_grey_lines_shade_steps_silhouette": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
-                                                       "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
-                                                       "outline_grey=49,silhouette_weight=1",
+    "dcgan40_parts_grey_lines_shade_steps_silhouette": PRESET40 + ",silhouette_weight=1",
     # ... at a tenth of that weight (at 1 the silhouette discriminator won outright from epoch ~50, seed 1)
-    "dcgan40_parts_grey_lines_shade_steps_silhouette01": ANNEALED + ",regions=32,region_background=true,shading=0.5,"
-                                                         "shade_steps=1,parts=3,inner_lines=1,lines_grey=82,outline=1,"
-                                                         "outline_grey=49,silhouette_weight=0.1",
+    "dcgan40_parts_grey_lines_shade_steps_silhouette01": PRESET40 + ",silhouette_weight=0.1",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }
@@ -167,7 +160,7 @@ def best_steps(model_dir: str) -> set[int]:
     """The steps of the hook's best checkpoints in a run (`checkpoints/best/best-STEP.index`)."""
     best_dir = os.path.join(model_dir, "checkpoints", "best")
     names = os.listdir(best_dir) if os.path.isdir(best_dir) else []
-    return {int(n[5:-6]) for n in names if n.startswith("best-") and n.endswith(".index") and n[5:-6].isdigit()}
+    return {int(_step(n)) for n in names if n.startswith("best-") and n.endswith(".index") and _step(n).isdigit()}
 
 
 def train_and_evaluate_latest(args, row: str, model_dir: str) -> None:

@@ -37,7 +37,7 @@ import tensorflow as tf
 
 from genzoo import gan_losses
 from genzoo.data import encodings
-from genzoo.distribute import global_gradient_norm, global_mean, replica_slice
+from genzoo.distribute import global_gradient_norm, global_mean, replica_slice, replica_sum
 from genzoo.errors import UserError
 from genzoo.models import capabilities
 from genzoo.models.base import (
@@ -675,11 +675,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         """ADA: adds this step's sign(D(real)) over the global batch to the sums `adapt_augmentation` reads;
         returns the per-example signs and p as metrics."""
         signs = tf.sign(tf.cast(real_scores, tf.float32) - self.gan_loss.threshold)
-        sums = tf.stack([tf.reduce_sum(signs), tf.cast(tf.size(signs), tf.float32)])
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            sums = context.all_reduce(tf.distribute.ReduceOp.SUM, sums)
-        self.ada_signs.assign_add(sums)
+        self.ada_signs.assign_add(replica_sum(tf.stack([tf.reduce_sum(signs), tf.cast(tf.size(signs), tf.float32)])))
         return {"d_real_sign": signs, "ada_p": tf.convert_to_tensor(self.ada_p)}
 
     def adapt_augmentation(self):

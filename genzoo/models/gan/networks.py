@@ -52,7 +52,7 @@ class PaletteMix(layers.Layer):
         weights = keras.ops.softmax(logits, axis=-1)
         if self.straight_through:
             hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), len(self.palette), dtype=weights.dtype)
-            weights = _straight_through(weights, hard)
+            weights = straight_through(weights, hard)
         return keras.ops.matmul(weights, self._colours)
 
     def get_config(self):
@@ -141,7 +141,7 @@ class RegionPaint(layers.Layer):
         weights = keras.ops.softmax(logits, axis=-1)
         if not training or self.straight_through:
             hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), logits.shape[-1], dtype=weights.dtype)
-            weights = _straight_through(weights, hard) if training else hard
+            weights = straight_through(weights, hard) if training else hard
         for _ in range(self.despeckle):
             weights = despeckle(weights)
         if self.one_body and not training:
@@ -157,7 +157,7 @@ class RegionPaint(layers.Layer):
                 stepped = _shaded(image, share * keras.ops.round(shade * self.shade_steps) / self.shade_steps)
                 # Straight-through on the image, not the tone: a pixel rounded to no shade still gets the
                 # continuous shade's gradient (relu's is zero at 0).
-                image = stepped if not training else _straight_through(_shaded(image, share * shade), stepped)
+                image = stepped if not training else straight_through(_shaded(image, share * shade), stepped)
         edge = 0.0
         if self.outline:
             edge = self.outline * background_edge(weights[..., :1])
@@ -184,7 +184,7 @@ def _shaded(image, tone):
     return image + keras.ops.relu(tone) * (1 - image) - keras.ops.relu(-tone) * (1 + image)
 
 
-def _straight_through(soft, hard):
+def straight_through(soft, hard):
     """`hard`'s value with `soft`'s gradient (Bengio et al. 2013)."""
     return soft + keras.ops.stop_gradient(hard - soft)
 

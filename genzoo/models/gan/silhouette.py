@@ -14,6 +14,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from genzoo.models.gan.networks import straight_through
+
 __all__ = ["fake_mask", "real_mask", "to_input"]
 
 # A real pixel is background when every channel is within this of the background colour (model space [-1, 1]).
@@ -31,8 +33,7 @@ def fake_mask(region_logits: tf.Tensor) -> tf.Tensor:
     """`[B, H, W, K]` gained region logits (region 0 the background) -> `[B, H, W, 1]`: 1 where sampling would
     paint a body region, with the gradient of the soft body share 1 - softmax(logits)[0] (straight-through)."""
     soft = 1.0 - keras.ops.softmax(region_logits, axis=-1)[..., :1]
-    hard = tf.cast(tf.argmax(region_logits, axis=-1)[..., None] > 0, soft.dtype)
-    return soft + tf.stop_gradient(hard - soft)
+    return straight_through(soft, tf.cast(tf.argmax(region_logits, axis=-1)[..., None] > 0, soft.dtype))
 
 
 def to_input(mask: tf.Tensor) -> tf.Tensor:
