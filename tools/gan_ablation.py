@@ -107,6 +107,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # ... the preset's recipe with adaptive augmentation (ADA, target 0.6; xflip, quarter turns, whole-pixel
     # translation, brightness, contrast, saturation) against the discriminator's outright win
     "dcgan40_parts_grey_lines_shade_steps_ada": PRESET40 + ",ada_target=0.6",
+    # ... with ADA's target at 0.9: r sat at 0.62-0.83 at 0.6 without memorisation (batch-norm D), so p should
+    # stay near 0 until the discriminator's training accuracy nears 1 (the late breakdown's first sign)
+    "dcgan40_parts_grey_lines_shade_steps_ada09": PRESET40 + ",ada_target=0.9",
     # ... the preset's recipe with the silhouette discriminator (body masks only) at the adversarial term's weight,
     # against the blob-shaped bodies (thin parts, enclosed background)
     "dcgan40_parts_grey_lines_shade_steps_silhouette": PRESET40 + ",silhouette_weight=1",
