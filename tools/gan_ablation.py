@@ -115,6 +115,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "dcgan40_parts_grey_lines_shade_steps_silhouette": PRESET40 + ",silhouette_weight=1",
     # ... at a tenth of that weight (at 1 the silhouette discriminator won outright from epoch ~50, seed 1)
     "dcgan40_parts_grey_lines_shade_steps_silhouette01": PRESET40 + ",silhouette_weight=0.1",
+    # ... at 0.3 with the masks translated and cut out as well as mirrored (it memorised flipped masks at 1 and 0.1)
+    "dcgan40_parts_grey_lines_shade_steps_silhouette03_aug": PRESET40 + ",silhouette_weight=0.3,"
+                                                             "silhouette_augment=xflip+translation+cutout",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

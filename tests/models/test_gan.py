@@ -336,7 +336,8 @@ def _train(model_dir, epochs):
      "recon_weight": 1.0},
     {"regions": 3, "region_gain_end": 6.0, "region_anneal_steps": 5},
     {"ada_target": 0.6, "ada_interval": 1, "ada_images": 32, "ada_p_start": 0.5},
-    {"regions": 3, "region_background": True, "silhouette_weight": 1.0},
+    {"regions": 3, "region_background": True, "silhouette_weight": 1.0,
+     "silhouette_augment": "xflip,translation,cutout"},
 ], ids=["data_efficient", "annealed_regions", "ada", "silhouette"])
 def test_data_efficient_step_resumes_exactly_from_a_checkpoint(shapes_batch, shapes, tmp_path, recipe):
     """DiffAugment's draws (seeded by the restored step counter), spectral norm's u, R1, the

@@ -7,7 +7,7 @@ import tensorflow as tf
 from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
 from genzoo.models import DCGAN
-from genzoo.models.gan import silhouette
+from genzoo.models.gan import augment, silhouette
 
 POKEMON40 = DatasetSpec("pokemon40", 40, 40, "rgb", channels=3)
 TINY = {"latent_dim": 4, "filters": 4, "seed": 2}
@@ -75,7 +75,46 @@ def test_config_round_trip_and_off_means_no_second_discriminator():
     assert DCGAN.from_config(old).silhouette_weight == 0
 
 
+def test_mask_augmentations_keep_masks_and_fill_with_background():
+    masks = tf.cast(tf.random.stateless_uniform([64, 40, 40, 1], [7, 8]) < 0.6, tf.float32)
+    seen = augment.mask_augment(masks, tf.constant([1, 2]), "xflip,translation,cutout").numpy()
+    assert set(np.unique(seen)) <= {0.0, 1.0}  # still masks
+    assert seen.sum() < masks.numpy().sum()  # cutout and the shifts' borders only ever remove body
+    erased = [((s == 0) & (m == 1)).sum() for s, m in zip(seen, masks.numpy())]
+    assert min(erased) > 0  # every mask loses some of its body
+    np.testing.assert_array_equal(seen, augment.mask_augment(masks, tf.constant([1, 2]), "xflip,translation,cutout"))
+    flipped = augment.mask_augment(masks, tf.constant([1, 2]), "xflip").numpy()  # each mask as it was or mirrored
+    assert all(np.array_equal(f, m) or np.array_equal(f, m[:, ::-1]) for f, m in zip(flipped, masks.numpy()))
+
+
+def test_the_generators_silhouette_term_goes_through_the_augmentation():
+    """The same weights and step seed: a different `silhouette_augment` gives the generator another gradient."""
+    models = [DCGAN(POKEMON40, silhouette_weight=1.0, silhouette_augment=ops, **TINY)
+              for ops in ("xflip", "xflip,translation,cutout")]
+    models[1].set_weights(models[0].get_weights())
+    norms = []
+    for model in models:
+        model.compile_for_training(1e-3)
+        real = model.to_model_space(_batch()["image"])
+        norms.append(float(model.generator_step(real, None, tf.constant([5, 6], tf.int64))["g_grad_norm"]))
+    assert abs(norms[0] - norms[1]) > 1e-4 * norms[0]
+
+
+def test_silhouette_augment_round_trips_and_defaults_to_mirroring():
+    model = DCGAN(POKEMON40, silhouette_weight=0.5, silhouette_augment="xflip+translation+cutout", **TINY)
+    config = model.get_config()
+    assert config["silhouette_augment"] == "xflip,translation,cutout"
+    assert DCGAN.from_config(config).silhouette_augment == "xflip,translation,cutout"
+    old = {k: v for k, v in config.items() if k != "silhouette_augment"}  # saved before it existed
+    assert DCGAN.from_config(old).silhouette_augment == "xflip"
+    assert DCGAN(POKEMON40, **TINY).get_config()["silhouette_augment"] is None
+
+
 @pytest.mark.parametrize("bad,message", [
+    ({"silhouette_weight": 1.0, "silhouette_augment": "rotate90"},
+     "unknown augmentation 'rotate90' in silhouette_augment='rotate90'; choose from xflip, translation, cutout"),
+    ({"silhouette_weight": 1.0, "silhouette_augment": ""}, "silhouette_augment must name at least one of"),
+    ({"silhouette_augment": "xflip"}, "silhouette_augment needs silhouette_weight > 0"),
     ({"silhouette_weight": -1.0}, r"silhouette_weight must be a weight in \[0, 100\]"),
     ({"silhouette_weight": 1.0, "region_background": False}, "silhouette_weight .* needs region_background"),
 ])

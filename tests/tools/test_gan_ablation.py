@@ -25,8 +25,9 @@ def test_every_row_builds_the_model_it_names(row):
     model = (ConditionalGAN if row.startswith("cgan40") else DCGAN)(
         POKEMON40 if row.startswith("cgan40") else POKEMON, **{**TINY, **hparams})
     config = model.get_config()
-    if "augment" in hparams:  # --hparams joins policy names with "+" (it splits on commas)
-        hparams["augment"] = hparams["augment"].replace("+", ",")
+    for key in ("augment", "silhouette_augment"):  # --hparams joins names with "+" (it splits on commas)
+        if key in hparams:
+            hparams[key] = hparams[key].replace("+", ",")
     assert {key: config[key] for key in hparams} == hparams
 
 

@@ -34,7 +34,8 @@ def one_step(strategy, name, spec, hparams, weights, batch):
         # (float noise, e.g. behind synchronized batch norm) could flip sign between strategies
         # and move a weight by 2 lr (DCGAN: 2e-4 at lr 1e-4, one CI run in three). With
         # epsilon 1 the step is lr * g / (|g| + 1), smooth in g: it compares the gradients.
-        for optimizer in {id(o): o for o in (model.optimizer, getattr(model, "d_optimizer", None)) if o}.values():
+        for optimizer in {id(o): o for o in (model.optimizer, getattr(model, "d_optimizer", None),
+                                                getattr(model, "s_optimizer", None)) if o}.values():
             optimizer.epsilon = 1.0
         step = tf.Variable(0, dtype=tf.int64)
     train_step, _ = distributed_steps(strategy, model, step)

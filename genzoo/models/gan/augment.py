@@ -35,8 +35,9 @@ import tensorflow as tf
 from genzoo.distribute import replica_slice
 from genzoo.errors import UserError
 
-__all__ = ["ADA_OPS", "DEFAULT_ADA_OPS", "POLICIES", "adaptive_augment", "check_ada_ops", "check_policy", "color",
-           "cutout", "cutout_boxes", "diff_augment", "parse_policy", "translation", "translation_shifts"]
+__all__ = ["ADA_OPS", "DEFAULT_ADA_OPS", "DEFAULT_MASK_OPS", "MASK_OPS", "POLICIES", "adaptive_augment", "check_ada_ops",
+           "check_ops", "check_policy", "color", "cutout", "cutout_boxes", "diff_augment", "mask_augment", "parse_policy",
+           "translation", "translation_shifts"]
 
 TRANSLATION_RATIO = 0.125  # largest shift, as a fraction of the side (Zhao et al. 2020)
 CUTOUT_RATIO = 0.5  # side of the erased square, as a fraction of the image's side
@@ -238,15 +239,21 @@ DEFAULT_ADA_OPS = "xflip,rotate90,translation,brightness,contrast,saturation"
 def check_ada_ops(ops: str, height: int, width: int) -> str:
     """The ops in canonical form (`"xflip,translation"`), validated: known names, at least one, and
     rotate90 only on square images. Errors are one-line `UserError`s naming the culprit."""
+    return check_ops("ada_ops", ops, ADA_OPS, height, width)
+
+
+def check_ops(hparam: str, ops: str, table: dict, height: int, width: int) -> str:
+    """`ops` (names from `table` joined by `,` or `+`, the hyper-parameter `hparam`) in canonical form, validated:
+    known names, at least one, rotate90 only on square images; else a one-line `UserError` naming the culprit."""
     names = _names(ops) if isinstance(ops, str) else ()
     if not names:
-        raise UserError(f"ada_ops must name at least one of {', '.join(ADA_OPS)} (joined by + or ,), got {ops!r}")
+        raise UserError(f"{hparam} must name at least one of {', '.join(table)} (joined by + or ,), got {ops!r}")
     for name in names:
-        if name not in ADA_OPS:
-            raise UserError(f"unknown augmentation {name!r} in ada_ops={ops!r}; choose from {', '.join(ADA_OPS)} "
+        if name not in table:
+            raise UserError(f"unknown augmentation {name!r} in {hparam}={ops!r}; choose from {', '.join(table)} "
                             f"(joined by + or ,)")
     if "rotate90" in names and height != width:
-        raise UserError(f"ada_ops=rotate90 needs square images, got {height}x{width}")
+        raise UserError(f"{hparam}=rotate90 needs square images, got {height}x{width}")
     return ",".join(names)
 
 
@@ -266,3 +273,19 @@ def adaptive_augment(images: tf.Tensor, seed, p, ops: str = DEFAULT_ADA_OPS) -> 
         chosen = _per_image_uniform(images, _fold(seed, 200 + index))[:, :, None, None] < p  # [B, 1, 1, 1]
         images = tf.where(chosen, ADA_OPS[name](images, _fold(seed, 300 + index)), images)
     return images
+
+
+# === Silhouettes (`silhouette_weight`) ===
+# Ops that keep a 0/1 body mask a mask, filling with 0 (background): mirroring, DiffAugment's translation and
+# cutout. No quarter turns: applied to every mask, real and generated, they would let upright sprites lie down.
+MASK_OPS = {"xflip": xflip, "translation": translation, "cutout": cutout}
+DEFAULT_MASK_OPS = "xflip"
+
+
+def mask_augment(masks: tf.Tensor, seed, ops: str = DEFAULT_MASK_OPS) -> tf.Tensor:
+    """Applies every op in `ops` (names from `MASK_OPS`) to every mask `[B, H, W, 1]` in {0, 1}, in order, each
+    drawn per mask from its own seed folded from `seed`; differentiable in `masks`."""
+    for index, name in enumerate(_names(ops)):
+        masks = MASK_OPS[name](masks, _fold(seed, 400 + index))
+    return masks
+

@@ -291,6 +291,9 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         is a body region, straight-through) and adds w times its adversarial term to the generator's loss, so
         the shapes (limbs, gaps) are asked for apart from the colours. Reported as `s_loss`. 0 off. None: the
         dataset's recipe (0).
+      silhouette_augment: what every mask, real and generated, goes through before the silhouette discriminator
+        (in its step and in the generator's, differentiated through): `augment.MASK_OPS` joined by `,` or `+`.
+        None: `xflip` (the masks mirrored at random); `xflip,translation,cutout` against its memorising the masks.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -341,7 +344,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  despeckle: int | None = None, one_body: bool | None = None, shade_steps: int | None = None,
                  ada_target: float | None = None, ada_ops: str | None = None, ada_interval: int = 4,
                  ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
-                 **kwargs):
+                 silhouette_augment: str | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -445,6 +448,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         self.one_body = _switch("one_body", one_body, recipe["one_body"], "region_background", region_background)
         self.silhouette_weight = _share("silhouette_weight", silhouette_weight, recipe["silhouette_weight"],
                                         "region_background", region_background, top=100, kind="a weight")
+        if silhouette_augment is not None and not self.silhouette_weight:
+            raise UserError(f"silhouette_augment needs silhouette_weight > 0, got silhouette_augment="
+                            f"{silhouette_augment!r} with silhouette_weight={self.silhouette_weight!r}")
+        self.silhouette_augment = diffaug.check_ops(
+            "silhouette_augment", diffaug.DEFAULT_MASK_OPS if silhouette_augment is None else silhouette_augment,
+            diffaug.MASK_OPS, self.spec.height, self.spec.width)
         if texture_weight is None:
             texture_weight = recipe["texture_weight"]
         if not _is_number(texture_weight) or not texture_weight >= 0:
@@ -651,12 +660,9 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
 
     def silhouette_step(self, real, region_logits, seed) -> dict:
         """One update of the silhouette discriminator (`silhouette_weight`): the real images' body masks against
-        the generated ones (`region_logits`, held fixed), each mirrored left to right at random (a mirrored
-        silhouette is a sprite's), with the model's loss."""
-        real_seen = silhouette.to_input(silhouette.real_mask(real, self.background_colour))
-        fake_seen = silhouette.to_input(tf.stop_gradient(silhouette.fake_mask(region_logits)))
-        real_seen = diffaug.xflip(real_seen, tf.random.experimental.stateless_fold_in(seed, 4))
-        fake_seen = diffaug.xflip(fake_seen, tf.random.experimental.stateless_fold_in(seed, 5))
+        the generated ones (`region_logits`, held fixed), each through `silhouette_augment`, with the model's loss."""
+        real_seen = self.seen_mask(silhouette.real_mask(real, self.background_colour), seed, 4)
+        fake_seen = self.seen_mask(tf.stop_gradient(silhouette.fake_mask(region_logits)), seed, 5)
         variables = self.s_discriminator.trainable_variables
         with tf.GradientTape() as tape:
             per_example = self.gan_loss.discriminator(self.s_discriminator(real_seen, training=True),
@@ -665,6 +671,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.s_optimizer.apply_gradients(zip(gradients, variables))
         return {"s_loss": per_example}
+
+    def seen_mask(self, mask, seed, salt: int):
+        """A body mask as the silhouette discriminator sees it: through `silhouette_augment` (drawn from `seed`
+        folded with `salt`), in [-1, 1]."""
+        seed = tf.random.experimental.stateless_fold_in(seed, salt)
+        return silhouette.to_input(diffaug.mask_augment(mask, seed, self.silhouette_augment))
 
     @property
     def background_colour(self) -> list:
@@ -728,7 +740,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             if self.parts:
                 loss = loss + self.parts_weight * parts_loss(region_logits, self.region_background, self.parts)
             if self.silhouette_weight:  # the frozen silhouette discriminator's verdict on the generated bodies
-                shapes = self._frozen_call(self.s_discriminator, silhouette.to_input(silhouette.fake_mask(region_logits)))
+                shapes = self._frozen_call(self.s_discriminator, self.seen_mask(silhouette.fake_mask(region_logits),
+                                                                                seed, 5))
                 loss = loss + self.silhouette_weight * self.gan_loss.generator(shapes)
             scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
@@ -885,6 +898,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "one_body": self.one_body, "shade_steps": self.shade_steps, "ada_target": self.ada_target,
             "ada_ops": self.ada_ops if self.ada_target else None, "ada_interval": self.ada_interval,
             "ada_images": self.ada_images, "ada_p_start": self.ada_p_start, "silhouette_weight": self.silhouette_weight,
+            "silhouette_augment": self.silhouette_augment if self.silhouette_weight else None,
         }
 
     @classmethod
