@@ -12,7 +12,11 @@ white are left out):
 - spread: the circular spread of their hues, 1 - |mean of exp(i hue)| weighted by saturation (0: one hue,
   near 1: hues all round the circle);
 - hues: how many of 12 hue sectors of 30 degrees hold at least 10% of the colourful pixels;
-- main: the share of the colourful pixels within 45 degrees of the image's weighted mean hue.
+- main: the share of the colourful pixels within 45 degrees of the image's weighted mean hue;
+- patches: how many patches of at least `MIN_PATCH` pixels the colourful pixels form, a patch being 4-connected
+  pixels of one hue sector (a part's shading tones mostly stay in its sector); small: those of fewer than
+  `LARGE_PATCH` pixels (an eye, a tail tip, a hue-shifted shading tone: the details); largest: the largest
+  patch's share of the colourful pixels.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ WHITE = picture_report.WHITE
 MIN_SATURATION, MIN_VALUE = 0.25, 64
 MIN_COLOURFUL = 10  # fewer colourful pixels than this: the image is left out
 SECTORS, SECTOR_SHARE = 12, 0.10
+MIN_PATCH = 4  # smaller same-sector patches (shading specks, single pixels) are not counted as patches
+LARGE_PATCH = 16  # a patch of at least this many pixels is a part, not a detail
 
 
 def hue_saturation(rgb):
@@ -40,31 +46,55 @@ def hue_saturation(rgb):
     return hue * (np.pi / 3), np.where(value > 0, chroma / np.where(value > 0, value, 1.0), 0.0), value
 
 
+def patches(classes):
+    """int `[N, H, W]` classes (-1: none) -> int labels `[N, H, W]` of the 4-connected patches of one class
+    (0: none)."""
+    n, h, w = classes.shape
+    on = classes >= 0
+    labels = np.where(on, np.arange(1, n * h * w + 1).reshape(n, h, w), 0)
+    padded_classes = np.pad(classes, ((0, 0), (1, 1), (1, 1)), constant_values=-1)
+    moves = ((0, 1), (2, 1), (1, 0), (1, 2))  # up, down, left, right in the padded frame
+    same = [padded_classes[:, dy:dy + h, dx:dx + w] == classes for dy, dx in moves]
+    while True:  # each patch takes its largest index
+        padded = np.pad(labels, ((0, 0), (1, 1), (1, 1)))
+        grown = labels
+        for (dy, dx), ok in zip(moves, same):
+            grown = np.maximum(grown, np.where(ok & on, padded[:, dy:dy + h, dx:dx + w], 0))
+        if np.array_equal(grown, labels):
+            return labels
+        labels = grown
+
+
 def body_colours(rgb) -> dict:
     """uint8 RGB `[N, H, W, 3]` on a white background -> the means above (and how many images counted)."""
     rgb = picture_report.rgb_images(rgb, "body_colours")
     hue, saturation, value = hue_saturation(rgb)
     body = rgb.min(-1) < WHITE
     colourful = body & (saturation >= MIN_SATURATION) & (value >= MIN_VALUE)
+    sector = (hue // (2 * np.pi / SECTORS)).astype(int) % SECTORS
+    labels = patches(np.where(colourful, sector, -1))
     rows = []
-    for h, s, keep, b in zip(hue, saturation, colourful, body):
+    for h, s, keep, b, patch in zip(hue, saturation, colourful, body, labels):
         if keep.sum() < MIN_COLOURFUL:
             continue
         h, w = h[keep], s[keep]
         mean = np.sum(w * np.exp(1j * h)) / np.sum(w)
         sectors = np.bincount((h // (2 * np.pi / SECTORS)).astype(int) % SECTORS, minlength=SECTORS) / h.size
         near = np.abs(np.angle(np.exp(1j * (h - np.angle(mean))))) <= np.pi / 4
-        rows.append((keep.sum() / b.sum(), 1 - abs(mean), np.sum(sectors >= SECTOR_SHARE), near.mean()))
+        sizes = np.unique(patch[keep], return_counts=True)[1]
+        rows.append((keep.sum() / b.sum(), 1 - abs(mean), np.sum(sectors >= SECTOR_SHARE), near.mean(),
+                     np.sum(sizes >= MIN_PATCH), np.sum((sizes >= MIN_PATCH) & (sizes < LARGE_PATCH)),
+                     sizes.max() / keep.sum()))
+    names = ("colourful", "spread", "hues", "main", "patches", "small", "largest")
     if not rows:
-        return {"images": 0, "colourful": float("nan"), "spread": float("nan"), "hues": float("nan"),
-                "main": float("nan")}
-    colourful_share, spread, hues, main = (float(np.mean(column)) for column in zip(*rows))
-    return {"images": len(rows), "colourful": colourful_share, "spread": spread, "hues": hues, "main": main}
+        return {"images": 0, **{name: float("nan") for name in names}}
+    return {"images": len(rows), **{name: float(np.mean(column)) for name, column in zip(names, zip(*rows))}}
 
 
 def line(name: str, s: dict) -> str:
     return (f"{name}: {s['images']} images, colourful {s['colourful']:.2f} of the body, hue spread "
-            f"{s['spread']:.3f}, hues {s['hues']:.2f} per body, main hue {s['main']:.2f}")
+            f"{s['spread']:.3f}, hues {s['hues']:.2f} per body, main hue {s['main']:.2f}, patches {s['patches']:.2f} per "
+            f"body ({s['small']:.2f} small), largest {s['largest']:.2f}")
 
 
 def main(argv=None) -> int:

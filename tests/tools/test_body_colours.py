@@ -36,6 +36,24 @@ def test_one_hue_two_opposite_hues_and_greys():
     assert 0.5 - 1e-9 <= s["main"] <= 0.75 + 1e-9
 
 
+def test_patches_are_4_connected_runs_of_one_hue_sector():
+    images = np.full((2, 10, 10, 3), 255, np.uint8)
+    images[0, 1:9, 1:9] = (200, 40, 40)  # one red body in two tones (one sector) ...
+    images[0, 5:9, 1:9] = (120, 20, 20)
+    images[0, 2:4, 2:4] = (40, 40, 200)  # ... with a blue 2 x 2 accent (4 pixels: a patch)
+    images[0, 7, 7] = (40, 200, 40)  # ... and a lone green pixel (not a patch)
+    images[1, 1:9, 1:9] = (200, 40, 40)  # a red and cyan checkerboard of 2 x 2 tiles: 16 patches
+    for ty in range(4):
+        for tx in range(4):
+            if (ty + tx) % 2:
+                images[1, 1 + 2 * ty:3 + 2 * ty, 1 + 2 * tx:3 + 2 * tx] = (40, 200, 200)
+    labels = body_colours.patches(np.array([[[0, 0, 1], [1, 0, -1], [1, -1, 0]]]))
+    assert len(np.unique(labels[labels > 0])) == 4  # {0, 0, 0 above}, {1 right}, {1, 1 left}, {0 corner}
+    one, checker = (body_colours.body_colours(images[i:i + 1]) for i in range(2))
+    assert one["patches"] == 2 and one["small"] == 1 and one["largest"] == pytest.approx(59 / 64)
+    assert checker["patches"] == checker["small"] == 16 and checker["largest"] == pytest.approx(4 / 64)
+
+
 def test_bad_input_and_a_missing_run_are_reported(tmp_path, capsys, pokemon_dir):
     with pytest.raises(ValueError, match=r"uint8 RGB \[N, H, W, 3\], got shape \(5, 6, 3\)"):
         body_colours.body_colours(np.zeros((5, 6, 3), np.uint8))
