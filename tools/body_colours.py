@@ -74,12 +74,12 @@ def body_colours(rgb) -> dict:
     sector = (hue // (2 * np.pi / SECTORS)).astype(int) % SECTORS
     labels = patches(np.where(colourful, sector, -1))
     rows = []
-    for h, s, keep, b, patch in zip(hue, saturation, colourful, body, labels):
+    for h, s, keep, b, patch, sec in zip(hue, saturation, colourful, body, labels, sector):
         if keep.sum() < MIN_COLOURFUL:
             continue
         h, w = h[keep], s[keep]
         mean = np.sum(w * np.exp(1j * h)) / np.sum(w)
-        sectors = np.bincount((h // (2 * np.pi / SECTORS)).astype(int) % SECTORS, minlength=SECTORS) / h.size
+        sectors = np.bincount(sec[keep], minlength=SECTORS) / h.size
         near = np.abs(np.angle(np.exp(1j * (h - np.angle(mean))))) <= np.pi / 4
         sizes = np.unique(patch[keep], return_counts=True)[1]
         rows.append((keep.sum() / b.sum(), 1 - abs(mean), np.sum(sectors >= SECTOR_SHARE), near.mean(),

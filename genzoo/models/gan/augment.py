@@ -288,4 +288,3 @@ def mask_augment(masks: tf.Tensor, seed, ops: str = DEFAULT_MASK_OPS) -> tf.Tens
     for index, name in enumerate(_names(ops)):
         masks = MASK_OPS[name](masks, _fold(seed, 400 + index))
     return masks
-
