@@ -15,7 +15,8 @@ epochs and keeps the best checkpoint by that score, and each row is also evaluat
 checkpoint (`eval_best/`, a second table line); with `--keep_scored --evaluate_scored=K` also at the K other
 kept checkpoints with the lowest training-time score (`eval_scored-STEP/`, a line each). Rows run one after the other in subprocesses, each with
 `nice -n 5`; a row whose evaluation exists is skipped, so an interrupted ablation
-resumes. The table gives the C2ST accuracy of samples against held-out images (mean
+resumes (the training's log goes on after the interrupted part's; its seconds, this part's only, say
+"(resumed)"). The table gives the C2ST accuracy of samples against held-out images (mean
 +- spread over the sampling seeds), near-copies of training sprites, steps and wall
 time; each row's 8x8 grid is copied to `--figures` as gan_<dataset>_<row>.png.
 """
@@ -123,9 +124,10 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
 }
 
 
-def run(cmd: list[str], log: str) -> float:
+def run(cmd: list[str], log: str, append: bool = False) -> float:
+    """Runs `cmd` niced, its output into `log` (after what is there with `append`); the seconds it took."""
     start = time.time()
-    with open(log, "w") as f:
+    with open(log, "a" if append else "w") as f:
         subprocess.run(["nice", "-n", "5", *cmd], stdout=f, stderr=subprocess.STDOUT, check=True)
     return time.time() - start
 
@@ -176,9 +178,13 @@ def train_and_evaluate_latest(args, row: str, model_dir: str) -> None:
              f"--seed={args.seed}", "--checkpoint_every=500", *([f"--hparams={hparams}"] if hparams else []),
              *([f"--quality_every={args.quality_every}"] if args.quality_every else []),
              *(["--keep_scored"] if args.keep_scored else [])]
-    seconds = run(train, model_dir + ".train.log")
+    # A row's training resumes where an interrupted one stopped: its log goes on after the first part's, and
+    # the seconds (only this part's: an interrupted part never wrote its own) say so.
+    log = model_dir + ".train.log"
+    resumed = os.path.exists(log) and os.path.getsize(log) > 0
+    seconds = run(train, log, append=True)
     with open(model_dir + ".seconds", "w") as f:
-        f.write(f"{seconds:.0f}\n")
+        f.write(f"{seconds:.0f}{' (resumed)' if resumed else ''}\n")
     evaluate = evaluate_command(args, model_dir)
     if args.quality_every:  # the best checkpoint by the training-time score, then the latest
         run([*evaluate, f"--out={model_dir}/eval_best"], model_dir + ".eval_best.log")

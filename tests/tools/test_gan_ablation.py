@@ -1,5 +1,6 @@
 """tools/gan_ablation.py: its rows are valid hyper-parameters, and the cgan40 row is the cgan's default."""
 
+import argparse
 import json
 import os
 import sys
@@ -79,3 +80,29 @@ def test_evaluate_scored_needs_keep_scored_and_a_count(flags, monkeypatch, capsy
         gan_ablation.main()
     assert exit_info.value.code == 2
     assert "--evaluate_scored needs --keep_scored and K >= 0" in capsys.readouterr().err
+
+
+def test_a_resumed_rows_training_log_goes_on_after_the_first_parts(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(cmd, stdout, **kwargs):  # each command writes one line, as train and evaluate print
+        calls.append(cmd)
+        stdout.write(f"part {len(calls)}\n")
+
+    monkeypatch.setattr(gan_ablation.subprocess, "run", fake_run)
+    args = argparse.Namespace(model="dcgan", dataset="pokemon40", data_dir="d", epochs=3, seed=1, quality_every=0,
+                              keep_scored=False, num_seeds=3)
+    model_dir = str(tmp_path / "dcgan40_parts_grey_lines_shade_steps")
+    with open(model_dir + ".train.log", "w") as f:  # what an interrupted training left
+        f.write("epochs 1-2 of the first part\n")
+    gan_ablation.train_and_evaluate_latest(args, "dcgan40_parts_grey_lines_shade_steps", model_dir)
+    with open(model_dir + ".train.log") as f:
+        assert f.read() == "epochs 1-2 of the first part\npart 1\n"
+    with open(model_dir + ".seconds") as f:
+        assert f.read().endswith(" (resumed)\n")
+    os.remove(model_dir + ".train.log")  # a fresh row: its own log and plain seconds
+    gan_ablation.train_and_evaluate_latest(args, "dcgan40_parts_grey_lines_shade_steps", model_dir)
+    with open(model_dir + ".train.log") as f:
+        assert f.read() == "part 3\n"
+    with open(model_dir + ".seconds") as f:
+        assert f.read().strip().isdigit()
