@@ -49,20 +49,7 @@ def hue_saturation(rgb):
 def patches(classes):
     """int `[N, H, W]` classes (-1: none) -> int labels `[N, H, W]` of the 4-connected patches of one class
     (0: none)."""
-    n, h, w = classes.shape
-    on = classes >= 0
-    labels = np.where(on, np.arange(1, n * h * w + 1).reshape(n, h, w), 0)
-    padded_classes = np.pad(classes, ((0, 0), (1, 1), (1, 1)), constant_values=-1)
-    moves = ((0, 1), (2, 1), (1, 0), (1, 2))  # up, down, left, right in the padded frame
-    same = [padded_classes[:, dy:dy + h, dx:dx + w] == classes for dy, dx in moves]
-    while True:  # each patch takes its largest index
-        padded = np.pad(labels, ((0, 0), (1, 1), (1, 1)))
-        grown = labels
-        for (dy, dx), ok in zip(moves, same):
-            grown = np.maximum(grown, np.where(ok & on, padded[:, dy:dy + h, dx:dx + w], 0))
-        if np.array_equal(grown, labels):
-            return labels
-        labels = grown
+    return picture_report.components(classes)
 
 
 def body_colours(rgb) -> dict:

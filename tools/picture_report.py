@@ -1,5 +1,6 @@
-"""The command line shared by tools/dark_pixels.py and tools/body_shapes.py: one measure of the dataset's
-sprites (training, then test) and of each run's samples, one line per source."""
+"""What tools/dark_pixels.py, tools/body_shapes.py and tools/body_colours.py share: the command line (one
+measure of the dataset's sprites, training then test, and of each run's samples, one line per source) and the
+labelling of connected pixels (`components`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,25 @@ def rgb_images(rgb, measure: str) -> np.ndarray:
     if rgb.ndim != 4 or rgb.shape[-1] != 3:
         raise ValueError(f"{measure} needs uint8 RGB [N, H, W, 3], got shape {rgb.shape}")
     return rgb
+
+
+def components(classes, diagonal: bool = False) -> np.ndarray:
+    """int `[N, H, W]` classes (-1: none) -> int labels `[N, H, W]` of the connected runs of one class (0: none),
+    through the 4 side neighbours, or all 8 with `diagonal`; each run takes the largest of its pixels' indices."""
+    n, h, w = classes.shape
+    on = classes >= 0
+    labels = np.where(on, np.arange(1, n * h * w + 1).reshape(n, h, w), 0)
+    moves = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy or dx) and (diagonal or not (dy and dx))]
+    padded_classes = np.pad(classes, ((0, 0), (1, 1), (1, 1)), constant_values=-1)
+    same = [on & (padded_classes[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w] == classes) for dy, dx in moves]
+    while True:  # a path of length L settles in L rounds
+        padded = np.pad(labels, ((0, 0), (1, 1), (1, 1)))
+        grown = labels
+        for (dy, dx), ok in zip(moves, same):
+            grown = np.maximum(grown, np.where(ok, padded[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w], 0))
+        if np.array_equal(grown, labels):
+            return labels
+        labels = grown
 
 
 def main(argv, doc: str, measure, line) -> int:
