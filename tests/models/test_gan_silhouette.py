@@ -54,14 +54,21 @@ def test_a_step_trains_the_silhouette_discriminator_and_leaves_the_generators_st
     assert "s_loss" in model.test_step(_batch())
 
 
-def test_the_silhouette_term_reaches_the_generator_by_its_weight():
-    models = [DCGAN(POKEMON40, silhouette_weight=weight, **TINY) for weight in (1.0, 4.0)]
-    models[1].set_weights(models[0].get_weights())  # the same networks; only the term's weight differs
+def _generator_gradient_norms(models) -> list:
+    """The generator's gradient norm in one step of each model, all started from the first one's weights and
+    given the same batch and step seed, so only their hyper-parameters differ."""
+    for model in models[1:]:
+        model.set_weights(models[0].get_weights())
     norms = []
     for model in models:
         model.compile_for_training(1e-3)
         real = model.to_model_space(_batch()["image"])
         norms.append(float(model.generator_step(real, None, tf.constant([5, 6], tf.int64))["g_grad_norm"]))
+    return norms
+
+
+def test_the_silhouette_term_reaches_the_generator_by_its_weight():
+    norms = _generator_gradient_norms([DCGAN(POKEMON40, silhouette_weight=weight, **TINY) for weight in (1.0, 4.0)])
     assert abs(norms[0] - norms[1]) > 1e-3 * norms[0]
 
 
@@ -89,14 +96,8 @@ def test_mask_augmentations_keep_masks_and_fill_with_background():
 
 def test_the_generators_silhouette_term_goes_through_the_augmentation():
     """The same weights and step seed: a different `silhouette_augment` gives the generator another gradient."""
-    models = [DCGAN(POKEMON40, silhouette_weight=1.0, silhouette_augment=ops, **TINY)
-              for ops in ("xflip", "xflip,translation,cutout")]
-    models[1].set_weights(models[0].get_weights())
-    norms = []
-    for model in models:
-        model.compile_for_training(1e-3)
-        real = model.to_model_space(_batch()["image"])
-        norms.append(float(model.generator_step(real, None, tf.constant([5, 6], tf.int64))["g_grad_norm"]))
+    norms = _generator_gradient_norms([DCGAN(POKEMON40, silhouette_weight=1.0, silhouette_augment=ops, **TINY)
+                                       for ops in ("xflip", "xflip,translation,cutout")])
     assert abs(norms[0] - norms[1]) > 1e-4 * norms[0]
 
 
