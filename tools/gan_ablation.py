@@ -119,6 +119,10 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # ... at 0.3 with the masks translated and cut out as well as mirrored (it memorised flipped masks at 1 and 0.1)
     "dcgan40_parts_grey_lines_shade_steps_silhouette03_aug": PRESET40 + ",silhouette_weight=0.3,"
                                                              "silhouette_augment=xflip+translation+cutout",
+    # ... with a local (PatchGAN) discriminator on 12 x 12 windows at the adversarial term's weight and at 0.3, for the
+    # small details (eyes, accents) that the sprites have and no GAN painted (docs/gan.md, "Colour patches")
+    "dcgan40_parts_grey_lines_shade_steps_patch1": PRESET40 + ",patch_weight=1",
+    "dcgan40_parts_grey_lines_shade_steps_patch03": PRESET40 + ",patch_weight=0.3",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

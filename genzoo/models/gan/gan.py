@@ -49,7 +49,7 @@ from genzoo.models.base import (
 )
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.gan import augment as diffaug
-from genzoo.models.gan import recon, silhouette
+from genzoo.models.gan import patches, recon, silhouette
 from genzoo.models.gan.networks import (
     NORMS,
     dcgan_discriminator,
@@ -294,6 +294,11 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
       silhouette_augment: what every mask, real and generated, goes through before the silhouette discriminator
         (in its step and in the generator's, differentiated through): `augment.MASK_OPS` joined by `,` or `+`.
         None: `xflip` (the masks mirrored at random); `xflip,translation,cutout` against its memorising the masks.
+      patch_weight: DCGAN discriminators, w > 0: a second, local discriminator (`patches`, PatchGAN: one score per
+        12 x 12 window, every 4 pixels) learns beside the main one, with its optimizer, on the same augmented
+        images, and the generator's loss adds w times its adversarial term averaged over the windows, so small
+        detail (eyes, accents) is asked for where one score per sprite barely notices it. Reported as
+        `patch_loss`. Not with a gradient-penalised loss (the windows get no penalty). 0 off.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -344,7 +349,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  despeckle: int | None = None, one_body: bool | None = None, shade_steps: int | None = None,
                  ada_target: float | None = None, ada_ops: str | None = None, ada_interval: int = 4,
                  ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
-                 silhouette_augment: str | None = None, **kwargs):
+                 silhouette_augment: str | None = None, patch_weight: float = 0.0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -473,6 +478,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             raise UserError(f"recon_weight must be a number >= 0 (0: off) and needs a DCGAN discriminator (dcgan, "
                             f"cgan), got {recon_weight!r} for {type(self).__name__}")
         self.recon_weight = float(recon_weight)
+        if not _is_number(patch_weight) or not 0 <= patch_weight <= 100 or (
+                patch_weight and (self.architecture != "dcgan" or self.gan_loss.gradient_penalty)):
+            raise UserError(f"patch_weight must be a number in [0, 100] (0: off) and needs a DCGAN discriminator "
+                            f"(dcgan, cgan) and a loss without gradient penalty, got {patch_weight!r} for "
+                            f"{type(self).__name__} with loss={loss}")
+        self.patch_weight = float(patch_weight)
         if self.recon_weight:  # reported only where trained
             self.metric_names = (*self.metric_names, "d_recon")
             self.trackers["d_recon"] = keras.metrics.Mean(name="d_recon")
@@ -495,6 +506,11 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                                                        spectral_norm=self.spectral_norm)
             self.metric_names = (*self.metric_names, "s_loss")
             self.trackers["s_loss"] = keras.metrics.Mean(name="s_loss")
+        if self.patch_weight:  # unconditional: local detail only
+            self.p_discriminator = patches.discriminator(self.image_shape, self.filters, self.d_norm,
+                                                         spectral_norm=self.spectral_norm)
+            self.metric_names = (*self.metric_names, "patch_loss")
+            self.trackers["patch_loss"] = keras.metrics.Mean(name="patch_loss")
         # The averaged generator: same network, weights only ever assigned, never trained.
         self.ema_generator = self.build_generator("ema_generator")
         self.ema_generator.trainable = False
@@ -614,9 +630,10 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             fake, silhouette = tf.stop_gradient(self._frozen_call(self.generator, inputs)), {}
         variables = self.discriminator_variables()
         discriminate = lambda x: self._scores(self.discriminator(self._inputs(x, labels), training=True))
+        # DiffAugment: D sees only augmented images, real and generated alike, so it cannot
+        # memorise the few real ones, and nothing tells the augmentation apart from the data.
+        real_seen = self.augment(real, tf.random.experimental.stateless_fold_in(seed, 2))
         with tf.GradientTape() as tape:
-            # DiffAugment: D sees only augmented images, real and generated alike, so it cannot
-            # memorise the few real ones, and nothing tells the augmentation apart from the data.
             real_augmented = lambda x: self._discriminate_real(
                 self.augment(x, tf.random.experimental.stateless_fold_in(seed, 2)), labels)
             fake_augmented = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 3))
@@ -641,10 +658,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                 mix_seed = tf.random.experimental.stateless_fold_in(seed, 1)
                 epsilon = replica_slice(lambda n: tf.random.stateless_uniform([n], mix_seed), batch)
                 critic = lambda x: discriminate(x)[0]
-                real_seen = self.augment(real, tf.random.experimental.stateless_fold_in(seed, 2))
                 per_example += self.gp_weight * gan_losses.wasserstein_gradient_penalty(
                     critic, real_seen, fake_augmented, epsilon)
-            scaled = self.d_optimizer.scale_loss(global_mean(per_example))
+            # The patch discriminator learns from the same images, beside (not inside) the reported d_loss;
+            # its weight on this side would only scale its own gradients, which Adam undoes.
+            patch = self.patch_loss(real_seen, fake_augmented) if self.patch_weight else 0.0
+            scaled = self.d_optimizer.scale_loss(global_mean(per_example + patch))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.d_optimizer.apply_gradients(zip(gradients, variables))
         threshold = self.gan_loss.threshold
@@ -656,7 +675,13 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "d_fake_accuracy": tf.cast(fake_scores <= threshold, tf.float32),
             "d_grad_norm": global_gradient_norm(gradients),
             **({"d_recon": rebuilt} if self.recon_weight else {}),
+            **({"patch_loss": patch} if self.patch_weight else {}),
         }
+
+    def patch_loss(self, real, fake, training=True):
+        """The patch discriminator's loss on real and generated images as it sees them, averaged over its windows."""
+        return patches.mean_over_windows(self.gan_loss.discriminator(self.p_discriminator(real, training=training),
+                                                                     self.p_discriminator(fake, training=training)))
 
     def silhouette_step(self, real, region_logits, seed) -> dict:
         """One update of the silhouette discriminator (`silhouette_weight`): the real images' body masks against
@@ -705,8 +730,11 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         self.ada_signs.assign(tf.where(due, tf.zeros_like(sums), sums))
 
     def discriminator_variables(self) -> list:
-        """What the discriminator's optimizer trains: its network's weights, and the decoder's with `recon_weight`."""
-        return self.discriminator.trainable_variables + (self.d_decoder.trainable_variables if self.recon_weight else [])
+        """What the discriminator's optimizer trains: its network's weights, the decoder's with `recon_weight` and the
+        patch discriminator's with `patch_weight`."""
+        return (self.discriminator.trainable_variables
+                + (self.d_decoder.trainable_variables if self.recon_weight else [])
+                + (self.p_discriminator.trainable_variables if self.patch_weight else []))
 
     def _discriminate_real(self, seen, labels, training=True):
         """Scores, class logits (or None) and, with `recon_weight`, the per-example error of the image
@@ -743,6 +771,9 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                 shapes = self._frozen_call(self.s_discriminator, self.seen_mask(silhouette.fake_mask(region_logits),
                                                                                 seed, 5))
                 loss = loss + self.silhouette_weight * self.gan_loss.generator(shapes)
+            if self.patch_weight:  # the frozen patch discriminator's verdict on each window, averaged
+                windows = self.gan_loss.generator(self._frozen_call(self.p_discriminator, fake))
+                loss = loss + self.patch_weight * patches.mean_over_windows(windows)
             scaled = self.g_optimizer.scale_loss(global_mean(loss))
         gradients = dense_gradients(tape.gradient(scaled, variables))
         self.g_optimizer.apply_gradients(zip(gradients, variables))
@@ -822,6 +853,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             **({"ada_p": tf.convert_to_tensor(self.ada_p), "d_real_sign": tf.sign(real_scores - threshold)}
                if self.ada_target else {}),
             **({"s_loss": shapes} if self.silhouette_weight else {}),
+            **({"patch_loss": self.patch_loss(real, fake, training=False)} if self.patch_weight else {}),
         })
 
     # === Training set-up ===
@@ -899,6 +931,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "ada_ops": self.ada_ops if self.ada_target else None, "ada_interval": self.ada_interval,
             "ada_images": self.ada_images, "ada_p_start": self.ada_p_start, "silhouette_weight": self.silhouette_weight,
             "silhouette_augment": self.silhouette_augment if self.silhouette_weight else None,
+            "patch_weight": self.patch_weight,
         }
 
     @classmethod

@@ -371,18 +371,12 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     return keras.Model(inputs, x, name=name)
 
 
-def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
-                        name="discriminator", classifier: bool = False, spectral_norm: bool = False,
-                        twin: bool = False, projection: bool = True):
-    """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
-    the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017),
-    `"none"` with `spectral_norm` (Miyato et al. 2018: every kernel divided by its largest
-    singular value, no batch norm)."""
-    height, width, _ = shape
+def discriminator_features(image, filters: int, halvings: int, norm: str, spectral_norm: bool):
+    """The DCGAN discriminator's body: a 3x3 convolution, then `halvings` 4x4 stride-2 convolutions doubling
+    the channels, normalised (`norm`) after each, all with LeakyReLU(0.2)."""
     conv = _conv(spectral_norm)
-    image = keras.Input(shape, name="image")
     x = layers.LeakyReLU(0.2)(conv(filters, 3, padding="same")(image))
-    for i in range(num_downsamples(height, width)):
+    for i in range(halvings):
         # A bias only where no normalisation's offset replaces it.
         x = conv(filters * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=norm == "none")(x)
         if norm == "batch":
@@ -390,5 +384,17 @@ def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: 
         elif norm == "layer":
             x = layers.LayerNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
+    return x
+
+
+def dcgan_discriminator(shape: tuple, filters: int, num_classes: int = 0, norm: str = "batch",
+                        name="discriminator", classifier: bool = False, spectral_norm: bool = False,
+                        twin: bool = False, projection: bool = True):
+    """Radford et al. 2016: strided convolutions with LeakyReLU(0.2), normalised after
+    the first; `norm="layer"` for a gradient-penalised critic (Gulrajani et al. 2017),
+    `"none"` with `spectral_norm` (Miyato et al. 2018: every kernel divided by its largest
+    singular value, no batch norm)."""
+    image = keras.Input(shape, name="image")
+    x = discriminator_features(image, filters, num_downsamples(*shape[:2]), norm, spectral_norm)
     return _projection_head([image], layers.Flatten()(x), num_classes, name, classifier, spectral_norm, twin,
                             projection)
