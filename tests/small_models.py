@@ -22,8 +22,9 @@ SMALL_HPARAMS = {
               "recon_weight": 1.0, "ada_target": 0.6, "ada_interval": 1, "ada_images": 64, "ada_p_start": 0.5,
               "regions": 4, "region_background": True, "silhouette_weight": 1.0,
               "silhouette_augment": "xflip,translation,cutout"},
-    # The contract (export, .keras, restore, strategies) with painted, shaded regions, the texture and parts terms.
-    "cgan": {**_GAN, "regions": 4, "shading": 0.3, "texture_weight": 1.0, "parts": 2},
+    # The contract (export, .keras, restore, strategies) with painted, shaded regions, the texture and parts terms
+    # and the patch discriminator (its weights in the discriminator's optimizer, its batch norm across replicas).
+    "cgan": {**_GAN, "regions": 4, "shading": 0.3, "texture_weight": 1.0, "parts": 2, "patch_weight": 1.0},
     "pixel_lstm": {"units": 16},
     "row_lstm": _RNN2D,
     "diagonal_bilstm": _RNN2D,

@@ -4,20 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
 from genzoo.models import DCGAN
 from genzoo.models.gan import augment, silhouette
-
-POKEMON40 = DatasetSpec("pokemon40", 40, 40, "rgb", channels=3)
-TINY = {"latent_dim": 4, "filters": 4, "seed": 2}
-
-
-def _batch(n=4):
-    images = np.full([n, 40, 40, 3], 255, np.uint8)
-    images[:, 8:30, 10:26] = 90  # a grey body
-    images[:, 15, 16] = 255  # a white highlight inside it counts as background, as the background region paints it
-    return {"image": tf.constant(images), "label": tf.fill([n], -1)}
+from tests.models.gan_bodies import POKEMON40, TINY, batch, generator_gradient_norms
 
 
 def test_real_mask_is_one_off_the_background_colour():
@@ -45,30 +35,17 @@ def test_a_step_trains_the_silhouette_discriminator_and_leaves_the_generators_st
     before = [w.numpy().copy() for w in model.s_discriminator.trainable_weights]
     moving = [w.numpy().copy() for w in model.generator.non_trainable_weights if "moving" in w.path]
     assert moving  # the generator has batch norm statistics to keep
-    model.discriminator_step(model.to_model_space(_batch()["image"]), None, tf.constant([1, 2], tf.int64))
+    model.discriminator_step(model.to_model_space(batch()["image"]), None, tf.constant([1, 2], tf.int64))
     assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.s_discriminator.trainable_weights))
     for m, w in zip(moving, [w for w in model.generator.non_trainable_weights if "moving" in w.path]):
         np.testing.assert_array_equal(m, w.numpy())  # the frozen generator's view moved nothing
-    results = tf.function(model.train_step)(_batch())
+    results = tf.function(model.train_step)(batch())
     assert np.isfinite(float(results["s_loss"])) and int(model.s_optimizer.iterations) == 2
-    assert "s_loss" in model.test_step(_batch())
-
-
-def _generator_gradient_norms(models) -> list:
-    """The generator's gradient norm in one step of each model, all started from the first one's weights and
-    given the same batch and step seed, so only their hyper-parameters differ."""
-    for model in models[1:]:
-        model.set_weights(models[0].get_weights())
-    norms = []
-    for model in models:
-        model.compile_for_training(1e-3)
-        real = model.to_model_space(_batch()["image"])
-        norms.append(float(model.generator_step(real, None, tf.constant([5, 6], tf.int64))["g_grad_norm"]))
-    return norms
+    assert "s_loss" in model.test_step(batch())
 
 
 def test_the_silhouette_term_reaches_the_generator_by_its_weight():
-    norms = _generator_gradient_norms([DCGAN(POKEMON40, silhouette_weight=weight, **TINY) for weight in (1.0, 4.0)])
+    norms = generator_gradient_norms([DCGAN(POKEMON40, silhouette_weight=weight, **TINY) for weight in (1.0, 4.0)])
     assert abs(norms[0] - norms[1]) > 1e-3 * norms[0]
 
 
@@ -96,7 +73,7 @@ def test_mask_augmentations_keep_masks_and_fill_with_background():
 
 def test_the_generators_silhouette_term_goes_through_the_augmentation():
     """The same weights and step seed: a different `silhouette_augment` gives the generator another gradient."""
-    norms = _generator_gradient_norms([DCGAN(POKEMON40, silhouette_weight=1.0, silhouette_augment=ops, **TINY)
+    norms = generator_gradient_norms([DCGAN(POKEMON40, silhouette_weight=1.0, silhouette_augment=ops, **TINY)
                                        for ops in ("xflip", "xflip,translation,cutout")])
     assert abs(norms[0] - norms[1]) > 1e-4 * norms[0]
 
