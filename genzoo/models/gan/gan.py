@@ -630,12 +630,10 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             fake, silhouette = tf.stop_gradient(self._frozen_call(self.generator, inputs)), {}
         variables = self.discriminator_variables()
         discriminate = lambda x: self._scores(self.discriminator(self._inputs(x, labels), training=True))
-        # DiffAugment: D sees only augmented images, real and generated alike, so it cannot
-        # memorise the few real ones, and nothing tells the augmentation apart from the data.
-        real_seen = self.augment(real, tf.random.experimental.stateless_fold_in(seed, 2))
+        real_seed = tf.random.experimental.stateless_fold_in(seed, 2)
         with tf.GradientTape() as tape:
-            real_augmented = lambda x: self._discriminate_real(
-                self.augment(x, tf.random.experimental.stateless_fold_in(seed, 2)), labels)
+            # DiffAugment: D sees only augmented images, real and generated alike, so it cannot
+            # memorise the few real ones, and nothing tells the augmentation apart from the data.
             fake_augmented = self.augment(fake, tf.random.experimental.stateless_fold_in(seed, 3))
             # Separate calls: batch norm must normalise generated images by statistics of a
             # generated batch, as in the generator step, or the generator learns to exploit
@@ -643,9 +641,14 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             if self.r1_gamma:
                 # R1 (Mescheder et al. 2018, eq. 9): gamma/2 ||grad_x D(T(x))||^2 on the real batch,
                 # differentiated through the augmentation as in Zhao et al.'s StyleGAN2 code.
-                r1, (real_scores, real_logits, rebuilt) = gan_losses.r1_penalty(real_augmented, real)
+                r1, (real_scores, real_logits, rebuilt) = gan_losses.r1_penalty(
+                    lambda x: self._discriminate_real(self.augment(x, real_seed), labels), real)
+                # The same draws again (same seed) where the real images are needed as seen.
+                needed = self.patch_weight or self.gan_loss.gradient_penalty
+                real_seen = self.augment(real, real_seed) if needed else None
             else:
-                real_scores, real_logits, rebuilt = real_augmented(real)
+                real_seen = self.augment(real, real_seed)
+                real_scores, real_logits, rebuilt = self._discriminate_real(real_seen, labels)
             fake_scores, fake_logits = discriminate(fake_augmented)
             per_example = self.gan_loss.discriminator(real_scores, fake_scores)
             if self.recon_weight:
