@@ -21,8 +21,9 @@ from genzoo.models.gan.networks import _conv, discriminator_features
 
 __all__ = ["STRIDE", "WINDOW", "discriminator", "mean_over_windows"]
 
-HALVINGS = 2  # strided convolutions: windows of 3 + 3 + 3 * 2 = 12 pixels, one every 4
-WINDOW = 12
+HALVINGS = 2  # strided convolutions
+# The receptive field: 3 pixels from the 3x3 convolution, 3 more input steps per 4x4 stride-2 one, 3 * 2^H in all.
+WINDOW = 3 * 2 ** HALVINGS
 STRIDE = 2 ** HALVINGS
 
 
