@@ -123,6 +123,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # small details (eyes, accents) that the sprites have and no GAN painted (docs/gan.md, "Colour patches")
     "dcgan40_parts_grey_lines_shade_steps_patch1": PRESET40 + ",patch_weight=1",
     "dcgan40_parts_grey_lines_shade_steps_patch03": PRESET40 + ",patch_weight=0.3",
+    # ... with the LeCam regulariser at the paper's 0.3 (Tseng et al. 2021), which anchors each side's scores to the
+    # other's moving average, against the late breakdown (the discriminator memorises, then wins outright)
+    "dcgan40_parts_grey_lines_shade_steps_lecam03": PRESET40 + ",lecam_weight=0.3",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

@@ -49,7 +49,7 @@ from genzoo.models.base import (
 )
 from genzoo.models.code_space import CodeSpaceWalks
 from genzoo.models.gan import augment as diffaug
-from genzoo.models.gan import patches, recon, silhouette
+from genzoo.models.gan import lecam, patches, recon, silhouette
 from genzoo.models.gan.networks import (
     NORMS,
     dcgan_discriminator,
@@ -299,6 +299,11 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         images, and the generator's loss adds w times its adversarial term averaged over the windows, so small
         detail (eyes, accents) is asked for where one score per sprite barely notices it. Reported as
         `patch_loss`. Not with a gradient-penalised loss (the windows get no penalty). 0 off.
+      lecam_weight: lambda >= 0 of the LeCam regulariser in the discriminator's loss (`lecam`, Tseng et al. 2021):
+        lambda * (relu(D(x) - a_fake)^2 + relu(a_real - D(G(z)))^2), a_real and a_fake moving averages (decay 0.99)
+        of the scores on real and generated images, a checkpointed non-trainable weight; it keeps the
+        discriminator from pushing the two sides' scores apart, as it does when it memorises a small training
+        set. Part of the reported `d_loss` (as R1), and reported alone (unweighted) as `lecam`. 0 off.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -349,7 +354,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  despeckle: int | None = None, one_body: bool | None = None, shade_steps: int | None = None,
                  ada_target: float | None = None, ada_ops: str | None = None, ada_interval: int = 4,
                  ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
-                 silhouette_augment: str | None = None, patch_weight: float = 0.0, **kwargs):
+                 silhouette_augment: str | None = None, patch_weight: float = 0.0,
+                 lecam_weight: float = 0.0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -484,6 +490,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                             f"(dcgan, cgan) and a loss without gradient penalty, got {patch_weight!r} for "
                             f"{type(self).__name__} with loss={loss}")
         self.patch_weight = float(patch_weight)
+        self._set_lecam(lecam_weight)
         if self.recon_weight:  # reported only where trained
             self.metric_names = (*self.metric_names, "d_recon")
             self.trackers["d_recon"] = keras.metrics.Mean(name="d_recon")
@@ -518,6 +525,20 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             average.assign(weight)
         self.set_one_body(self.one_body)
         self.built = True
+
+    def _set_lecam(self, weight) -> None:
+        """Checks `lecam_weight` and, when on, creates the averages it anchors to (`lecam`)."""
+        if not _is_number(weight) or not 0 <= weight <= 100:
+            raise UserError(f"lecam_weight must be a number in [0, 100] (0: off), got {weight!r}")
+        self.lecam_weight = float(weight)
+        if not weight:
+            return
+        # [a_real, a_fake], moved on every replica by the same all-reduced means: only_first_replica.
+        self.lecam_anchors = self.add_weight(
+            shape=(2,), initializer=keras.initializers.Constant(self.gan_loss.threshold), trainable=False,
+            name="lecam_anchors", aggregation="only_first_replica")
+        self.metric_names = (*self.metric_names, "lecam")
+        self.trackers["lecam"] = keras.metrics.Mean(name="lecam")
 
     def _set_ada(self, target, ops, interval, images, p_start) -> None:
         """Checks ADA's hyper-parameters and, with a target, creates its state: p and the sums of sign(D(real))."""
@@ -655,6 +676,11 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                 per_example += self.recon_weight * rebuilt
             if self.r1_gamma:
                 per_example += 0.5 * self.r1_gamma * r1
+            if self.lecam_weight:  # the averages move first, then anchor this step's scores (the authors' order)
+                anchors = lecam.moved_anchors(self.lecam_anchors, real_scores, fake_scores)
+                self.lecam_anchors.assign(anchors)
+                regulariser = lecam.penalty(real_scores, fake_scores, anchors)
+                per_example += self.lecam_weight * regulariser
             # AC-GAN: D maximises the class log-likelihood of real (and, with aux_fake, generated) images.
             per_example += self._class_loss(labels, real_logits) + self._fake_class_loss(labels, fake_logits)
             if self.gan_loss.gradient_penalty:
@@ -679,6 +705,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "d_grad_norm": global_gradient_norm(gradients),
             **({"d_recon": rebuilt} if self.recon_weight else {}),
             **({"patch_loss": patch} if self.patch_weight else {}),
+            **({"lecam": regulariser} if self.lecam_weight else {}),
         }
 
     def patch_loss(self, real, fake, training=True):
@@ -857,6 +884,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                if self.ada_target else {}),
             **({"s_loss": shapes} if self.silhouette_weight else {}),
             **({"patch_loss": self.patch_loss(real, fake, training=False)} if self.patch_weight else {}),
+            **({"lecam": lecam.penalty(real_scores, fake_scores, self.lecam_anchors)} if self.lecam_weight else {}),
         })
 
     # === Training set-up ===
@@ -934,7 +962,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "ada_ops": self.ada_ops if self.ada_target else None, "ada_interval": self.ada_interval,
             "ada_images": self.ada_images, "ada_p_start": self.ada_p_start, "silhouette_weight": self.silhouette_weight,
             "silhouette_augment": self.silhouette_augment if self.silhouette_weight else None,
-            "patch_weight": self.patch_weight,
+            "patch_weight": self.patch_weight, "lecam_weight": self.lecam_weight,
         }
 
     @classmethod
