@@ -271,7 +271,8 @@ def _dense(spectral_norm: bool):
     return SNDense if spectral_norm else layers.Dense
 
 
-def _conv(spectral_norm: bool):
+def conv_class(spectral_norm: bool):
+    """The discriminators' convolution: spectrally normalised or plain."""
     return SNConv2D if spectral_norm else layers.Conv2D
 
 
@@ -374,7 +375,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
 def discriminator_features(image, filters: int, halvings: int, norm: str, spectral_norm: bool):
     """The DCGAN discriminator's body: a 3x3 convolution, then `halvings` 4x4 stride-2 convolutions doubling
     the channels, normalised (`norm`) after each, all with LeakyReLU(0.2)."""
-    conv = _conv(spectral_norm)
+    conv = conv_class(spectral_norm)
     x = layers.LeakyReLU(0.2)(conv(filters, 3, padding="same")(image))
     for i in range(halvings):
         # A bias only where no normalisation's offset replaces it.
