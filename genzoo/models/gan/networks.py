@@ -27,6 +27,9 @@ NORMS = ("batch", "layer", "none")  # the discriminator's normalisation after ea
 
 LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
 BACKGROUND_SHARE = 0.8  # a background region's starting probability (the 40x40 sprites: 82% background)
+# The layers that give a network's outputs compute in float32 under a mixed precision policy (Keras' advice), so
+# every loss, penalty and painted image is float32 whatever the policy; the layers before them stay in float16/bfloat16.
+HEAD = {"dtype": "float32"}
 
 
 class PaletteMix(layers.Layer):
@@ -285,16 +288,16 @@ def _projection_head(inputs: list, features, num_classes: int, name: str, classi
     Without `projection` the score is psi(phi(x)) alone: the label input stays (the model's signature
     does not change) and only the class head reads it."""
     dense = _dense(spectral_norm)
-    score = dense(1, name="score")(features)
+    score = dense(1, name="score", **HEAD)(features)
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
         inputs = [*inputs, label]
     if num_classes and projection:
-        embedded = layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label)
-        score = layers.Add()([score, layers.Dot(axes=-1)([embedded, features])])
-    score = layers.Reshape(())(score)
+        embedded = layers.Embedding(num_classes, features.shape[-1], name="class_projection", **HEAD)(label)
+        score = layers.Add(**HEAD)([score, layers.Dot(axes=-1, **HEAD)([embedded, features])])
+    score = layers.Reshape((), **HEAD)(score)
     if classifier:
-        logits = dense(num_classes * (2 if twin else 1), name="class_logits")(features)
+        logits = dense(num_classes * (2 if twin else 1), name="class_logits", **HEAD)(features)
         return keras.Model(inputs, [score, logits], name=name)
     return keras.Model(inputs, score, name=name)
 
@@ -304,8 +307,8 @@ def mlp_generator(latent_dim: int, shape: tuple, hidden: int, num_classes: int =
     inputs, x = _code_input(latent_dim, num_classes)
     x = layers.Dense(hidden, activation="relu")(x)
     x = layers.Dense(hidden, activation="relu")(x)
-    x = layers.Dense(math.prod(shape), activation="tanh")(x)
-    return keras.Model(inputs, layers.Reshape(shape)(x), name=name)
+    x = layers.Dense(math.prod(shape), activation="tanh", **HEAD)(x)
+    return keras.Model(inputs, layers.Reshape(shape, **HEAD)(x), name=name)
 
 
 def mlp_discriminator(shape: tuple, hidden: int, num_classes: int = 0, name="discriminator",
@@ -356,19 +359,20 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
         x = layers.ReLU()(layers.BatchNormalization(synchronized=True)(x))
     if regions:
         free = regions - (region_background is not None)  # colours drawn from the code
-        colours = layers.Dense(free * channels, activation="tanh", name="region_colours")(code)
+        colours = layers.Dense(free * channels, activation="tanh", name="region_colours", **HEAD)(code)
         # The background's lead b: probability BACKGROUND_SHARE at zero logits, e^b / (e^b + K - 1).
         lead = math.log(BACKGROUND_SHARE / (1 - BACKGROUND_SHARE) * (regions - 1)) if free < regions else 0.0
         paint = RegionPaint(straight_through, region_gain, region_annealed, background=region_background,
                             background_logit=lead, shading=shading, outline=outline,
                             inner_lines=inner_lines, outline_grey=outline_grey, lines_grey=lines_grey,
-                            despeckle=despeckle, shade_steps=shade_steps, name="region_paint")
-        shade = [layers.Conv2D(1, 3, padding="same", name="shade")(x)] if shading else []
-        x = paint([layers.Conv2D(regions, 3, padding="same")(x), colours, *shade])
+                            despeckle=despeckle, shade_steps=shade_steps, name="region_paint", **HEAD)
+        shade = [layers.Conv2D(1, 3, padding="same", name="shade", **HEAD)(x)] if shading else []
+        x = paint([layers.Conv2D(regions, 3, padding="same", **HEAD)(x), colours, *shade])
     elif palette:
-        x = PaletteMix(palette, straight_through, name="palette_mix")(layers.Conv2D(len(palette), 3, padding="same")(x))
+        logits = layers.Conv2D(len(palette), 3, padding="same", **HEAD)(x)
+        x = PaletteMix(palette, straight_through, name="palette_mix", **HEAD)(logits)
     else:
-        x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
+        x = layers.Conv2D(channels, 3, padding="same", activation="tanh", **HEAD)(x)
     return keras.Model(inputs, x, name=name)
 
 

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from genzoo.models.gan.networks import conv_class, discriminator_features
+from genzoo.models.gan.networks import HEAD, conv_class, discriminator_features
 
 __all__ = ["STRIDE", "WINDOW", "discriminator", "mean_over_windows"]
 
@@ -34,7 +34,7 @@ def discriminator(shape: tuple, filters: int, norm: str = "batch", spectral_norm
     LeakyReLU(0.2), and a 1 x 1 convolution to the score (DCGAN's blocks without the flatten)."""
     image = keras.Input(shape, name="image")
     x = discriminator_features(image, filters, HALVINGS, norm, spectral_norm)
-    scores = layers.Reshape(tuple(x.shape[1:3]))(conv_class(spectral_norm)(1, 1, name="score")(x))
+    scores = layers.Reshape(tuple(x.shape[1:3]), **HEAD)(conv_class(spectral_norm)(1, 1, name="score", **HEAD)(x))
     return keras.Model(image, scores, name=name)
 
 

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from genzoo.models.gan.networks import HEAD
 from genzoo.models.layers.convolutional import num_downsamples
 
 
@@ -32,7 +33,7 @@ def decoder(feature_shape: tuple, image_shape: tuple, filters: int, name: str = 
         x = layers.BatchNormalization(synchronized=True)(x)
         value, gate = keras.ops.split(x, 2, axis=-1)
         x = value * keras.ops.sigmoid(gate)  # GLU (Dauphin et al. 2017)
-    x = layers.Conv2D(channels, 3, padding="same", activation="tanh")(x)
+    x = layers.Conv2D(channels, 3, padding="same", activation="tanh", **HEAD)(x)
     return keras.Model(features, x, name=name)
 
 
