@@ -126,6 +126,8 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # ... with the LeCam regulariser at the paper's 0.3 (Tseng et al. 2021), which anchors each side's scores to the
     # other's moving average, against the late breakdown (the discriminator memorises, then wins outright)
     "dcgan40_parts_grey_lines_shade_steps_lecam03": PRESET40 + ",lecam_weight=0.3",
+    # ... at a third of it (at 0.3 no breakdown on seed 2, but jagged bodies broken by lines and 0.82-0.91 to epoch 140)
+    "dcgan40_parts_grey_lines_shade_steps_lecam01": PRESET40 + ",lecam_weight=0.1",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }
