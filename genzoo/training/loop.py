@@ -222,7 +222,9 @@ class _Run:
         return self.strategy.experimental_distribute_dataset(ds)
 
     def _results(self) -> dict[str, float]:
-        return {m.name: float(m.result()) for m in self.model.metrics}
+        # A tracker the step never updated (a training-only value, such as a GAN's gradient norms in the held-out
+        # pass) is left out, not reported (and written to history and TensorBoard) as 0.
+        return {m.name: float(m.result()) for m in self.model.metrics if float(getattr(m, "count", 1)) > 0}
 
     def _reset_metrics(self):
         for m in self.model.metrics:
