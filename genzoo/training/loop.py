@@ -77,6 +77,13 @@ def monitor_key(model, config: TrainConfig) -> str | None:
     return "quality/c2st" if config.quality_every else None
 
 
+def _updated(metric) -> bool:
+    """Whether a metric has seen a value since its reset; a Mean's count is read as a tensor, which under a
+    multi-worker strategy aggregates its per-replica copies (float() of the variable itself fails there)."""
+    count = getattr(metric, "count", None)
+    return count is None or float(tf.convert_to_tensor(count.value)) > 0
+
+
 def best_row(history: list[dict], key: str) -> dict | None:
     """The first epoch with the lowest finite `key` (None when no epoch has it)."""
     rows = [row for row in history if math.isfinite(row.get(key, math.nan))]
@@ -224,7 +231,7 @@ class _Run:
     def _results(self) -> dict[str, float]:
         # A tracker the step never updated (a training-only value, such as a GAN's gradient norms in the held-out
         # pass) is left out, not reported (and written to history and TensorBoard) as 0.
-        return {m.name: float(m.result()) for m in self.model.metrics if float(getattr(m, "count", 1)) > 0}
+        return {m.name: float(m.result()) for m in self.model.metrics if _updated(m)}
 
     def _reset_metrics(self):
         for m in self.model.metrics:
