@@ -8,7 +8,7 @@ import tensorflow as tf
 from genzoo.errors import UserError
 from genzoo.models import DCGAN
 from genzoo.models.gan import lecam
-from tests.models.gan_bodies import POKEMON40, TINY, batch
+from tests.models.gan_bodies import POKEMON40, TINY, assert_config_round_trip_and_off, batch
 
 SEED = tf.constant([1, 2], tf.int64)
 
@@ -63,13 +63,7 @@ def test_the_discriminator_update_changes_only_where_the_penalty_is_active(ancho
 
 
 def test_config_round_trip_and_off_means_no_averages():
-    model = DCGAN(POKEMON40, lecam_weight=0.3, **TINY)
-    config = model.get_config()
-    assert config["lecam_weight"] == 0.3 and DCGAN.from_config(config).get_config() == config
-    plain = DCGAN(POKEMON40, **TINY)
-    assert not hasattr(plain, "lecam_anchors") and "lecam" not in plain.metric_names
-    old = {k: v for k, v in plain.get_config().items() if k != "lecam_weight"}  # saved before it existed
-    assert DCGAN.from_config(old).lecam_weight == 0
+    assert_config_round_trip_and_off("lecam_weight", 0.3, "lecam_anchors", "lecam")
 
 
 @pytest.mark.parametrize("bad", [-0.1, 101, True, "0.3", None])

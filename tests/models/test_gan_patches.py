@@ -9,7 +9,7 @@ from genzoo.data import DatasetSpec
 from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN
 from genzoo.models.gan import patches
-from tests.models.gan_bodies import POKEMON40, TINY, batch, generator_gradient_norms
+from tests.models.gan_bodies import POKEMON40, TINY, assert_config_round_trip_and_off, batch, generator_gradient_norms
 
 
 @pytest.mark.parametrize("size,windows", [(40, 10), (20, 5)])
@@ -64,13 +64,7 @@ def test_the_patch_term_reaches_the_generator_by_its_weight():
 
 
 def test_config_round_trip_and_off_means_no_patch_discriminator():
-    model = DCGAN(POKEMON40, patch_weight=0.5, **TINY)
-    config = model.get_config()
-    assert config["patch_weight"] == 0.5 and DCGAN.from_config(config).get_config() == config
-    plain = DCGAN(POKEMON40, **TINY)
-    assert not hasattr(plain, "p_discriminator") and "patch_loss" not in plain.metric_names
-    old = {k: v for k, v in plain.get_config().items() if k != "patch_weight"}  # saved before it existed
-    assert DCGAN.from_config(old).patch_weight == 0
+    assert_config_round_trip_and_off("patch_weight", 0.5, "p_discriminator", "patch_loss")
 
 
 @pytest.mark.parametrize("model,bad", [

@@ -7,7 +7,7 @@ import tensorflow as tf
 from genzoo.errors import UserError
 from genzoo.models import DCGAN
 from genzoo.models.gan import augment, silhouette
-from tests.models.gan_bodies import POKEMON40, TINY, batch, generator_gradient_norms
+from tests.models.gan_bodies import POKEMON40, TINY, assert_config_round_trip_and_off, batch, generator_gradient_norms
 
 
 def test_real_mask_is_one_off_the_background_colour():
@@ -50,13 +50,7 @@ def test_the_silhouette_term_reaches_the_generator_by_its_weight():
 
 
 def test_config_round_trip_and_off_means_no_second_discriminator():
-    model = DCGAN(POKEMON40, silhouette_weight=0.5, **TINY)
-    config = model.get_config()
-    assert config["silhouette_weight"] == 0.5 and DCGAN.from_config(config).get_config() == config
-    plain = DCGAN(POKEMON40, **TINY)
-    assert plain.silhouette_weight == 0 and not hasattr(plain, "s_discriminator") and "s_loss" not in plain.metric_names
-    old = {k: v for k, v in plain.get_config().items() if k != "silhouette_weight"}  # saved before it existed
-    assert DCGAN.from_config(old).silhouette_weight == 0
+    assert_config_round_trip_and_off("silhouette_weight", 0.5, "s_discriminator", "s_loss")
 
 
 def test_mask_augmentations_keep_masks_and_fill_with_background():
