@@ -128,6 +128,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "dcgan40_parts_grey_lines_shade_steps_lecam03": PRESET40 + ",lecam_weight=0.3",
     # ... at a third of it (at 0.3 no breakdown on seed 2, but jagged bodies broken by lines and 0.82-0.91 to epoch 140)
     "dcgan40_parts_grey_lines_shade_steps_lecam01": PRESET40 + ",lecam_weight=0.1",
+    # ... with a generator twice as wide (64 filters, the discriminator's 32 kept): the bodies are blobs without
+    # eyes or limbs, and the generator's last stage paints 40 x 40 region maps from 32 channels
+    "dcgan40_parts_grey_lines_shade_steps_g64": PRESET40 + ",g_filters=64",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

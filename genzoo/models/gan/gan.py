@@ -355,7 +355,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  ada_target: float | None = None, ada_ops: str | None = None, ada_interval: int = 4,
                  ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
                  silhouette_augment: str | None = None, patch_weight: float = 0.0,
-                 lecam_weight: float = 0.0, **kwargs):
+                 lecam_weight: float = 0.0, g_filters: int | None = None, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -363,6 +363,10 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         filters, aux_fake, loss, augment, spectral_norm, r1_gamma = (
             recipe[key] if value is None else value for key, value in given.items())
         require_positive(latent_dim=latent_dim, filters=filters, hidden=hidden, d_steps=d_steps)
+        if g_filters is not None and (self.architecture != "dcgan" or isinstance(g_filters, bool)
+                                      or not isinstance(g_filters, int) or g_filters < 1):
+            raise UserError(f"g_filters must be a positive integer (None: filters) and needs the DCGAN generator "
+                            f"(dcgan, cgan), got {g_filters!r} for {type(self).__name__}")
         if not isinstance(spectral_norm, bool):
             raise UserError(f"spectral_norm must be true or false, got {spectral_norm!r}")
         if r1_gamma < 0:
@@ -380,6 +384,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         if self.conditional and self.spec.num_classes < 2:
             raise UserError(f"{type(self).__name__} needs a labelled dataset; {self.spec.name!r} has no labels")
         self.latent_dim, self.filters, self.hidden = int(latent_dim), int(filters), int(hidden)
+        self.g_filters = self.filters if g_filters is None else g_filters
         self.loss_name, self.d_steps, self.gp_weight = loss, int(d_steps), float(gp_weight)
         self.ema_decay, self.beta_1, self.beta_2 = float(ema_decay), float(beta_1), float(beta_2)
         if not isinstance(aux_fake, bool):
@@ -963,6 +968,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "ada_images": self.ada_images, "ada_p_start": self.ada_p_start, "silhouette_weight": self.silhouette_weight,
             "silhouette_augment": self.silhouette_augment if self.silhouette_weight else None,
             "patch_weight": self.patch_weight, "lecam_weight": self.lecam_weight,
+            "g_filters": None if self.g_filters == self.filters else self.g_filters,
         }
 
     @classmethod
@@ -985,7 +991,7 @@ class DCGAN(GAN):
     architecture = "dcgan"
 
     def build_generator(self, name):
-        return dcgan_generator(self.latent_dim, self.image_shape, self.filters, self.num_classes, name,
+        return dcgan_generator(self.latent_dim, self.image_shape, self.g_filters, self.num_classes, name,
                                palette=self.spec.palette if self.palette_output != "none" else None,
                                straight_through=self.palette_output == "straight_through" or self.hard_regions,
                                regions=self.regions, region_gain=self.region_gain, upsample=self.upsample,
