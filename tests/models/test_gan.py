@@ -334,14 +334,14 @@ def _train(model_dir, epochs):
 @pytest.mark.parametrize("recipe", [
     {"loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 1.0,
      "recon_weight": 1.0, "lecam_weight": 0.3},
-    {"regions": 3, "region_gain_end": 6.0, "region_anneal_steps": 5, "patch_weight": 1.0},
+    {"regions": 3, "region_gain_end": 6.0, "region_anneal_steps": 5, "patch_weight": 1.0, "accents": 2},
     {"ada_target": 0.6, "ada_interval": 1, "ada_images": 32, "ada_p_start": 0.5},
     {"regions": 3, "region_background": True, "silhouette_weight": 1.0,
      "silhouette_augment": "xflip,translation,cutout"},
 ], ids=["data_efficient", "annealed_regions_patch", "ada", "silhouette"])
 def test_data_efficient_step_resumes_exactly_from_a_checkpoint(shapes_batch, shapes, tmp_path, recipe):
     """DiffAugment's draws (seeded by the restored step counter), spectral norm's u, R1, the
-    self-supervised decoder, LeCam's averages, the annealed region gain, the patch discriminator, ADA's p and sums and the silhouette
+    self-supervised decoder, LeCam's averages, the annealed region gain (with the accents), the patch discriminator, ADA's p and sums and the silhouette
     discriminator with its optimizer: a model restored from a checkpoint takes the same next step as the one that wrote it."""
     first = _small(DCGAN, shapes[1], **recipe)
     step = tf.function(first.train_step)
