@@ -54,20 +54,27 @@ def test_accents_cover_the_lines_but_not_the_outline():
     np.testing.assert_allclose(image[3, 3], ACCENT_COLOURS[1], atol=1e-6)
 
 
-def test_training_mixes_the_accents_by_their_softmax_over_the_body_share():
+def test_training_paints_what_sampling_paints_with_the_softmax_gradient():
     rng = np.random.default_rng(0)
     inputs = _inputs()
-    inputs[0] = tf.constant(rng.normal(size=[1, 6, 6, 3]), tf.float32)
-    inputs[2] = tf.constant(rng.normal(size=[1, 6, 6, 3]), tf.float32)
-    layer = _paint(accent_logit=1.5, gain=2.0)
-    image = layer(inputs, training=True).numpy()[0]
-    regions = tf.nn.softmax(2.0 * inputs[0][0]).numpy()
-    painted = regions[..., :1] * np.array(WHITE) + regions[..., 1:] @ np.array(REGION_COLOURS)
-    accents = tf.nn.softmax(2.0 * (inputs[2][0] + [1.5, 0.0, 0.0])).numpy()
-    body = 1 - regions[..., :1]
-    share = body * accents[..., 1:].sum(-1, keepdims=True)
-    expected = painted * (1 - share) + body * (accents[..., 1:] @ np.array(ACCENT_COLOURS))
-    np.testing.assert_allclose(image, expected, atol=1e-5)
+    inputs[2] = tf.constant(rng.normal(size=[1, 6, 6, 3]) * 2, tf.float32)
+    weights = tf.constant(rng.normal(size=[1, 6, 6, 3]), tf.float32)
+    layer = _paint(accent_logit=0.5)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(inputs[2])
+        image = layer(inputs, training=True)
+        # The same image with a soft choice of accent: what the straight-through gradient differentiates.
+        regions = tf.nn.softmax(inputs[0])
+        plain = networks.RegionPaint(background=WHITE)(inputs[:2], training=True)
+        soft = tf.nn.softmax(inputs[2] + [0.5, 0.0, 0.0])[..., 1:]
+        body = 1 - regions[..., :1]
+        share = body * tf.reduce_sum(soft, -1, keepdims=True)
+        mixed = plain * (1 - share) + body * tf.einsum("bhwa,ac->bhwc", soft, tf.constant(ACCENT_COLOURS))
+        loss, soft_loss = tf.reduce_sum(image * weights), tf.reduce_sum(mixed * weights)
+    np.testing.assert_allclose(image, layer(inputs, training=False), atol=1e-3)  # regions' softmax ~ one-hot
+    chosen = np.argmax(inputs[2][0] + [0.5, 0.0, 0.0], -1) > 0
+    assert chosen[1:5, 1:5].any() and not chosen[1:5, 1:5].all()  # some body pixels take an accent, not all
+    np.testing.assert_allclose(tape.gradient(loss, inputs[2]), tape.gradient(soft_loss, inputs[2]), atol=1e-6)
 
 
 def test_the_generator_starts_with_no_accent_at_the_stated_probability():

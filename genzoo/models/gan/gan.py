@@ -309,7 +309,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
       accents: with `regions`, A >= 1 flat accent colours per image that the generator paints over single body
         pixels at full resolution after the shade and the lines (`networks.RegionPaint`): details of a pixel or
         two (eyes, highlights) that a region cannot paint, since the lines between regions would cover one that
-        small. "No accent" starts at probability 0.95 per body pixel; the region gain applies. 0 off.
+        small. "No accent" starts at probability 0.95 per body pixel; straight-through in training. 0 off.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).

@@ -104,8 +104,9 @@ class RegionPaint(layers.Layer):
     With `accents` A >= 1 two more inputs hold A + 1 logits per pixel (logit 0: no accent) and A colours per
     image: a body pixel (outside the outline) whose likeliest choice is accent k takes that colour, flat, after the
     shade and the lines, so a detail of one or two pixels (an eye, a highlight) is neither shaded nor covered by
-    the lines that a region that small would get. "No accent" leads by `accent_logit` before the gain (probability
-    ACCENT_FREE at zero logits); soft or straight-through in training and exact in sampling, as the regions.
+    the lines that a region that small would get. "No accent" leads by `accent_logit` (probability ACCENT_FREE at
+    zero logits); the choice is exact in sampling and straight-through in training (no gain: it only sharpens a soft
+    choice), so the discriminator never sees a faint tint of accent colour.
     """
 
     def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
@@ -143,10 +144,8 @@ class RegionPaint(layers.Layer):
             colours = keras.ops.concatenate([fixed, colours], axis=1)
             logits = logits + keras.ops.convert_to_tensor(
                 [self.background_logit] + [0.0] * (regions - 1), logits.dtype)
-        return logits * self._gain(logits.dtype), colours
-
-    def _gain(self, dtype):
-        return keras.ops.cast(self.annealed_gain, dtype) if self.annealed else self.gain
+        gain = keras.ops.cast(self.annealed_gain, logits.dtype) if self.annealed else self.gain
+        return logits * gain, colours
 
     def _choice(self, logits, training):
         """Gained logits -> weights: the softmax in training (straight-through to the argmax with
@@ -160,7 +159,11 @@ class RegionPaint(layers.Layer):
     def accented(self, image, logits, colours, keep, training):
         """The image with each kept pixel's (`keep` `[B, H, W, 1]`) accent share moved to its accent colour."""
         lead = keras.ops.convert_to_tensor([self.accent_logit] + [0.0] * self.accents, logits.dtype)
-        weights = self._choice((logits + lead) * self._gain(logits.dtype), training)[..., 1:]
+        logits = logits + lead
+        # Always straight-through in training: a soft accent is a faint tint of every body pixel, which the
+        # discriminator spots and the generator removed by switching the accents off (mean share 1e-7 by step 792).
+        hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), self.accents + 1, dtype=logits.dtype)
+        weights = (straight_through(keras.ops.softmax(logits, axis=-1), hard) if training else hard)[..., 1:]
         colours = keras.ops.reshape(colours, (-1, self.accents, colours.shape[-1] // self.accents))
         share = keep * keras.ops.sum(weights, axis=-1, keepdims=True)
         return image * (1 - share) + keep * keras.ops.einsum("bhwa,bac->bhwc", weights, colours)
