@@ -131,9 +131,9 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # ... with a generator twice as wide (64 filters, the discriminator's 32 kept): the bodies are blobs without
     # eyes or limbs, and the generator's last stage paints 40 x 40 region maps from 32 channels
     "dcgan40_parts_grey_lines_shade_steps_g64": PRESET40 + ",g_filters=64",
-    # ... with three flat accent colours per image painted over single body pixels after the shade and the lines
-    # (eyes, highlights: the sprites' small colour patches, which a region that small cannot paint under the lines)
-    "dcgan40_parts_grey_lines_shade_steps_accents3": PRESET40 + ",accents=3",
+    # ... with three flat accent colours per image, each on the 4 body pixels its map ranks highest, after the shade
+    # and the lines (eyes, highlights: the sprites' small colour patches, which lines would cover in a region that small)
+    "dcgan40_parts_grey_lines_shade_steps_accents3x4": PRESET40 + ",accents=3,accent_pixels=4",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

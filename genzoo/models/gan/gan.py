@@ -306,10 +306,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         set. Part of the reported `d_loss` (as R1), and reported alone (unweighted) as `lecam`. 0 off.
       g_filters: the DCGAN generator's first-layer channels (doubling per halving) apart from the
         discriminator's `filters`. None: `filters`.
-      accents: with `regions`, A >= 1 flat accent colours per image that the generator paints over single body
-        pixels at full resolution after the shade and the lines (`networks.RegionPaint`): details of a pixel or
-        two (eyes, highlights) that a region cannot paint, since the lines between regions would cover one that
-        small. "No accent" starts at probability 0.95 per body pixel; straight-through in training. 0 off.
+      accents: with `regions`, A >= 1 flat accent colours per image (from the code), each painted on the
+        `accent_pixels` body pixels (outside the outline) where the generator's map for it is highest, after the
+        shade and the lines (`networks.RegionPaint`, `networks.top_pixels`): details of a pixel or two (eyes,
+        highlights) that a region cannot paint, since the lines between regions cover a region that small; every
+        body gets them. Straight-through in training. 0 off.
+      accent_pixels: the pixels each accent paints (1-64; 2).
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -362,7 +364,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
                  silhouette_augment: str | None = None, patch_weight: float = 0.0,
                  lecam_weight: float = 0.0, g_filters: int | None = None,
-                 accents: int = 0, **kwargs):
+                 accents: int = 0, accent_pixels: int = 2, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -469,6 +471,9 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         self.shade_steps = _count("shade_steps", shade_steps, recipe["shade_steps"], "shading > 0", self.shading,
                                   zero="continuous")
         self.accents = _count("accents", accents, 0, "regions >= 2", regions)
+        if isinstance(accent_pixels, bool) or not isinstance(accent_pixels, int) or not 1 <= accent_pixels <= 64:
+            raise UserError(f"accent_pixels must be an integer from 1 to 64, got {accent_pixels!r}")
+        self.accent_pixels = accent_pixels
         self.one_body = _switch("one_body", one_body, recipe["one_body"], "region_background", region_background)
         self.silhouette_weight = _share("silhouette_weight", silhouette_weight, recipe["silhouette_weight"],
                                         "region_background", region_background, top=100, kind="a weight")
@@ -977,6 +982,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "silhouette_augment": self.silhouette_augment if self.silhouette_weight else None,
             "patch_weight": self.patch_weight, "lecam_weight": self.lecam_weight,
             "g_filters": None if self.g_filters == self.filters else self.g_filters, "accents": self.accents,
+            "accent_pixels": self.accent_pixels,
         }
 
     @classmethod
@@ -1008,7 +1014,8 @@ class DCGAN(GAN):
                                                   if self.region_background else None),
                                shading=self.shading, outline=self.outline, inner_lines=self.inner_lines,
                                outline_grey=self.outline_grey, lines_grey=self.lines_grey,
-                               despeckle=self.despeckle, shade_steps=self.shade_steps, accents=self.accents)
+                               despeckle=self.despeckle, shade_steps=self.shade_steps, accents=self.accents,
+                               accent_pixels=self.accent_pixels)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -27,7 +27,6 @@ NORMS = ("batch", "layer", "none")  # the discriminator's normalisation after ea
 
 LABEL_EMBEDDING = 32  # size of the label embedding concatenated to the generator's code
 BACKGROUND_SHARE = 0.8  # a background region's starting probability (the 40x40 sprites: 82% background)
-ACCENT_FREE = 0.95  # "no accent"'s starting probability at every body pixel (accents are a few pixels per body)
 # The layers that give a network's outputs compute in float32 under a mixed precision policy (Keras' advice), so
 # every loss, penalty and painted image is float32 whatever the policy; the layers before them stay in float16/bfloat16.
 HEAD = {"dtype": "float32"}
@@ -101,21 +100,20 @@ class RegionPaint(layers.Layer):
     With `one_body` (needs `background`; sampling only, an attribute the model may switch) body pixels outside
     each image's largest 8-connected body piece become background before the shade and the lines
     (`largest_body`): the sprites are one piece in 96-98% of images, the generator's samples in 31-73%.
-    With `accents` A >= 1 two more inputs hold A + 1 logits per pixel (logit 0: no accent) and A colours per
-    image: a body pixel (outside the outline) whose likeliest choice is accent k takes that colour, flat, after the
-    shade and the lines, so a detail of one or two pixels (an eye, a highlight) is neither shaded nor covered by
-    the lines that a region that small would get. "No accent" leads by `accent_logit` (probability ACCENT_FREE at
-    zero logits); the choice is exact in sampling and straight-through in training (no gain: it only sharpens a soft
-    choice), so the discriminator never sees a faint tint of accent colour.
+    With `accents` A >= 1 two more inputs hold A logit maps per image and A colours: accent k paints its colour,
+    flat, on the `accent_pixels` m body pixels (outside the outline) where its map is highest, after the shade and
+    the lines (later accents over earlier ones), so details of a pixel or two (eyes, highlights) are neither shaded
+    nor covered by the lines that a region that small would get, and every body has them. Exact in sampling;
+    straight-through in training, the gradient that of m times a softmax of the map over the body (`top_pixels`).
     """
 
     def __init__(self, straight_through: bool = False, gain: float = 1.0, annealed: bool = False,
                  background=None, background_logit: float = 0.0, shading: float = 0.0,
                  outline: float = 0.0, inner_lines: float = 0.0, outline_grey: float = 0.0,
                  lines_grey: float = 0.0, despeckle: int = 0, one_body: bool = False, shade_steps: int = 0,
-                 accents: int = 0, accent_logit: float = 0.0, **kwargs):
+                 accents: int = 0, accent_pixels: int = 2, **kwargs):
         super().__init__(**kwargs)
-        self.accents, self.accent_logit = int(accents), float(accent_logit)
+        self.accents, self.accent_pixels = int(accents), int(accent_pixels)
         self.despeckle, self.one_body, self.shade_steps = int(despeckle), bool(one_body), int(shade_steps)
         self.outline_grey, self.lines_grey = float(outline_grey), float(lines_grey)
         self.straight_through, self.gain, self.annealed = bool(straight_through), float(gain), bool(annealed)
@@ -157,16 +155,14 @@ class RegionPaint(layers.Layer):
         return weights
 
     def accented(self, image, logits, colours, keep, training):
-        """The image with each kept pixel's (`keep` `[B, H, W, 1]`) accent share moved to its accent colour."""
-        lead = keras.ops.convert_to_tensor([self.accent_logit] + [0.0] * self.accents, logits.dtype)
-        logits = logits + lead
-        # Always straight-through in training: a soft accent is a faint tint of every body pixel, which the
-        # discriminator spots and the generator removed by switching the accents off (mean share 1e-7 by step 792).
-        hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), self.accents + 1, dtype=logits.dtype)
-        weights = (straight_through(keras.ops.softmax(logits, axis=-1), hard) if training else hard)[..., 1:]
+        """The image with accent k's colour on the `accent_pixels` kept pixels (`keep` `[B, H, W, 1]`, above 0.5)
+        where its map `logits[..., k]` is highest."""
         colours = keras.ops.reshape(colours, (-1, self.accents, colours.shape[-1] // self.accents))
-        share = keep * keras.ops.sum(weights, axis=-1, keepdims=True)
-        return image * (1 - share) + keep * keras.ops.einsum("bhwa,bac->bhwc", weights, colours)
+        weights = top_pixels(logits, keep[..., 0] > 0.5, self.accent_pixels, training) * keep
+        for k in range(self.accents):
+            share = weights[..., k:k + 1]
+            image = image * (1 - share) + share * colours[:, None, None, k]
+        return image
 
     def call(self, inputs, training=None):
         logits, colours = self.gained(*inputs[:2])  # [B, H, W, K], [B, K, C]
@@ -209,7 +205,7 @@ class RegionPaint(layers.Layer):
                 "shading": self.shading, "outline": self.outline, "inner_lines": self.inner_lines,
                 "outline_grey": self.outline_grey, "lines_grey": self.lines_grey, "despeckle": self.despeckle,
                 "one_body": self.one_body, "shade_steps": self.shade_steps, "accents": self.accents,
-                "accent_logit": self.accent_logit}
+                "accent_pixels": self.accent_pixels}
 
 
 def _shaded(image, tone):
@@ -220,6 +216,22 @@ def _shaded(image, tone):
 def straight_through(soft, hard):
     """`hard`'s value with `soft`'s gradient (Bengio et al. 2013)."""
     return soft + keras.ops.stop_gradient(hard - soft)
+
+
+def top_pixels(maps, allowed, count: int, training: bool):
+    """Maps `[B, H, W, A]` and a mask `[B, H, W]` -> `[B, H, W, A]`: 1 on the `count` allowed pixels where each map
+    is highest (fewer where fewer are allowed), else 0; in training straight-through to min(1, count x the map's
+    softmax over the allowed pixels)."""
+    height, width, maps_per_image = maps.shape[1], maps.shape[2], maps.shape[3]
+    flat = keras.ops.reshape(keras.ops.transpose(maps, (0, 3, 1, 2)), (-1, maps_per_image, height * width))
+    allowed = keras.ops.reshape(keras.ops.cast(allowed, maps.dtype), (-1, 1, height * width))
+    flat = keras.ops.where(allowed > 0, flat, -1e9)
+    _, indices = keras.ops.top_k(flat, count)
+    hard = keras.ops.sum(keras.ops.one_hot(indices, height * width, dtype=maps.dtype), axis=-2) * allowed
+    if training:
+        soft = keras.ops.minimum(1.0, count * keras.ops.softmax(flat, axis=-1)) * allowed
+        hard = straight_through(soft, hard)
+    return keras.ops.transpose(keras.ops.reshape(hard, (-1, maps_per_image, height, width)), (0, 2, 3, 1))
 
 
 def _grey(level: float) -> float:
@@ -360,7 +372,8 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                     region_gain: float = 1.0, upsample: str = "transpose", region_annealed: bool = False,
                     region_background=None, shading: float = 0.0, outline: float = 0.0,
                     inner_lines: float = 0.0, outline_grey: float = 0.0, lines_grey: float = 0.0,
-                    despeckle: int = 0, shade_steps: int = 0, accents: int = 0):
+                    despeckle: int = 0, shade_steps: int = 0, accents: int = 0,
+                    accent_pixels: int = 2):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
@@ -374,7 +387,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     `inner_lines` the same for a body pixel next to another body region; `outline_grey`, `lines_grey`: towards
     that grey (0-255) instead. `despeckle`: passes that turn body pixels with fewer than two body neighbours
     into background (`RegionPaint`). `shade_steps`: the shade's steps on each side of the colour (`RegionPaint`).
-    `accents`: flat accent colours per image painted over the body at full resolution (`RegionPaint`)."""
+    `accents`: flat accent colours per image, each painted on `accent_pixels` body pixels (`RegionPaint`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -397,10 +410,10 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                             background_logit=lead, shading=shading, outline=outline,
                             inner_lines=inner_lines, outline_grey=outline_grey, lines_grey=lines_grey,
                             despeckle=despeckle, shade_steps=shade_steps, accents=accents,
-                            accent_logit=math.log(ACCENT_FREE / (1 - ACCENT_FREE) * accents) if accents else 0.0,
+                            accent_pixels=accent_pixels,
                             name="region_paint", **HEAD)
         shade = [layers.Conv2D(1, 3, padding="same", name="shade", **HEAD)(x)] if shading else []
-        accent = [layers.Conv2D(accents + 1, 3, padding="same", name="accent_logits", **HEAD)(x),
+        accent = [layers.Conv2D(accents, 3, padding="same", name="accent_logits", **HEAD)(x),
                   layers.Dense(accents * channels, activation="tanh", name="accent_colours", **HEAD)(code)
                   ] if accents else []
         x = paint([layers.Conv2D(regions, 3, padding="same", **HEAD)(x), colours, *shade, *accent])
