@@ -159,3 +159,13 @@ def test_bad_accents_and_widths_name_the_culprit(kwargs, message):
 def test_g_filters_needs_the_dcgan_generator():
     with pytest.raises(UserError, match="g_filters must be .* needs the DCGAN generator .* got 16 for GAN"):
         GAN(POKEMON40, g_filters=16, latent_dim=4, hidden=8)
+
+
+def test_without_a_background_every_pixel_is_body():
+    inputs = _inputs()
+    layer = networks.RegionPaint(accents=2, accent_pixels=1)
+    image = layer([inputs[0][..., 1:], inputs[1], *inputs[2:]], training=False).numpy()[0]
+    plain = networks.RegionPaint()([inputs[0][..., 1:], inputs[1]], training=False).numpy()[0]
+    np.testing.assert_allclose(image[0, 0], ACCENT_COLOURS[0], atol=1e-6)  # accent 1's top pixel, now body
+    np.testing.assert_allclose(image[3, 3], ACCENT_COLOURS[1], atol=1e-6)
+    assert np.sum(np.any(image != plain, -1)) == 2

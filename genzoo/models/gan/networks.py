@@ -195,7 +195,7 @@ class RegionPaint(layers.Layer):
             line = keras.ops.relu(line - edge) / keras.ops.maximum(1 - edge, 1e-6)
             image = image + line * (_grey(self.lines_grey) - image)
         if self.accents:
-            body = 1 - weights[..., :1] if self.background is not None else 1.0
+            body = 1 - weights[..., :1] if self.background is not None else keras.ops.ones_like(weights[..., :1])
             image = self.accented(image, *inputs[-2:], body * (1 - edge), training)
         return image
 
