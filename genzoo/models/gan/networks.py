@@ -145,15 +145,6 @@ class RegionPaint(layers.Layer):
         gain = keras.ops.cast(self.annealed_gain, logits.dtype) if self.annealed else self.gain
         return logits * gain, colours
 
-    def _choice(self, logits, training):
-        """Gained logits -> weights: the softmax in training (straight-through to the argmax with
-        `straight_through`), the argmax's one-hot in sampling."""
-        weights = keras.ops.softmax(logits, axis=-1)
-        if not training or self.straight_through:
-            hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), logits.shape[-1], dtype=weights.dtype)
-            weights = straight_through(weights, hard) if training else hard
-        return weights
-
     def accented(self, image, logits, colours, keep, training):
         """The image with accent k's colour on the `accent_pixels` kept pixels (`keep` `[B, H, W, 1]`, above 0.5)
         where its map `logits[..., k]` is highest."""
@@ -166,7 +157,10 @@ class RegionPaint(layers.Layer):
 
     def call(self, inputs, training=None):
         logits, colours = self.gained(*inputs[:2])  # [B, H, W, K], [B, K, C]
-        weights = self._choice(logits, training)
+        weights = keras.ops.softmax(logits, axis=-1)
+        if not training or self.straight_through:
+            hard = keras.ops.one_hot(keras.ops.argmax(logits, axis=-1), logits.shape[-1], dtype=weights.dtype)
+            weights = straight_through(weights, hard) if training else hard
         for _ in range(self.despeckle):
             weights = despeckle(weights)
         if self.one_body and not training:
@@ -195,8 +189,8 @@ class RegionPaint(layers.Layer):
             line = keras.ops.relu(line - edge) / keras.ops.maximum(1 - edge, 1e-6)
             image = image + line * (_grey(self.lines_grey) - image)
         if self.accents:
-            body = 1 - weights[..., :1] if self.background is not None else keras.ops.ones_like(weights[..., :1])
-            image = self.accented(image, *inputs[-2:], body * (1 - edge), training)
+            solid = 1 - weights[..., :1] if self.background is not None else keras.ops.ones_like(weights[..., :1])
+            image = self.accented(image, *inputs[-2:], solid * (1 - edge), training)
         return image
 
     def get_config(self):
