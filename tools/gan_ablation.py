@@ -134,6 +134,11 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     # ... with three flat accent colours per image, each on the 4 body pixels its map ranks highest, after the shade
     # and the lines (eyes, highlights: the sprites' small colour patches, which lines would cover in a region that small)
     "dcgan40_parts_grey_lines_shade_steps_accents3x4": PRESET40 + ",accents=3,accent_pixels=4",
+    # ... with the region logits and the shade smoothed over 2 x 2 blocks: smooth edges, outlines and borders where
+    # the preset's are ragged, one pixel wide spikes and specks (the sprites' outlines are smooth curves)
+    "dcgan40_parts_grey_lines_shade_steps_smooth2": PRESET40 + ",region_smooth=2",
+    # ... both: smooth bodies and accents on them
+    "dcgan40_parts_grey_lines_shade_steps_smooth2_accents3x4": PRESET40 + ",region_smooth=2,accents=3,accent_pixels=4",
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

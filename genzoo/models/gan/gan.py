@@ -312,6 +312,10 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         highlights) that a region cannot paint, since the lines between regions cover a region that small; every
         body gets them. Straight-through in training. 0 off.
       accent_pixels: the pixels each accent paints (1-64; 2).
+      region_smooth: with `regions`, s >= 1: the DCGAN generator's region logits (and its shade) are averaged
+        over s x s blocks and resized back bilinearly before the paint, so the regions' borders, the body's
+        edge and hence the outline follow smooth curves, as a sprite's do, not pixel-wise ragged ones; the
+        lines and accents stay one pixel fine. s must divide the image's height and width. 0 off.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -364,7 +368,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
                  silhouette_augment: str | None = None, patch_weight: float = 0.0,
                  lecam_weight: float = 0.0, g_filters: int | None = None,
-                 accents: int = 0, accent_pixels: int = 2, **kwargs):
+                 accents: int = 0, accent_pixels: int = 2, region_smooth: int = 0, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -474,6 +478,11 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         if isinstance(accent_pixels, bool) or not isinstance(accent_pixels, int) or not 1 <= accent_pixels <= 64:
             raise UserError(f"accent_pixels must be an integer from 1 to 64, got {accent_pixels!r}")
         self.accent_pixels = accent_pixels
+        self.region_smooth = _count("region_smooth", region_smooth, 0, "regions >= 2", regions)
+        height, width = encodings.symmetric_shape(self.spec)[:2]
+        if self.region_smooth and (height % self.region_smooth or width % self.region_smooth):
+            raise UserError(f"region_smooth must divide the image's height and width, got {region_smooth} for "
+                            f"{height}x{width} images")
         self.one_body = _switch("one_body", one_body, recipe["one_body"], "region_background", region_background)
         self.silhouette_weight = _share("silhouette_weight", silhouette_weight, recipe["silhouette_weight"],
                                         "region_background", region_background, top=100, kind="a weight")
@@ -982,7 +991,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "silhouette_augment": self.silhouette_augment if self.silhouette_weight else None,
             "patch_weight": self.patch_weight, "lecam_weight": self.lecam_weight,
             "g_filters": None if self.g_filters == self.filters else self.g_filters, "accents": self.accents,
-            "accent_pixels": self.accent_pixels,
+            "accent_pixels": self.accent_pixels, "region_smooth": self.region_smooth,
         }
 
     @classmethod
@@ -1015,7 +1024,7 @@ class DCGAN(GAN):
                                shading=self.shading, outline=self.outline, inner_lines=self.inner_lines,
                                outline_grey=self.outline_grey, lines_grey=self.lines_grey,
                                despeckle=self.despeckle, shade_steps=self.shade_steps, accents=self.accents,
-                               accent_pixels=self.accent_pixels)
+                               accent_pixels=self.accent_pixels, region_smooth=self.region_smooth)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

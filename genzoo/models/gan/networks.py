@@ -367,7 +367,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                     region_background=None, shading: float = 0.0, outline: float = 0.0,
                     inner_lines: float = 0.0, outline_grey: float = 0.0, lines_grey: float = 0.0,
                     despeckle: int = 0, shade_steps: int = 0, accents: int = 0,
-                    accent_pixels: int = 2):
+                    accent_pixels: int = 2, region_smooth: int = 0):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
@@ -381,7 +381,9 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     `inner_lines` the same for a body pixel next to another body region; `outline_grey`, `lines_grey`: towards
     that grey (0-255) instead. `despeckle`: passes that turn body pixels with fewer than two body neighbours
     into background (`RegionPaint`). `shade_steps`: the shade's steps on each side of the colour (`RegionPaint`).
-    `accents`: flat accent colours per image, each painted on `accent_pixels` body pixels (`RegionPaint`)."""
+    `accents`: flat accent colours per image, each painted on `accent_pixels` body pixels (`RegionPaint`).
+    `region_smooth` s: the region logits and the shade averaged over s x s blocks and resized back bilinearly
+    (`smoothed`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -406,17 +408,28 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                             despeckle=despeckle, shade_steps=shade_steps, accents=accents,
                             accent_pixels=accent_pixels,
                             name="region_paint", **HEAD)
-        shade = [layers.Conv2D(1, 3, padding="same", name="shade", **HEAD)(x)] if shading else []
+        shade = [smoothed(layers.Conv2D(1, 3, padding="same", name="shade", **HEAD)(x), region_smooth)
+                 ] if shading else []
         accent = [layers.Conv2D(accents, 3, padding="same", name="accent_logits", **HEAD)(x),
                   layers.Dense(accents * channels, activation="tanh", name="accent_colours", **HEAD)(code)
                   ] if accents else []
-        x = paint([layers.Conv2D(regions, 3, padding="same", **HEAD)(x), colours, *shade, *accent])
+        logits = smoothed(layers.Conv2D(regions, 3, padding="same", **HEAD)(x), region_smooth)
+        x = paint([logits, colours, *shade, *accent])
     elif palette:
         logits = layers.Conv2D(len(palette), 3, padding="same", **HEAD)(x)
         x = PaletteMix(palette, straight_through, name="palette_mix", **HEAD)(logits)
     else:
         x = layers.Conv2D(channels, 3, padding="same", activation="tanh", **HEAD)(x)
     return keras.Model(inputs, x, name=name)
+
+
+def smoothed(maps, scale: int):
+    """Maps `[B, H, W, C]` averaged over `scale` x `scale` blocks and resized back bilinearly: smooth fields whose
+    level sets (the regions' borders after the argmax) are curves, not pixel steps. 0 or 1: the maps."""
+    if scale <= 1:
+        return maps
+    pooled = layers.AveragePooling2D(scale, **HEAD)(maps)
+    return layers.UpSampling2D(scale, interpolation="bilinear", **HEAD)(pooled)
 
 
 def discriminator_features(image, filters: int, halvings: int, norm: str, spectral_norm: bool):
