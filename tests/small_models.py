@@ -24,9 +24,9 @@ SMALL_HPARAMS = {
               "silhouette_augment": "xflip,translation,cutout", "lecam_weight": 0.3},
     # The contract (export, .keras, restore, strategies) with painted, shaded regions, the texture and parts terms
     # and the patch discriminator (its weights in the discriminator's optimizer, its batch norm across replicas), the
-    # accents painted over the body and a generator wider than the discriminator.
+    # accents painted over the body, a generator wider than the discriminator and smoothed region logits.
     "cgan": {**_GAN, "regions": 4, "shading": 0.3, "texture_weight": 1.0, "parts": 2, "patch_weight": 1.0,
-             "accents": 2, "g_filters": 12},
+             "accents": 2, "g_filters": 12, "region_smooth": 2},
     "pixel_lstm": {"units": 16},
     "row_lstm": _RNN2D,
     "diagonal_bilstm": _RNN2D,
