@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -150,6 +151,12 @@ def run(cmd: list[str], log: str, append: bool = False) -> float:
     with open(log, "a" if append else "w") as f:
         subprocess.run(["nice", "-n", "5", *cmd], stdout=f, stderr=subprocess.STDOUT, check=True)
     return time.time() - start
+
+
+def stop_children_on_sigterm() -> None:
+    """`kill PID` of this tool stops the training it runs too: SIGTERM becomes SystemExit, on which `subprocess.run`
+    kills its child (Ctrl-C reaches the whole process group anyway; a plain kill left the row training on)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def train_and_evaluate(args, row: str) -> None:
@@ -311,6 +318,7 @@ def main():
     if args.pixel_stats:
         return pixel_statistics(args)
     if not args.summarise:
+        stop_children_on_sigterm()
         os.makedirs(args.runs, exist_ok=True)
         for row in args.rows.split(","):
             if row not in ROWS:

@@ -3,7 +3,10 @@
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -106,3 +109,21 @@ def test_a_resumed_rows_training_log_goes_on_after_the_first_parts(tmp_path, mon
         assert f.read() == "part 3\n"
     with open(model_dir + ".seconds") as f:
         assert f.read().strip().isdigit()
+
+
+def test_killing_the_tool_stops_the_row_it_runs(tmp_path):
+    """SIGTERM to the tool ends the training subprocess too, instead of leaving it to train on unattended."""
+    log, tools = tmp_path / "row.log", os.path.join(os.path.dirname(__file__), "..", "..", "tools")
+    child = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    parent = subprocess.Popen([sys.executable, "-c", (
+        f"import sys; sys.path.insert(0, {tools!r}); import gan_ablation; gan_ablation.stop_children_on_sigterm(); "
+        f"gan_ablation.run([sys.executable, '-c', {child!r}], {str(log)!r})")])
+    deadline = time.time() + 60
+    while not log.exists() or not log.read_text().strip():
+        assert time.time() < deadline and parent.poll() is None, "the row did not start"
+        time.sleep(0.1)
+    pid = int(log.read_text().split()[0])
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 128 + signal.SIGTERM
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
