@@ -42,3 +42,9 @@ def generator_gradient_norms(models) -> list:
         real = model.to_model_space(batch()["image"])
         norms.append(float(model.generator_step(real, None, tf.constant([5, 6], tf.int64))["g_grad_norm"]))
     return norms
+
+
+def region_logits_layer(model):
+    """The generator's convolution that gives the K region logits (it has no name of its own), found by its K
+    filters."""
+    return next(layer for layer in model.generator.layers if getattr(layer, "filters", 0) == model.regions)

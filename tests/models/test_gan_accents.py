@@ -8,7 +8,7 @@ import tensorflow as tf
 from genzoo.errors import UserError
 from genzoo.models import DCGAN, GAN
 from genzoo.models.gan import networks
-from tests.models.gan_bodies import POKEMON40, TINY, batch
+from tests.models.gan_bodies import POKEMON40, TINY, batch, region_logits_layer
 
 WHITE, BLACK = [1.0, 1.0, 1.0], -1.0
 REGION_COLOURS = [[0.2, -0.4, 0.6], [-0.6, 0.4, 0.0]]  # the two body regions'
@@ -83,7 +83,7 @@ def test_top_pixels_closed_form_and_straight_through_gradient():
 
 def _all_body(model):
     """An untrained generator paints background only: make every pixel body region 1."""
-    region_logits = next(layer for layer in model.generator.layers if getattr(layer, "filters", 0) == model.regions)
+    region_logits = region_logits_layer(model)
     kernel, bias = region_logits.get_weights()
     region_logits.set_weights([kernel * 0, bias + np.eye(model.regions)[1] * 20])
     model.ema_generator.set_weights(model.generator.get_weights())

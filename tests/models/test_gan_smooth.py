@@ -9,7 +9,7 @@ import tensorflow as tf
 from genzoo.errors import UserError
 from genzoo.models import DCGAN
 from genzoo.models.gan import networks
-from tests.models.gan_bodies import POKEMON40, TINY
+from tests.models.gan_bodies import POKEMON40, TINY, region_logits_layer
 
 
 def _bilinear_doubled(values):
@@ -44,7 +44,7 @@ def _logits_and_conv(model):
     """The generator's region logits as the paint gets them, and the convolution's output they come from."""
     generator = model.generator
     paint = generator.get_layer("region_paint")
-    conv = next(layer for layer in generator.layers if getattr(layer, "filters", 0) == model.regions)
+    conv = region_logits_layer(model)
     probe = keras.Model(generator.inputs, [paint.input[0], conv.output])
     return probe(tf.random.stateless_normal([3, model.latent_dim], [1, 2]), training=False)
 
