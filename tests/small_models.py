@@ -17,11 +17,13 @@ SMALL_HPARAMS = {
     # The data-efficient recipe, the self-supervised discriminator (its decoder: checkpoints, R1, strategies),
     # ADA with p moving after every step (its all-reduced signs and p across strategies, in exports and files) and
     # the silhouette discriminator on regions with a background (its optimizer in checkpoints, its step, its
-    # masks translated and cut out) and LeCam (its all-reduced averages across strategies, in files).
+    # masks translated and cut out), LeCam (its all-reduced averages across strategies, in files) and the body's
+    # edge smoothed alone (region_smooth_parts=False).
     "dcgan": {**_GAN, "loss": "hinge", "augment": "color,translation,cutout", "spectral_norm": True, "r1_gamma": 1.0,
               "recon_weight": 1.0, "ada_target": 0.6, "ada_interval": 1, "ada_images": 64, "ada_p_start": 0.5,
               "regions": 4, "region_background": True, "silhouette_weight": 1.0,
-              "silhouette_augment": "xflip,translation,cutout", "lecam_weight": 0.3},
+              "silhouette_augment": "xflip,translation,cutout", "lecam_weight": 0.3,
+              "region_smooth": 2, "region_smooth_parts": False},
     # The contract (export, .keras, restore, strategies) with painted, shaded regions, the texture and parts terms
     # and the patch discriminator (its weights in the discriminator's optimizer, its batch norm across replicas), the
     # accents painted over the body, a generator wider than the discriminator and smoothed region logits.

@@ -140,6 +140,10 @@ ROWS = {  # row name -> --hparams: a recipe with one ingredient changed (the las
     "dcgan40_parts_grey_lines_shade_steps_smooth2": PRESET40 + ",region_smooth=2",
     # ... both: smooth bodies and accents on them
     "dcgan40_parts_grey_lines_shade_steps_smooth2_accents3x4": PRESET40 + ",region_smooth=2,accents=3,accent_pixels=4",
+    # ... with only the body's edge smoothed (the background's logit and the shade): clean outlines, while the parts
+    # inside keep pixel-fine borders (smoothing every region drew pastel stripes inside and rounder bodies)
+    "dcgan40_parts_grey_lines_shade_steps_smooth2edge_accents3x4": (PRESET40 + ",region_smooth=2,region_smooth_parts="
+                                                                    "False,accents=3,accent_pixels=4"),
     # DiffAugment's translation alone (no colour change, no holes) against the discriminator's early win
     "cgan40_translation": CGAN40 + ",augment=translation",
 }

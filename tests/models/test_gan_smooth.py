@@ -1,5 +1,5 @@
-"""Smoothed region logits (`region_smooth`): the closed form of `networks.smoothed`, the generator's wiring,
-smooth sampled edges, the configuration and errors."""
+"""Smoothed region logits (`region_smooth`, `region_smooth_parts`): the closed forms of `networks.smoothed` and
+`networks.SmoothEdge`, the generator's wiring, smooth sampled edges, the configuration and errors."""
 
 import keras
 import numpy as np
@@ -63,6 +63,30 @@ def test_the_generator_paints_smoothed_logits_and_shade():
     np.testing.assert_array_equal(logits, raw)
 
 
+def test_smooth_edge_takes_the_background_from_the_field_and_the_parts_from_the_raw_logits():
+    rng = np.random.default_rng(3)
+    raw, smooth = (rng.normal(size=[2, 6, 4, 5]).astype(np.float32) for _ in range(2))
+    got = networks.SmoothEdge()([tf.constant(raw), tf.constant(smooth)]).numpy()
+    np.testing.assert_array_equal(got[..., 0], smooth[..., 0])
+    np.testing.assert_allclose(got[..., 1:], raw[..., 1:] - raw[..., 1:].max(-1, keepdims=True), atol=1e-6)
+    np.testing.assert_array_equal(got.argmax(-1) == 0, smooth[..., 0] > 0)  # the edge: a level set of the field
+    np.testing.assert_array_equal(got[..., 1:].argmax(-1), raw[..., 1:].argmax(-1))  # the parts: pixel-fine
+    zeros = tf.zeros([1, 2, 2, 5])
+    np.testing.assert_array_equal(networks.SmoothEdge()([zeros, zeros]), zeros)
+
+
+def test_the_generator_smooths_only_the_body_edge_when_asked():
+    model = DCGAN(POKEMON40, region_smooth=2, region_smooth_parts=False, **TINY)
+    logits, raw = _logits_and_conv(model)
+    field = networks.smoothed(raw, 2).numpy()
+    np.testing.assert_allclose(logits[..., 0], field[..., 0], atol=1e-5)
+    parts = raw.numpy()[..., 1:]
+    np.testing.assert_allclose(logits[..., 1:], parts - parts.max(-1, keepdims=True), atol=1e-5)
+    lead = model.generator.get_layer("region_paint").background_logit
+    background = np.argmax(logits.numpy() + np.array([lead] + [0] * (model.regions - 1)), -1) == 0
+    np.testing.assert_array_equal(background, field[..., 0] + lead > 0)
+
+
 def _edge_turns(masks):
     """Per image, the pixels where the body mask changes between horizontal or vertical neighbours."""
     return (np.abs(np.diff(masks, axis=1)).sum((1, 2)) + np.abs(np.diff(masks, axis=2)).sum((1, 2)))
@@ -82,11 +106,14 @@ def test_smoothed_logits_paint_bodies_with_shorter_edges():
 
 
 def test_config_round_trips_and_old_configs_play_unsmoothed():
-    model = DCGAN(POKEMON40, region_smooth=2, **TINY)
+    model = DCGAN(POKEMON40, region_smooth=2, region_smooth_parts=False, **TINY)
     config = model.get_config()
-    assert config["region_smooth"] == 2 and DCGAN.from_config(config).get_config() == config
-    old = {k: v for k, v in DCGAN(POKEMON40, **TINY).get_config().items() if k != "region_smooth"}
-    assert DCGAN.from_config(old).region_smooth == 0
+    assert config["region_smooth"] == 2 and config["region_smooth_parts"] is False
+    assert DCGAN.from_config(config).get_config() == config
+    old = {k: v for k, v in DCGAN(POKEMON40, **TINY).get_config().items()
+           if k not in ("region_smooth", "region_smooth_parts")}
+    rebuilt = DCGAN.from_config(old)
+    assert rebuilt.region_smooth == 0 and rebuilt.region_smooth_parts is True
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -95,6 +122,11 @@ def test_config_round_trips_and_old_configs_play_unsmoothed():
     ({"region_smooth": 2.0}, "region_smooth must be an integer >= 0"),
     ({"region_smooth": 2, "regions": 0}, "region_smooth must be an integer >= 0 (0: off) and needs regions >= 2"),
     ({"region_smooth": 3}, "region_smooth must divide the image's height and width, got 3 for 40x40 images"),
+    ({"region_smooth": 2, "region_smooth_parts": "no"}, ("region_smooth_parts must be true or false, and false "
+     "needs region_smooth >= 2 and region_background, got 'no' with region_smooth=2, region_background=True")),
+    ({"region_smooth_parts": False}, "got False with region_smooth=0, region_background=True"),
+    ({"region_smooth": 2, "region_smooth_parts": False, "region_background": False},
+     "got False with region_smooth=2, region_background=False"),
 ])
 def test_bad_smoothing_names_the_culprit(kwargs, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -316,6 +316,10 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         over s x s blocks and resized back bilinearly before the paint, so the regions' borders, the body's
         edge and hence the outline follow smooth curves, as a sprite's do, not pixel-wise ragged ones; the
         lines and accents stay one pixel fine. s must divide the image's height and width. 0 off.
+      region_smooth_parts: with `region_smooth` >= 2 and `region_background`, False smooths only the background's
+        logit (and the shade): the body's edge, and so the outline, follows the smooth field exactly, while the
+        borders between the parts inside stay pixel-fine (`networks.SmoothEdge`). True (the default): every
+        region's logit is smoothed.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3
         convolution; Odena et al. 2016).
@@ -368,7 +372,8 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
                  ada_images: int = 100_000, ada_p_start: float = 0.0, silhouette_weight: float | None = None,
                  silhouette_augment: str | None = None, patch_weight: float = 0.0,
                  lecam_weight: float = 0.0, g_filters: int | None = None,
-                 accents: int = 0, accent_pixels: int = 2, region_smooth: int = 0, **kwargs):
+                 accents: int = 0, accent_pixels: int = 2, region_smooth: int = 0,
+                 region_smooth_parts: bool = True, **kwargs):
         super().__init__(spec, seed, **kwargs)
         recipe = default_recipe(self.spec, self.recipes)
         given = {"filters": filters, "aux_fake": aux_fake, "loss": loss, "augment": augment,
@@ -483,6 +488,12 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         if self.region_smooth and (height % self.region_smooth or width % self.region_smooth):
             raise UserError(f"region_smooth must divide the image's height and width, got {region_smooth} for "
                             f"{height}x{width} images")
+        if not isinstance(region_smooth_parts, bool) or not (region_smooth_parts or (
+                self.region_smooth >= 2 and region_background)):
+            raise UserError(f"region_smooth_parts must be true or false, and false needs region_smooth >= 2 and "
+                            f"region_background, got {region_smooth_parts!r} with region_smooth={self.region_smooth}, "
+                            f"region_background={region_background}")
+        self.region_smooth_parts = region_smooth_parts
         self.one_body = _switch("one_body", one_body, recipe["one_body"], "region_background", region_background)
         self.silhouette_weight = _share("silhouette_weight", silhouette_weight, recipe["silhouette_weight"],
                                         "region_background", region_background, top=100, kind="a weight")
@@ -992,6 +1003,7 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
             "patch_weight": self.patch_weight, "lecam_weight": self.lecam_weight,
             "g_filters": None if self.g_filters == self.filters else self.g_filters, "accents": self.accents,
             "accent_pixels": self.accent_pixels, "region_smooth": self.region_smooth,
+            "region_smooth_parts": self.region_smooth_parts,
         }
 
     @classmethod
@@ -1024,7 +1036,8 @@ class DCGAN(GAN):
                                shading=self.shading, outline=self.outline, inner_lines=self.inner_lines,
                                outline_grey=self.outline_grey, lines_grey=self.lines_grey,
                                despeckle=self.despeckle, shade_steps=self.shade_steps, accents=self.accents,
-                               accent_pixels=self.accent_pixels, region_smooth=self.region_smooth)
+                               accent_pixels=self.accent_pixels, region_smooth=self.region_smooth,
+                               region_smooth_parts=self.region_smooth_parts)
 
     def build_discriminator(self):
         return dcgan_discriminator(self.image_shape, self.filters, self.num_classes, self.d_norm,

@@ -367,7 +367,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                     region_background=None, shading: float = 0.0, outline: float = 0.0,
                     inner_lines: float = 0.0, outline_grey: float = 0.0, lines_grey: float = 0.0,
                     despeckle: int = 0, shade_steps: int = 0, accents: int = 0,
-                    accent_pixels: int = 2, region_smooth: int = 0):
+                    accent_pixels: int = 2, region_smooth: int = 0, region_smooth_parts: bool = True):
     """Radford et al. 2016: project and reshape, then fractionally strided convolutions
     with batch norm and ReLU, doubling the size each time, and a tanh output (with
     `palette`, K colours: K logits per pixel mixed by `PaletteMix` instead; with `regions`,
@@ -383,7 +383,7 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     into background (`RegionPaint`). `shade_steps`: the shade's steps on each side of the colour (`RegionPaint`).
     `accents`: flat accent colours per image, each painted on `accent_pixels` body pixels (`RegionPaint`).
     `region_smooth` s: the region logits and the shade averaged over s x s blocks and resized back bilinearly
-    (`smoothed`)."""
+    (`smoothed`); with `region_smooth_parts` False only the background's logit and the shade (`SmoothEdge`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -413,7 +413,10 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
         accent = [layers.Conv2D(accents, 3, padding="same", name="accent_logits", **HEAD)(x),
                   layers.Dense(accents * channels, activation="tanh", name="accent_colours", **HEAD)(code)
                   ] if accents else []
-        logits = smoothed(layers.Conv2D(regions, 3, padding="same", **HEAD)(x), region_smooth)
+        raw = layers.Conv2D(regions, 3, padding="same", **HEAD)(x)
+        logits = smoothed(raw, region_smooth)
+        if region_smooth > 1 and not region_smooth_parts:
+            logits = SmoothEdge(name="smooth_edge", **HEAD)([raw, logits])
         x = paint([logits, colours, *shade, *accent])
     elif palette:
         logits = layers.Conv2D(len(palette), 3, padding="same", **HEAD)(x)
@@ -430,6 +433,19 @@ def smoothed(maps, scale: int):
         return maps
     pooled = layers.AveragePooling2D(scale, **HEAD)(maps)
     return layers.UpSampling2D(scale, interpolation="bilinear", **HEAD)(pooled)
+
+
+class SmoothEdge(layers.Layer):
+    """[raw, smoothed] region logits `[B, H, W, K]` (region 0 the background) -> K logits: the background's from
+    `smoothed`, the body regions' from `raw` less their largest. The best body region's logit is then 0 at every
+    pixel, so the background wins a pixel exactly where its smoothed logit (with its lead) is above 0: the body's
+    edge is a level set of the smooth field, while the borders between the parts inside stay pixel-fine. Zero
+    logits stay zero, so an untrained generator starts as without it."""
+
+    def call(self, inputs):
+        raw, smooth = inputs
+        parts = raw[..., 1:]
+        return keras.ops.concatenate([smooth[..., :1], parts - keras.ops.max(parts, axis=-1, keepdims=True)], -1)
 
 
 def discriminator_features(image, filters: int, halvings: int, norm: str, spectral_norm: bool):
