@@ -437,15 +437,17 @@ def smoothed(maps, scale: int):
 
 class SmoothEdge(layers.Layer):
     """[raw, smoothed] region logits `[B, H, W, K]` (region 0 the background) -> K logits: the background's from
-    `smoothed`, the body regions' from `raw` less their largest. The best body region's logit is then 0 at every
-    pixel, so the background wins a pixel exactly where its smoothed logit (with its lead) is above 0: the body's
-    edge is a level set of the smooth field, while the borders between the parts inside stay pixel-fine. Zero
-    logits stay zero, so an untrained generator starts as without it."""
+    `smoothed`, the K - 1 body regions' from `raw` as log-softmax + log(K - 1). The body regions' softmax mass is
+    then the same at every pixel, so a pixel's background share is sigmoid(smoothed - log(K - 1)) (before the lead
+    and gain): the body's edge follows the smooth field, and where a part is sure of its pixel (its log-softmax near
+    0) the argmax's edge is exactly that field's level set; the borders between the parts inside stay pixel-fine.
+    Zero logits stay zero, so an untrained generator starts as without it."""
 
     def call(self, inputs):
         raw, smooth = inputs
         parts = raw[..., 1:]
-        return keras.ops.concatenate([smooth[..., :1], parts - keras.ops.max(parts, axis=-1, keepdims=True)], -1)
+        parts = keras.ops.log_softmax(parts, axis=-1) + math.log(parts.shape[-1])
+        return keras.ops.concatenate([smooth[..., :1], parts], axis=-1)
 
 
 def discriminator_features(image, filters: int, halvings: int, norm: str, spectral_norm: bool):
