@@ -63,34 +63,35 @@ def test_the_generator_paints_smoothed_logits_and_shade():
     np.testing.assert_array_equal(logits, raw)
 
 
-def _log_softmax(x):
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+def _logsumexp(x):
+    top = x.max(-1, keepdims=True)
+    return top + np.log(np.exp(x - top).sum(-1, keepdims=True))
 
 
-def test_smooth_edge_takes_the_background_from_the_field_and_the_parts_from_the_raw_logits():
+def test_smooth_edge_takes_the_split_from_the_fields_and_the_parts_from_the_raw_logits():
     rng = np.random.default_rng(3)
-    raw, smooth = (rng.normal(size=[2, 6, 4, 5]).astype(np.float32) for _ in range(2))
-    raw[0, 0, 0, 1:] = [9.0, 0, 0, 0]  # a part sure of its pixel
-    got = networks.SmoothEdge()([tf.constant(raw), tf.constant(smooth)]).numpy()
-    np.testing.assert_array_equal(got[..., 0], smooth[..., 0])
-    np.testing.assert_allclose(got[..., 1:], _log_softmax(raw[..., 1:]) + np.log(4), atol=1e-5)
-    share = tf.nn.softmax(got)[..., 0].numpy()  # the background's share depends on the smooth field alone
-    np.testing.assert_allclose(share, 1 / (1 + np.exp(np.log(4) - smooth[..., 0])), atol=1e-6)
+    raw = rng.normal(size=[2, 6, 4, 5]).astype(np.float32)
+    np.testing.assert_allclose(networks.BodyLevel()(tf.constant(raw)),
+                               np.concatenate([raw[..., :1], _logsumexp(raw[..., 1:])], -1), atol=1e-5)
+    levels = rng.normal(size=[2, 6, 4, 2]).astype(np.float32)  # stand-ins for the smoothed levels
+    got = networks.SmoothEdge()([tf.constant(raw), tf.constant(levels)]).numpy()
+    np.testing.assert_array_equal(got[..., 0], levels[..., 0])
+    np.testing.assert_allclose(got[..., 1:], levels[..., 1:] + raw[..., 1:] - _logsumexp(raw[..., 1:]), atol=1e-5)
+    share = tf.nn.softmax(got)[..., 0].numpy()  # the background's share: the smooth fields alone
+    np.testing.assert_allclose(share, 1 / (1 + np.exp(levels[..., 1] - levels[..., 0])), atol=1e-6)
     np.testing.assert_array_equal(got[..., 1:].argmax(-1), raw[..., 1:].argmax(-1))  # the parts: pixel-fine
-    sure = got[0, 0, 0]  # where a part is sure, the edge is the field's level set at log(K - 1)
-    assert sure[1:].max() == pytest.approx(np.log(4), abs=1e-3)
-    zeros = tf.zeros([1, 2, 2, 5])
-    np.testing.assert_array_equal(networks.SmoothEdge()([zeros, zeros]), zeros)
+    constant = tf.fill([1, 4, 4, 5], 0.7)  # an untrained generator's logits pass unchanged
+    np.testing.assert_allclose(networks.SmoothEdge()([constant, networks.smoothed(networks.BodyLevel()(constant), 2)]),
+                               constant, atol=1e-5)
 
 
 def test_the_generator_smooths_only_the_body_edge_when_asked():
     model = DCGAN(POKEMON40, region_smooth=2, region_smooth_parts=False, **TINY)
     logits, raw = _logits_and_conv(model)
-    field = networks.smoothed(raw, 2).numpy()
-    np.testing.assert_allclose(logits[..., 0], field[..., 0], atol=1e-5)
-    parts = raw.numpy()[..., 1:]
-    np.testing.assert_allclose(logits[..., 1:], _log_softmax(parts) + np.log(model.regions - 1), atol=1e-4)
+    raw = raw.numpy()
+    levels = networks.smoothed(tf.constant(np.concatenate([raw[..., :1], _logsumexp(raw[..., 1:])], -1)), 2).numpy()
+    np.testing.assert_allclose(logits[..., 0], levels[..., 0], atol=1e-5)
+    np.testing.assert_allclose(logits[..., 1:], levels[..., 1:] + raw[..., 1:] - _logsumexp(raw[..., 1:]), atol=1e-4)
 
 
 def _edge_turns(masks):

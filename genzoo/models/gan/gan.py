@@ -317,8 +317,9 @@ class GAN(GenerativeModel, CodeSpaceWalks, capabilities.OneBody):
         edge and hence the outline follow smooth curves, as a sprite's do, not pixel-wise ragged ones; the
         lines and accents stay one pixel fine. s must divide the image's height and width. 0 off.
       region_smooth_parts: with `region_smooth` >= 2 and `region_background`, False smooths only the background's
-        logit (and the shade): the body's edge, and so the outline, follows the smooth field exactly, while the
-        borders between the parts inside stay pixel-fine (`networks.SmoothEdge`). True (the default): every
+        logit, the body's level (the logsumexp of the body regions' logits) and the shade: the body's edge, and so
+        the outline, follows smooth curves, while each part's share of the body, and so the borders between the
+        parts inside, stays pixel-fine (`networks.BodyLevel`, `networks.SmoothEdge`). True (the default): every
         region's logit is smoothed.
       upsample: how the DCGAN generator doubles its size: `transpose` (4x4 fractionally strided
         convolutions, Radford et al. 2016) or `nearest` (nearest-neighbour resizing, then a 3x3

@@ -383,7 +383,8 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
     into background (`RegionPaint`). `shade_steps`: the shade's steps on each side of the colour (`RegionPaint`).
     `accents`: flat accent colours per image, each painted on `accent_pixels` body pixels (`RegionPaint`).
     `region_smooth` s: the region logits and the shade averaged over s x s blocks and resized back bilinearly
-    (`smoothed`); with `region_smooth_parts` False only the background's logit and the shade (`SmoothEdge`)."""
+    (`smoothed`); with `region_smooth_parts` False only the background's logit, the body's level and the shade
+    (`BodyLevel`, `SmoothEdge`)."""
     height, width, channels = shape
     n = num_downsamples(height, width)
     h, w, top = height // 2**n, width // 2**n, filters * 2**n
@@ -414,9 +415,11 @@ def dcgan_generator(latent_dim: int, shape: tuple, filters: int, num_classes: in
                   layers.Dense(accents * channels, activation="tanh", name="accent_colours", **HEAD)(code)
                   ] if accents else []
         raw = layers.Conv2D(regions, 3, padding="same", **HEAD)(x)
-        logits = smoothed(raw, region_smooth)
         if region_smooth > 1 and not region_smooth_parts:
-            logits = SmoothEdge(name="smooth_edge", **HEAD)([raw, logits])
+            levels = smoothed(BodyLevel(name="body_level", **HEAD)(raw), region_smooth)
+            logits = SmoothEdge(name="smooth_edge", **HEAD)([raw, levels])
+        else:
+            logits = smoothed(raw, region_smooth)
         x = paint([logits, colours, *shade, *accent])
     elif palette:
         logits = layers.Conv2D(len(palette), 3, padding="same", **HEAD)(x)
@@ -435,19 +438,28 @@ def smoothed(maps, scale: int):
     return layers.UpSampling2D(scale, interpolation="bilinear", **HEAD)(pooled)
 
 
+class BodyLevel(layers.Layer):
+    """Region logits `[B, H, W, K]` (region 0 the background) -> `[B, H, W, 2]`: the background's logit and the body's
+    level, the logsumexp of the K - 1 body regions' logits (`SmoothEdge` smooths these two alone)."""
+
+    def call(self, logits):
+        return keras.ops.concatenate([logits[..., :1], keras.ops.logsumexp(logits[..., 1:], axis=-1, keepdims=True)],
+                                     -1)
+
+
 class SmoothEdge(layers.Layer):
-    """[raw, smoothed] region logits `[B, H, W, K]` (region 0 the background) -> K logits: the background's from
-    `smoothed`, the K - 1 body regions' from `raw` as log-softmax + log(K - 1). The body regions' softmax mass is
-    then the same at every pixel, so a pixel's background share is sigmoid(smoothed - log(K - 1)) (before the lead
-    and gain): the body's edge follows the smooth field, and where a part is sure of its pixel (its log-softmax near
-    0) the argmax's edge is exactly that field's level set; the borders between the parts inside stay pixel-fine.
-    Zero logits stay zero, so an untrained generator starts as without it."""
+    """[raw logits `[B, H, W, K]`, smoothed `BodyLevel` of them `[B, H, W, 2]`] -> K logits: the background's logit
+    and the body's level from the smooth fields, each body region's share of the body from the raw logits (their
+    log-softmax, added to the level). A pixel's background share is then sigmoid(background - level) of the smooth
+    fields alone (before the lead and gain), so the body's edge follows smooth curves; the argmax's edge moves with
+    the best region's sureness by at most log(K - 1), and the borders between the parts inside stay pixel-fine.
+    Raw logits of a constant pass unchanged, so an untrained generator starts as without it."""
 
     def call(self, inputs):
-        raw, smooth = inputs
+        raw, levels = inputs
         parts = raw[..., 1:]
-        parts = keras.ops.log_softmax(parts, axis=-1) + math.log(parts.shape[-1])
-        return keras.ops.concatenate([smooth[..., :1], parts], axis=-1)
+        shares = parts - keras.ops.logsumexp(parts, axis=-1, keepdims=True)
+        return keras.ops.concatenate([levels[..., :1], levels[..., 1:] + shares], -1)
 
 
 def discriminator_features(image, filters: int, halvings: int, norm: str, spectral_norm: bool):
