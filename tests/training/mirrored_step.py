@@ -1,7 +1,10 @@
 """Run as a script: one train step under MirroredStrategy (2 logical CPUs) vs the default.
 
 Prints one JSON line {model: max abs weight difference}. A subprocess, because
-logical CPU devices must be configured before TensorFlow starts.
+logical CPU devices must be configured before TensorFlow starts. Grappler (TensorFlow's
+graph optimiser) is off in both arms: the comparison is about what the step computes, and
+optimising the GAN rows' graphs (every term, two replicas) cost 31 of their 89 s on an
+AVX2-only VM (88.7 and 88.8 s on, 57.3 and 58.4 off, BUILD.md); training runs keep it.
 """
 
 import json
@@ -18,6 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
 from genzoo import data
 from genzoo.models import registry
 from genzoo.training.loop import distributed_steps
@@ -26,8 +31,11 @@ CROP = 8
 
 
 def one_step(strategy, name, spec, hparams, weights, batch):
+    """Weights and metrics after one step from `weights` (None: the new model's own, returned as the start)."""
     with strategy.scope():
         model = registry.build(name, spec, seed=3, **hparams)
+        if weights is None:
+            weights = model.get_weights()
         model.set_weights(weights)
         model.compile_for_training(1e-2)
         # Adam's first step is lr * sign(g) wherever |g| >> epsilon, so a near-zero gradient
@@ -42,7 +50,7 @@ def one_step(strategy, name, spec, hparams, weights, batch):
     dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))
     for b in dist:
         train_step(b)
-    return [v.numpy() for v in model.weights], {m.name: float(m.result()) for m in model.metrics}
+    return weights, [v.numpy() for v in model.weights], {m.name: float(m.result()) for m in model.metrics}
 
 
 def main():
@@ -59,10 +67,8 @@ def main():
     out = {}
     for name in names:
         keras.utils.set_random_seed(0)  # the same starting weights in every run: a failure repeats
-        reference = registry.build(name, spec, seed=3, **small.get(name, {}))
-        weights = reference.get_weights()
-        a, ma = one_step(tf.distribute.get_strategy(), name, spec, small.get(name, {}), weights, batch)
-        b, mb = one_step(mirrored, name, spec, small.get(name, {}), weights, batch)
+        weights, a, ma = one_step(tf.distribute.get_strategy(), name, spec, small.get(name, {}), None, batch)
+        _, b, mb = one_step(mirrored, name, spec, small.get(name, {}), weights, batch)
         moved = max(float(np.max(np.abs(x - w))) for x, w in zip(a, weights))
         diff = max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
         metric_diff = max(abs(ma[k] - mb[k]) / max(1.0, abs(ma[k])) for k in ma)
