@@ -32,7 +32,8 @@ def one_step(strategy, name, spec, hparams, weights, batch):
         model = registry.build(name, spec, seed=3, **hparams)
         if weights is None:
             weights = model.get_weights()
-        model.set_weights(weights)
+        else:
+            model.set_weights(weights)
         model.compile_for_training(1e-2)
         # Adam's first step is lr * sign(g) wherever |g| >> epsilon, so a near-zero gradient
         # (float noise, e.g. behind synchronized batch norm) could flip sign between strategies
